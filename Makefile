@@ -1,0 +1,62 @@
+# sysfill — plain GNU make. `make`, `make check`, `make bench`,
+# `make install PREFIX=... DESTDIR=...`, `make uninstall`.
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+BUILD ?= build
+WERROR ?= $(if $(CI),-Werror,)
+
+CFLAGS ?= -O2 -g
+SF_CFLAGS = -std=gnu11 -Wall -Wextra -Wno-unused-parameter $(WERROR) \
+	-fPIC -fvisibility=hidden -fno-strict-aliasing -D_GNU_SOURCE \
+	-Iinclude -Ishim
+LIBSECCOMP_A ?= $(firstword $(wildcard /usr/lib/*/libseccomp.a /usr/lib/libseccomp.a))
+
+SHIM_SRC = $(wildcard shim/*.c)
+PRELOAD_SRC = $(wildcard preload/*.c)
+SHIM_OBJ = $(SHIM_SRC:%.c=$(BUILD)/%.o)
+PRELOAD_OBJ = $(PRELOAD_SRC:%.c=$(BUILD)/%.o)
+HDRS = $(wildcard shim/*.h shim/arch/*.h include/*.h include/sysfill/*.h)
+
+# Build and test dependencies, installed when absent (Debian).
+DEB_BUILD_DEPS = gcc make libseccomp-dev libelf-dev pkg-config
+DEB_TEST_DEPS = libcriterion-dev runsc python3 procps qemu-user
+
+.PHONY: all deps test-deps check bench install uninstall clean
+all: $(BUILD)/libsysfill.so $(BUILD)/libsysfill.a
+
+deps:
+	@./tests/ensure-deps.sh $(DEB_BUILD_DEPS)
+test-deps:
+	@./tests/ensure-deps.sh $(DEB_BUILD_DEPS) $(DEB_TEST_DEPS)
+
+$(BUILD)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SF_CFLAGS) -c $< -o $@
+
+$(BUILD)/libsysfill.so: $(SHIM_OBJ) $(PRELOAD_OBJ) preload/exports.map
+	@test -n "$(LIBSECCOMP_A)" || { echo "libseccomp.a not found: run 'make deps'" >&2; exit 1; }
+	$(CC) -shared -o $@ $(SHIM_OBJ) $(PRELOAD_OBJ) $(LIBSECCOMP_A) \
+		-Wl,--version-script=preload/exports.map -Wl,-z,now -Wl,-z,relro \
+		-ldl -lpthread
+
+$(BUILD)/libsysfill.a: $(SHIM_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+include tests/tests.mk
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/sysfill
+	install -m 0755 $(BUILD)/libsysfill.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 $(BUILD)/libsysfill.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 include/sysfill.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 include/sysfill/uapi.h $(DESTDIR)$(PREFIX)/include/sysfill/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libsysfill.so $(DESTDIR)$(PREFIX)/lib/libsysfill.a
+	rm -f $(DESTDIR)$(PREFIX)/include/sysfill.h $(DESTDIR)$(PREFIX)/include/sysfill/uapi.h
+	-rmdir $(DESTDIR)$(PREFIX)/include/sysfill 2>/dev/null
+
+clean:
+	rm -rf $(BUILD)

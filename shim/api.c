@@ -1,0 +1,51 @@
+/* Public direct-call API (include/sysfill.h): the only place besides the
+ * libc interposition that sets errno. */
+#include "../include/sysfill.h"
+#include "sf.h"
+
+#define SF_EXPORT __attribute__((visibility("default")))
+
+static long ret_errno(long r)
+{
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+static long call(long nr, long a0, long a1, long a2, long a3, long a4)
+{
+	const long a[6] = {a0, a1, a2, a3, a4, 0};
+	if (sf_init() & SF_FEAT_PIDFD_FAMILY)
+		return ret_errno(sf_engine_call_masked(nr, a));
+	return ret_errno(sf_syscall6(nr, a0, a1, a2, a3, a4, 0));
+}
+
+SF_EXPORT int sysfill_pidfd_open(pid_t pid, unsigned int flags)
+{
+	return (int)call(SF_NR_pidfd_open, pid, flags, 0, 0, 0);
+}
+
+SF_EXPORT int sysfill_pidfd_send_signal(int pidfd, int sig, siginfo_t *info,
+					unsigned int flags)
+{
+	return (int)call(SF_NR_pidfd_send_signal, pidfd, sig, (long)info, flags,
+			 0);
+}
+
+SF_EXPORT int sysfill_pidfd_getfd(int pidfd, int targetfd, unsigned int flags)
+{
+	return (int)call(SF_NR_pidfd_getfd, pidfd, targetfd, flags, 0, 0);
+}
+
+SF_EXPORT int sysfill_waitid(idtype_t idtype, id_t id, siginfo_t *info,
+			     int options)
+{
+	return (int)call(SF_NR_waitid, idtype, id, (long)info, options, 0);
+}
+
+SF_EXPORT int sysfill_emulating(void)
+{
+	return !!(sf_init() & SF_FEAT_PIDFD_FAMILY);
+}

@@ -1,0 +1,138 @@
+/* x86_64: syscall numbers, raw syscalls, signal-context registers.
+ * Every register name and syscall number used by sysfill lives here. */
+#ifndef SYSFILL_ARCH_X86_64_H
+#define SYSFILL_ARCH_X86_64_H
+
+#include <stdint.h>
+#include <ucontext.h>
+
+#define SF_AUDIT_ARCH 0xc000003eU /* AUDIT_ARCH_X86_64 */
+
+/* Our own table: the build machine's headers may predate these calls. */
+enum {
+	SF_NR_read = 0,
+	SF_NR_write = 1,
+	SF_NR_open = 2,
+	SF_NR_close = 3,
+	SF_NR_fstat = 5,
+	SF_NR_poll = 7,
+	SF_NR_lseek = 8,
+	SF_NR_mmap = 9,
+	SF_NR_mprotect = 10,
+	SF_NR_munmap = 11,
+	SF_NR_rt_sigaction = 13,
+	SF_NR_rt_sigprocmask = 14,
+	SF_NR_rt_sigreturn = 15,
+	SF_NR_pread64 = 17,
+	SF_NR_sched_yield = 24,
+	SF_NR_nanosleep = 35,
+	SF_NR_getpid = 39,
+	SF_NR_socket = 41,
+	SF_NR_sendto = 44,
+	SF_NR_recvfrom = 45,
+	SF_NR_bind = 49,
+	SF_NR_setsockopt = 54,
+	SF_NR_clone = 56,
+	SF_NR_fork = 57,
+	SF_NR_vfork = 58,
+	SF_NR_execve = 59,
+	SF_NR_exit = 60,
+	SF_NR_wait4 = 61,
+	SF_NR_kill = 62,
+	SF_NR_fcntl = 72,
+	SF_NR_getdents64 = 217,
+	SF_NR_readlink = 89,
+	SF_NR_getuid = 102,
+	SF_NR_getppid = 110,
+	SF_NR_getpgid = 121,
+	SF_NR_rt_sigqueueinfo = 129,
+	SF_NR_prctl = 157,
+	SF_NR_gettid = 186,
+	SF_NR_futex = 202,
+	SF_NR_clock_gettime = 228,
+	SF_NR_exit_group = 231,
+	SF_NR_epoll_ctl = 233,
+	SF_NR_tgkill = 234,
+	SF_NR_waitid = 247,
+	SF_NR_openat = 257,
+	SF_NR_rt_tgsigqueueinfo = 297,
+	SF_NR_eventfd2 = 290,
+	SF_NR_epoll_create1 = 291,
+	SF_NR_pipe2 = 293,
+	SF_NR_process_vm_readv = 310,
+	SF_NR_process_vm_writev = 311,
+	SF_NR_kcmp = 312,
+	SF_NR_seccomp = 317,
+	SF_NR_pidfd_send_signal = 424,
+	SF_NR_pidfd_open = 434,
+	SF_NR_clone3 = 435,
+	SF_NR_close_range = 436,
+	SF_NR_pidfd_getfd = 438,
+};
+
+static inline long sf_syscall6(long nr, long a, long b, long c, long d, long e,
+			       long f)
+{
+	long ret;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8),
+			   "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+/* Register access in a SIGSYS context: the six arguments and the result. */
+static inline long sf_ctx_arg(const ucontext_t *uc, int i)
+{
+	static const int regs[6] = {REG_RDI, REG_RSI, REG_RDX,
+				    REG_R10, REG_R8,  REG_R9};
+	return (long)uc->uc_mcontext.gregs[regs[i]];
+}
+
+static inline void sf_ctx_set_result(ucontext_t *uc, long ret)
+{
+	uc->uc_mcontext.gregs[REG_RAX] = (greg_t)ret;
+}
+
+static inline uintptr_t sf_ctx_pc(const ucontext_t *uc)
+{
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+}
+
+/* Start a thread on STACK_TOP (16-byte aligned) that runs FN(ARG) and then
+ * exits the thread with FN's return value. Returns the tid or -errno.
+ * Signal-safe: raw clone, the child touches nothing but its own stack. */
+static inline long sf_arch_clone_thread(unsigned long flags, void *stack_top,
+					int (*fn)(void *), void *arg,
+					int *ctid)
+{
+	long ret;
+	void **sp = (void **)stack_top;
+	*--sp = arg;
+	*--sp = (void *)fn;
+	register long r10 __asm__("r10") = (long)ctid;
+	register long r8 __asm__("r8") = 0;
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "xor %%ebp, %%ebp\n\t"
+			 "pop %%rax\n\t"
+			 "pop %%rdi\n\t"
+			 "call *%%rax\n\t"
+			 "mov %%eax, %%edi\n\t"
+			 "mov %[exitnr], %%eax\n\t"
+			 "syscall\n\t"
+			 "hlt\n"
+			 "1:\n\t"
+			 : "=a"(ret)
+			 : "a"((long)SF_NR_clone), "D"(flags), "S"(sp), "d"(0),
+			   "r"(r10), "r"(r8), [exitnr] "i"(SF_NR_exit)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+#endif

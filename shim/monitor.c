@@ -1,0 +1,238 @@
+/* Exit notification.
+ *
+ * Children: a waiter thread per watched live child, blocked in
+ * waitid(P_PID, pid, WEXITED|WNOWAIT|__WALL). WNOWAIT never reaps, no
+ * signal is consumed or blocked for the program, and the wake-up comes
+ * straight from the child's exit. Waiters are raw threads (clone with
+ * CLONE_THREAD, our own 16 KiB stack, every signal blocked, no libc, no
+ * TLS use) and go back to a pool when their child has exited.
+ *
+ * Other processes, which old kernels cannot wait for: one monitor thread
+ * polls them every SF_POLL_MS with F_GETOWN on the watch's eventfd (0 once
+ * the process is reaped; 0.2 us a process) and every SF_ZOMBIE_MS reads
+ * /proc/PID/stat to see a zombie. The same thread releases the eventfds of
+ * exited processes whose pidfds have all been closed. */
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include "sf.h"
+
+#define SF_POLL_MS 50
+#define SF_ZOMBIE_MS 500
+#define WAITER_STACK (16 * 1024)
+#define MAX_WAITERS SF_MAX_WATCHES
+
+extern int sf_dead_watches;
+
+struct waiter {
+	int assigned; /* futex: watch index, -1 idle */
+	int tid;
+	void *stack;
+};
+static struct waiter waiters[MAX_WAITERS];
+static int nwaiters;
+static int idle_head = -1; /* idle list, linked through idle_next */
+static int idle_next[MAX_WAITERS];
+
+static int monitor_tid;
+static int monitor_wake; /* futex */
+static int nonchild_count;
+
+static const unsigned long thread_flags = CLONE_VM | CLONE_FS | CLONE_FILES |
+					  CLONE_SIGHAND | CLONE_THREAD |
+					  CLONE_SYSVSEM;
+
+static void futex_wait(int *addr, int val, long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	sf_sys4(SF_NR_futex, addr, FUTEX_WAIT_PRIVATE, val, ms >= 0 ? &ts : 0);
+}
+
+static void futex_wake(int *addr)
+{
+	sf_sys3(SF_NR_futex, addr, FUTEX_WAKE_PRIVATE, 1);
+}
+
+static int waiter_main(void *arg)
+{
+	struct waiter *wt = arg;
+	for (;;) {
+		int idx;
+		while ((idx = __atomic_load_n(&wt->assigned, __ATOMIC_ACQUIRE)) < 0)
+			futex_wait(&wt->assigned, -1, -1);
+		sf_lock();
+		struct sf_watch *w = pidtab_watch(idx);
+		pid_t pid = w->pid;
+		sf_unlock();
+		siginfo_t si;
+		long r;
+		do
+			r = sf_sys5(SF_NR_waitid, P_PID, pid, &si,
+				    WEXITED | WNOWAIT | __WALL, 0);
+		while (r == -EINTR);
+		sf_lock();
+		if (r == -ECHILD)
+			pidtab_mark_reaped(w);
+		else
+			pidtab_mark_exited(w);
+		w->waiter = -1;
+		__atomic_store_n(&wt->assigned, -1, __ATOMIC_RELEASE);
+		int me = (int)(wt - waiters);
+		idle_next[me] = idle_head;
+		idle_head = me;
+		monitor_kick();
+		sf_unlock();
+	}
+	return 0;
+}
+
+static void *stack_alloc(size_t size)
+{
+	long p = sf_syscall6(SF_NR_mmap, 0, size, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK |
+				     MAP_NORESERVE,
+			     -1, 0);
+	return p < 0 && p > -4096 ? 0 : (void *)p;
+}
+
+/* Returns an idle waiter's index, starting a new thread if needed, or
+ * -errno. Caller holds the lock. */
+static int waiter_get(void)
+{
+	if (idle_head >= 0) {
+		int i = idle_head;
+		idle_head = idle_next[i];
+		return i;
+	}
+	if (nwaiters >= MAX_WAITERS)
+		return -EAGAIN;
+	struct waiter *wt = &waiters[nwaiters];
+	if (!wt->stack)
+		wt->stack = stack_alloc(WAITER_STACK);
+	if (!wt->stack)
+		return -ENOMEM;
+	wt->assigned = -1;
+	long tid = sf_arch_clone_thread(thread_flags,
+					(char *)wt->stack + WAITER_STACK,
+					waiter_main, wt, 0);
+	if (tid < 0)
+		return (int)tid;
+	wt->tid = (int)tid;
+	return nwaiters++;
+}
+
+static int monitor_main(void *arg)
+{
+	long ticks = 0, gc_ms = SF_POLL_MS;
+	for (;;) {
+		int seq = __atomic_load_n(&monitor_wake, __ATOMIC_ACQUIRE);
+		long ms = nonchild_count ? SF_POLL_MS : sf_dead_watches ? gc_ms : -1;
+		futex_wait(&monitor_wake, seq, ms);
+		ticks++;
+		int zombie_check = ticks % (SF_ZOMBIE_MS / SF_POLL_MS) == 0;
+		sf_lock();
+		int n = pidtab_count();
+		for (int i = 0; i < n; i++) {
+			struct sf_watch *w = pidtab_watch(i);
+			if (w->state != SF_W_LIVE || w->is_child)
+				continue;
+			if (pidtab_is_reaped(w)) {
+				nonchild_count--;
+				continue;
+			}
+			if (!zombie_check)
+				continue;
+			uint64_t st;
+			char state;
+			int r = proc_stat(w->pid, &st, &state);
+			if (r < 0 || state == 'Z' ||
+			    (w->starttime && st != w->starttime)) {
+				pidtab_mark_exited(w);
+				nonchild_count--;
+			}
+		}
+		if (sf_dead_watches) {
+			int before = sf_dead_watches;
+			pidtab_gc();
+			/* Nothing released: back off up to 250 ms. */
+			gc_ms = sf_dead_watches < before ? SF_POLL_MS
+			      : gc_ms < 250 ? gc_ms * 2 : 250;
+		}
+		sf_unlock();
+	}
+	return 0;
+}
+
+static void *monitor_stack;
+
+static int monitor_start(void)
+{
+	if (monitor_tid > 0)
+		return 0;
+	if (!monitor_stack)
+		monitor_stack = stack_alloc(64 * 1024);
+	if (!monitor_stack)
+		return -ENOMEM;
+	long tid = sf_arch_clone_thread(thread_flags,
+					(char *)monitor_stack + 64 * 1024,
+					monitor_main, 0, 0);
+	if (tid < 0)
+		return (int)tid;
+	monitor_tid = (int)tid;
+	sf_log(SF_LOG_DEBUG, "monitor thread %d started", monitor_tid);
+	return 0;
+}
+
+int monitor_watch(int idx)
+{
+	struct sf_watch *w = pidtab_watch(idx);
+	if (!w->is_child) {
+		int r = monitor_start();
+		if (r < 0)
+			return r;
+		nonchild_count++;
+		__atomic_add_fetch(&monitor_wake, 1, __ATOMIC_RELEASE);
+		futex_wake(&monitor_wake);
+		return 0;
+	}
+	int r = monitor_start(); /* also releases closed pidfds' eventfds */
+	if (r < 0)
+		return r;
+	int wi = waiter_get();
+	if (wi < 0)
+		return wi;
+	w->waiter = wi;
+	__atomic_store_n(&waiters[wi].assigned, idx, __ATOMIC_RELEASE);
+	futex_wake(&waiters[wi].assigned);
+	return 0;
+}
+
+/* In a fork child none of the threads exist; their stacks are reused. */
+void monitor_atfork_child(void)
+{
+	for (int i = 0; i < nwaiters; i++)
+		waiters[i].assigned = -1;
+	idle_head = -1;
+	nwaiters = 0;
+	monitor_tid = 0;
+	monitor_wake = 0;
+	nonchild_count = 0;
+	/* The parent's children are not ours: watch them by polling. */
+	int n = pidtab_count();
+	for (int i = 0; i < n; i++) {
+		struct sf_watch *w = pidtab_watch(i);
+		w->waiter = -1;
+		if (w->state == SF_W_LIVE) {
+			w->is_child = 0;
+			nonchild_count++;
+		}
+	}
+}
+
+/* Called with the lock held when a child watch exits, so that closed
+ * pidfds' eventfds get released. */
+void monitor_kick(void)
+{
+	__atomic_add_fetch(&monitor_wake, 1, __ATOMIC_RELEASE);
+	futex_wake(&monitor_wake);
+}

@@ -1,0 +1,260 @@
+/* The emulated calls: pidfd_open, pidfd_send_signal, waitid(P_PIDFD),
+ * pidfd_getfd, with the checks in the order Linux 6.18 makes them
+ * (kernel/pid.c, kernel/signal.c, kernel/exit.c). */
+#include <limits.h>
+#include <sys/resource.h>
+#include <string.h>
+#include "sf.h"
+
+long sf_pidfd_open(pid_t pid, unsigned flags)
+{
+	/* PIDFD_THREAD (6.9) is not emulated: answer as 5.10-6.8 do. */
+	if (flags & ~PIDFD_NONBLOCK)
+		return -EINVAL;
+	if (pid <= 0)
+		return -EINVAL;
+	sf_lock();
+	long r = pidtab_new_pidfd(pid, flags);
+	sf_unlock();
+	sf_log(SF_LOG_DEBUG, "pidfd_open(%d, %x) = %ld%s%s", (int)pid, flags, r,
+	       r < 0 ? " " : "", r < 0 ? sf_errname(r) : "");
+	return r;
+}
+
+/* The pid behind pidfd FD, or -errno (EBADF: not a pidfd; ESRCH: reaped).
+ * Also accepts a /proc/<pid> directory fd, as pidfd_send_signal does. */
+static long fd_to_pid(int fd, int *child, int allow_procdir)
+{
+	int idx = pidtab_resolve(fd);
+	if (idx >= 0) {
+		struct sf_watch *w = pidtab_watch(idx);
+		if (child)
+			*child = w->is_child;
+		if (pidtab_is_reaped(w))
+			return -ESRCH;
+		return w->pid;
+	}
+	if (!allow_procdir || idx != -EBADF)
+		return idx;
+	/* /proc/<pid> opened as a directory (the Linux 5.1 form). */
+	char link[64], path[40];
+	sf_fmt(path, sizeof path, "/proc/self/fd/%d", fd);
+	long n = sf_sys3(SF_NR_readlink, path, link, sizeof link - 1);
+	if (n <= 6)
+		return -EBADF;
+	link[n] = 0;
+	if (strncmp(link, "/proc/", 6))
+		return -EBADF;
+	long pid = 0;
+	for (char *p = link + 6; *p; p++) {
+		if (*p < '0' || *p > '9' || pid > INT_MAX / 10)
+			return -EBADF;
+		pid = pid * 10 + (*p - '0');
+	}
+	if (!pid)
+		return -EBADF;
+	/* The directory outlives its process: it must still be there. */
+	long st = sf_sys4(SF_NR_openat, fd, "stat", O_RDONLY | O_CLOEXEC, 0);
+	if (st < 0)
+		return -ESRCH;
+	sf_sys1(SF_NR_close, st);
+	return pid;
+}
+
+long sf_pidfd_send_signal(const struct sf_caller *c, int fd, int sig,
+			  uintptr_t uinfo, unsigned flags)
+{
+	const unsigned known = PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP |
+			       PIDFD_SIGNAL_PROCESS_GROUP;
+	if (flags & ~known)
+		return -EINVAL;
+	if (flags & (flags - 1))
+		return -EINVAL; /* one scope at most */
+	sf_lock();
+	long pid = fd_to_pid(fd, 0, 1);
+	sf_unlock();
+	long r;
+	siginfo_t info;
+	if (pid < 0) {
+		r = pid;
+		goto out;
+	}
+	if (uinfo) {
+		r = c->read(c, &info, uinfo, sizeof info);
+		if (r < 0)
+			goto out;
+		if (info.si_signo != sig) {
+			r = -EINVAL;
+			goto out;
+		}
+		/* Only to yourself may you send any si_code. */
+		long self = sf_sys0(SF_NR_gettid);
+		if ((self != pid || flags == PIDFD_SIGNAL_PROCESS_GROUP) &&
+		    (info.si_code >= 0 || info.si_code == SI_TKILL)) {
+			r = -EPERM;
+			goto out;
+		}
+	}
+	switch (flags) {
+	case PIDFD_SIGNAL_THREAD:
+		r = uinfo ? sf_sys4(SF_NR_rt_tgsigqueueinfo, pid, pid, sig, &info)
+			  : sf_sys3(SF_NR_tgkill, pid, pid, sig);
+		break;
+	case PIDFD_SIGNAL_PROCESS_GROUP: {
+		long pgid = sf_sys1(SF_NR_getpgid, pid);
+		r = pgid < 0 ? pgid
+		    : uinfo  ? -EPERM /* rt_sigqueueinfo cannot reach a group */
+			     : sf_sys2(SF_NR_kill, -pgid, sig);
+		break;
+	}
+	default:
+		r = uinfo ? sf_sys3(SF_NR_rt_sigqueueinfo, pid, sig, &info)
+			  : sf_sys2(SF_NR_kill, pid, sig);
+	}
+out:
+	sf_log(SF_LOG_DEBUG, "pidfd_send_signal(%d, %d, %lx, %x) = %ld%s%s", fd,
+	       sig, (unsigned long)uinfo, flags, r, r < 0 ? " " : "",
+	       r < 0 ? sf_errname(r) : "");
+	return r;
+}
+
+long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
+		     int options, uintptr_t ru)
+{
+	long r;
+	const int known = WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED |
+			  __WNOTHREAD | __WCLONE | __WALL;
+	if ((options & ~known) || !(options & (WEXITED | WSTOPPED | WCONTINUED))) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (fd < 0) {
+		r = -EINVAL;
+		goto out;
+	}
+	sf_lock();
+	int child = 0;
+	long pid = fd_to_pid(fd, &child, 0);
+	long fl = pid >= 0 ? sf_sys2(SF_NR_fcntl, fd, F_GETFL) : 0;
+	sf_unlock();
+	if (pid == -ESRCH) {
+		r = -ECHILD; /* reaped: no such child any more */
+		goto out;
+	}
+	if (pid < 0) {
+		r = pid;
+		goto out;
+	}
+	int opts = options;
+	if (fl > 0 && (fl & O_NONBLOCK))
+		opts |= WNOHANG;
+	siginfo_t si;
+	struct rusage rus;
+	memset(&si, 0, sizeof si);
+	r = sf_sys5(SF_NR_waitid, P_PID, pid, &si, opts, ru ? &rus : 0);
+	if (r == 0 && si.si_pid == pid && !(options & WNOWAIT) &&
+	    (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
+	     si.si_code == CLD_DUMPED)) {
+		sf_lock();
+		int idx = pidtab_resolve(fd);
+		if (idx >= 0)
+			pidtab_mark_reaped(pidtab_watch(idx));
+		sf_unlock();
+	}
+	if (r == 0 && !(options & WNOHANG) && si.si_pid == 0 &&
+	    (fl & O_NONBLOCK))
+		r = -EAGAIN;
+	if (r == 0 && ru)
+		r = c->write(c, ru, &rus, sizeof rus);
+	/* The kernel writes these six fields and leaves the rest alone. */
+	if (r == 0 && infop)
+		r = c->write(c, infop, &si, 12); /* si_signo, si_errno, si_code */
+	if (r == 0 && infop)
+		r = c->write(c, infop + 16, (char *)&si + 16, 12); /* pid, uid, status */
+out:
+	sf_log(SF_LOG_DEBUG, "waitid(P_PIDFD, %d, %x) = %ld%s%s", fd, options, r,
+	       r < 0 ? " " : "", r < 0 ? sf_errname(r) : "");
+	return r;
+}
+
+long sf_pidfd_getfd(int fd, int targetfd, unsigned flags)
+{
+	long r;
+	if (flags) {
+		r = -EINVAL;
+		goto out;
+	}
+	sf_lock();
+	long pid = fd_to_pid(fd, 0, 0);
+	sf_unlock();
+	if (pid < 0) {
+		r = pid;
+		goto out;
+	}
+	/* Without the call the only way in is /proc/PID/fd/N, which opens the
+	 * file anew in its original access mode (read from fdinfo). */
+	char path[64], buf[256];
+	sf_fmt(path, sizeof path, "/proc/%ld/fdinfo/%d", pid, targetfd);
+	long info = sf_sys4(SF_NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (info < 0) {
+		r = info == -ENOENT ? (sf_sys2(SF_NR_kill, pid, 0) == -ESRCH ? -ESRCH : -EBADF)
+		    : info == -EACCES ? -EPERM : info;
+		goto out;
+	}
+	long n = sf_sys3(SF_NR_read, info, buf, sizeof buf - 1);
+	sf_sys1(SF_NR_close, info);
+	if (n <= 0) {
+		r = -EBADF;
+		goto out;
+	}
+	buf[n] = 0;
+	int acc = O_RDONLY;
+	char *f = strstr(buf, "flags:");
+	if (f) {
+		long v = 0;
+		for (f += 6; *f == ' ' || *f == '\t'; f++)
+			;
+		while (*f >= '0' && *f <= '7')
+			v = v * 8 + (*f++ - '0');
+		acc = (int)(v & O_ACCMODE);
+	}
+	sf_fmt(path, sizeof path, "/proc/%ld/fd/%d", pid, targetfd);
+	r = sf_sys4(SF_NR_openat, AT_FDCWD, path, acc | O_CLOEXEC, 0);
+	if (r == -ENOENT)
+		r = -EBADF;
+	else if (r == -EACCES)
+		r = -EPERM;
+out:
+	sf_log(SF_LOG_DEBUG, "pidfd_getfd(%d, %d, %x) = %ld%s%s", fd, targetfd,
+	       flags, r, r < 0 ? " " : "", r < 0 ? sf_errname(r) : "");
+	return r;
+}
+
+long sf_engine_call(const struct sf_caller *c, long nr, const long a[6])
+{
+	switch (nr) {
+	case SF_NR_pidfd_open:
+		return sf_pidfd_open((pid_t)a[0], (unsigned)a[1]);
+	case SF_NR_pidfd_send_signal:
+		return sf_pidfd_send_signal(c, (int)a[0], (int)a[1],
+					    (uintptr_t)a[2], (unsigned)a[3]);
+	case SF_NR_pidfd_getfd:
+		return sf_pidfd_getfd((int)a[0], (int)a[1], (unsigned)a[2]);
+	case SF_NR_waitid:
+		if ((int)a[0] == P_PIDFD)
+			return sf_waitid_pidfd(c, (int)a[1], (uintptr_t)a[2],
+					       (int)a[3], (uintptr_t)a[4]);
+		return sf_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	}
+	return -ENOSYS;
+}
+
+long sf_engine_call_masked(long nr, const long a[6])
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	sf_sys4(SF_NR_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
+	long r = sf_engine_call(&sf_self_caller, nr, a);
+	sf_sys4(SF_NR_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
+	return r;
+}

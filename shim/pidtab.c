@@ -1,0 +1,340 @@
+/* The pidfd table.
+ *
+ * An emulated pidfd is an epoll fd (O_CLOEXEC, O_NONBLOCK for
+ * PIDFD_NONBLOCK) holding one registration: the eventfd of the watched
+ * process, written when the process exits. poll/select/epoll on the pidfd
+ * then give POLLIN, and read/write fail with EINVAL, as on a real pidfd.
+ *
+ * Identity, so that a closed and reused fd number never reaches a process:
+ * fd N is our pidfd for watch W only if epoll_ctl(N, EPOLL_CTL_MOD, W.evfd)
+ * succeeds, i.e. N is an epoll that holds W's eventfd file. fdmap[N] caches
+ * the candidate watch; F_SETOWN(pid) on the pidfd finds it for dup'd
+ * numbers. The eventfd carries F_SETOWN(pid) too: F_GETOWN gives 0 once the
+ * process is reaped (Linux 6.x, gVisor), so a reused pid is never taken for
+ * the old process.
+ *
+ * Locking: one spinlock. Every holder runs with all signals blocked (the
+ * SIGSYS handler, the masked direct calls, the monitor threads), so the
+ * holder cannot be interrupted by code that wants the lock. */
+#include <sys/epoll.h>
+#include "sf.h"
+
+static int lock_word;
+static struct sf_watch watches[SF_MAX_WATCHES];
+static int fdmap[SF_MAX_FDMAP]; /* watch index + 1, 0 = none */
+static int fdmap_hi;            /* highest fd ever mapped + 1 */
+#define PIDHASH 4096
+static int pidhead[PIDHASH]; /* watch index + 1 */
+static int pidnext[SF_MAX_WATCHES];
+static int nwatches_hi; /* highest slot ever used + 1 */
+int sf_dead_watches SF_HIDDEN; /* exited/reaped watches holding an eventfd */
+
+void sf_lock(void)
+{
+	for (int spins = 0;
+	     __atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE); spins++) {
+		if (spins > 100)
+			sf_sys0(SF_NR_sched_yield);
+	}
+}
+
+void sf_unlock(void)
+{
+	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
+}
+
+int pidtab_count(void)
+{
+	return nwatches_hi;
+}
+
+struct sf_watch *pidtab_watch(int idx)
+{
+	return &watches[idx];
+}
+
+static int holds(int fd, int idx)
+{
+	struct sf_watch *w = &watches[idx];
+	struct epoll_event ev = {.events = EPOLLIN,
+				 .data.u64 = ((uint64_t)w->gen << 32) | idx};
+	if (w->state == SF_W_FREE || w->evfd < 0)
+		return 0;
+	return sf_sys4(SF_NR_epoll_ctl, fd, EPOLL_CTL_MOD, w->evfd, &ev) == 0;
+}
+
+static void map_fd(int fd, int idx)
+{
+	if (fd >= SF_MAX_FDMAP) {
+		if (idx >= 0)
+			watches[idx].nfds++; /* untracked number: never released */
+		return;
+	}
+	int old = fdmap[fd] - 1;
+	if (old == idx)
+		return;
+	if (old >= 0)
+		watches[old].nfds--;
+	fdmap[fd] = idx + 1;
+	if (idx >= 0)
+		watches[idx].nfds++;
+	if (fd >= fdmap_hi)
+		fdmap_hi = fd + 1;
+}
+
+int pidtab_resolve(int fd)
+{
+	if (fd < 0)
+		return -EBADF;
+	if (fd < SF_MAX_FDMAP && fdmap[fd] && holds(fd, fdmap[fd] - 1))
+		return fdmap[fd] - 1;
+	/* Not the number we handed out: closed, reused, or a dup. */
+	long own = sf_sys2(SF_NR_fcntl, fd, F_GETOWN);
+	if (own < 0) {
+		map_fd(fd, -1);
+		return (int)own; /* EBADF */
+	}
+	int found = -1;
+	if (own > 0) {
+		for (int i = pidhead[own % PIDHASH] - 1; i >= 0 && found < 0;
+		     i = pidnext[i] - 1)
+			if (watches[i].pid == own && holds(fd, i))
+				found = i;
+	} else {
+		/* The owner was reaped (F_GETOWN 0) or this is not ours. Only
+		 * an epoll can be ours: EPOLL_CTL_MOD on anything else fails
+		 * with EINVAL before looking at the target. */
+		for (int i = 0; i < nwatches_hi && found < 0; i++) {
+			if (watches[i].state == SF_W_FREE || watches[i].evfd < 0)
+				continue;
+			struct epoll_event ev = {0};
+			long r = sf_sys4(SF_NR_epoll_ctl, fd, EPOLL_CTL_MOD,
+					 watches[i].evfd, &ev);
+			if (r == -EINVAL || r == -EBADF)
+				break; /* not an epoll */
+			if (holds(fd, i))
+				found = i;
+		}
+	}
+	map_fd(fd, found);
+	return found >= 0 ? found : -EBADF;
+}
+
+static void hash_insert(int idx)
+{
+	int h = watches[idx].pid % PIDHASH;
+	pidnext[idx] = pidhead[h];
+	pidhead[h] = idx + 1;
+}
+
+static void hash_remove(int idx)
+{
+	int h = watches[idx].pid % PIDHASH;
+	for (int *p = &pidhead[h]; *p; p = &pidnext[*p - 1]) {
+		if (*p - 1 == idx) {
+			*p = pidnext[idx];
+			return;
+		}
+	}
+}
+
+static void evfd_signal(struct sf_watch *w)
+{
+	uint64_t one = 1;
+	sf_sys3(SF_NR_write, w->evfd, &one, sizeof one);
+}
+
+void pidtab_mark_exited(struct sf_watch *w)
+{
+	if (w->state != SF_W_LIVE)
+		return;
+	w->state = SF_W_EXITED;
+	evfd_signal(w);
+	sf_dead_watches++;
+}
+
+void pidtab_mark_reaped(struct sf_watch *w)
+{
+	if (w->state == SF_W_LIVE)
+		pidtab_mark_exited(w);
+	if (w->state == SF_W_EXITED)
+		w->state = SF_W_REAPED;
+}
+
+int pidtab_is_reaped(struct sf_watch *w)
+{
+	if (w->state == SF_W_REAPED)
+		return 1;
+	long own = sf_sys2(SF_NR_fcntl, w->evfd, F_GETOWN);
+	if (own == 0) {
+		pidtab_mark_reaped(w);
+		return 1;
+	}
+	if (w->state != SF_W_EXITED)
+		return 0;
+	/* Exited: kernels that keep F_GETOWN after the reap need a second
+	 * opinion. A child is reaped when waitid no longer sees it; another
+	 * process when /proc no longer shows the same start time. */
+	int gone;
+	if (w->is_child) {
+		siginfo_t si;
+		gone = sf_sys5(SF_NR_waitid, P_PID, w->pid, &si,
+			       WEXITED | WNOHANG | WNOWAIT | __WALL, 0) == -ECHILD;
+	} else {
+		uint64_t st;
+		char state;
+		gone = proc_stat(w->pid, &st, &state) < 0 ||
+		       (w->starttime && st != w->starttime);
+	}
+	if (gone)
+		pidtab_mark_reaped(w);
+	return gone;
+}
+
+static void watch_free(int idx)
+{
+	struct sf_watch *w = &watches[idx];
+	if (w->state == SF_W_EXITED || w->state == SF_W_REAPED)
+		sf_dead_watches--;
+	hash_remove(idx);
+	if (w->evfd >= 0)
+		sf_sys1(SF_NR_close, w->evfd);
+	w->evfd = -1;
+	w->state = SF_W_FREE;
+}
+
+/* Find a live-enough watch for PID (same process), or -1. */
+static int find_watch(pid_t pid)
+{
+	for (int i = pidhead[pid % PIDHASH] - 1; i >= 0; i = pidnext[i] - 1) {
+		struct sf_watch *w = &watches[i];
+		if (w->pid != pid || w->state == SF_W_FREE)
+			continue;
+		if (!pidtab_is_reaped(w))
+			return i;
+	}
+	return -1;
+}
+
+static int watch_alloc(void)
+{
+	static int next;
+	for (int n = 0; n < SF_MAX_WATCHES; n++) {
+		int i = (next + n) % SF_MAX_WATCHES;
+		if (watches[i].state == SF_W_FREE) {
+			next = i + 1;
+			if (i >= nwatches_hi)
+				nwatches_hi = i + 1;
+			return i;
+		}
+	}
+	return -ENOMEM;
+}
+
+static int new_watch(pid_t pid)
+{
+	/* A process, not a thread: tgkill(pid, pid) finds only a thread-group
+	 * leader. EPERM means it exists but we may not signal it: fine. */
+	long r = sf_sys3(SF_NR_tgkill, pid, pid, 0);
+	if (r < 0 && r != -EPERM)
+		return r == -ESRCH && sf_sys2(SF_NR_kill, pid, 0) != -ESRCH
+			       ? -ENOENT
+			       : (int)r;
+	int idx = watch_alloc();
+	if (idx < 0)
+		return idx;
+	struct sf_watch *w = &watches[idx];
+	long evfd = sf_sys2(SF_NR_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (evfd < 0)
+		return (int)evfd;
+	r = sf_sys3(SF_NR_fcntl, evfd, F_SETOWN, pid);
+	if (r < 0) {
+		sf_sys1(SF_NR_close, evfd);
+		return -ESRCH; /* gone since tgkill */
+	}
+	w->pid = pid;
+	w->evfd = (int)evfd;
+	w->gen++;
+	w->nfds = 0;
+	w->waiter = -1;
+	w->starttime = 0;
+	w->state = SF_W_LIVE;
+	hash_insert(idx);
+
+	siginfo_t si = {0};
+	r = sf_sys5(SF_NR_waitid, P_PID, pid, &si,
+		    WEXITED | WNOHANG | WNOWAIT | __WALL, 0);
+	w->is_child = r == 0;
+	if (w->is_child) {
+		if (si.si_pid == pid)
+			pidtab_mark_exited(w); /* already a zombie */
+	} else {
+		char state = 0;
+		if (proc_stat(pid, &w->starttime, &state) == 0 && state == 'Z')
+			pidtab_mark_exited(w);
+	}
+	if (w->state == SF_W_LIVE) {
+		r = monitor_watch(idx);
+		if (r < 0) {
+			watch_free(idx);
+			return (int)r;
+		}
+	}
+	return idx;
+}
+
+int pidtab_new_pidfd(pid_t pid, unsigned flags)
+{
+	if (sf_dead_watches > 64)
+		pidtab_gc();
+	/* The pidfd first, so it gets the lowest free number as a real one. */
+	long ep = sf_sys1(SF_NR_epoll_create1, EPOLL_CLOEXEC);
+	if (ep < 0)
+		return (int)ep;
+	int idx = find_watch(pid);
+	int fresh = idx < 0;
+	if (fresh) {
+		idx = new_watch(pid);
+		if (idx < 0) {
+			sf_sys1(SF_NR_close, ep);
+			return idx;
+		}
+	}
+	struct sf_watch *w = &watches[idx];
+	struct epoll_event ev = {.events = EPOLLIN,
+				 .data.u64 = ((uint64_t)w->gen << 32) | idx};
+	long r = sf_sys4(SF_NR_epoll_ctl, ep, EPOLL_CTL_ADD, w->evfd, &ev);
+	if (r == 0 && (flags & PIDFD_NONBLOCK))
+		r = sf_sys3(SF_NR_fcntl, ep, F_SETFL, O_NONBLOCK);
+	if (r < 0) {
+		sf_sys1(SF_NR_close, ep);
+		if (fresh && w->state != SF_W_LIVE)
+			watch_free(idx); /* a live one stays: its waiter holds it */
+		return (int)r;
+	}
+	sf_sys3(SF_NR_fcntl, ep, F_SETOWN, pid); /* fails only once reaped */
+	map_fd((int)ep, idx);
+	return (int)ep;
+}
+
+void pidtab_gc(void)
+{
+	for (int fd = 0; fd < fdmap_hi; fd++) {
+		int idx = fdmap[fd] - 1;
+		if (idx < 0)
+			continue;
+		if (!holds(fd, idx))
+			map_fd(fd, -1);
+	}
+	for (int i = 0; i < nwatches_hi; i++) {
+		struct sf_watch *w = &watches[i];
+		if ((w->state == SF_W_EXITED || w->state == SF_W_REAPED) &&
+		    w->nfds <= 0 && w->waiter < 0)
+			watch_free(i);
+	}
+}
+
+void pidtab_atfork_child(void)
+{
+	lock_word = 0;
+}

@@ -1,0 +1,76 @@
+/* What the kernel has, probed once before the first emulated call. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sf.h"
+
+unsigned sf_emulated;
+static unsigned probed_native;
+static int probe_done;
+
+/* A probe answer means "missing" for ENOSYS, and for EPERM (a seccomp
+ * profile that predates the call) . */
+static int missing(long r)
+{
+	return r == -ENOSYS || r == -EPERM;
+}
+
+unsigned sf_probe_native(void)
+{
+	if (probe_done)
+		return probed_native;
+	unsigned f = 0;
+	long r = sf_sys2(SF_NR_pidfd_open, sf_getpid(), 0);
+	if (r >= 0) {
+		sf_sys1(SF_NR_close, r);
+		f |= SF_FEAT_PIDFD_OPEN;
+	} else if (!missing(r)) {
+		f |= SF_FEAT_PIDFD_OPEN;
+	}
+	if (!missing(sf_sys4(SF_NR_pidfd_send_signal, -1, 0, 0, 0)))
+		f |= SF_FEAT_PIDFD_SEND_SIGNAL;
+	if (!missing(sf_sys3(SF_NR_pidfd_getfd, -1, 0, 0)))
+		f |= SF_FEAT_PIDFD_GETFD;
+	/* glibc's probe: EBADF where P_PIDFD exists, EINVAL before 5.4. */
+	if (sf_sys5(SF_NR_waitid, P_PIDFD, INT_MAX, 0, WEXITED, 0) == -EBADF)
+		f |= SF_FEAT_WAITID_PIDFD;
+	if (sf_sys2(SF_NR_clone3, 0, 0) == -EINVAL)
+		f |= SF_FEAT_CLONE3;
+	probed_native = f;
+	probe_done = 1;
+	return f;
+}
+
+static int force_emulation;
+
+void sf_force_emulation(void)
+{
+	force_emulation = 1;
+}
+
+unsigned sf_init(void)
+{
+	static int done;
+	if (done)
+		return sf_emulated;
+	unsigned native = sf_probe_native();
+	const char *force = getenv("SYSFILL_FORCE");
+	int forced = force_emulation ||
+		     (force && *force && strcmp(force, "0") != 0);
+	unsigned emu = 0;
+	/* The pidfd calls work on one kind of object: if any is missing,
+	 * emulate all of them so every pidfd the program holds is ours. */
+	if (forced || (native & SF_FEAT_PIDFD_FAMILY) != SF_FEAT_PIDFD_FAMILY)
+		emu |= SF_FEAT_PIDFD_FAMILY;
+	sf_emulated = emu;
+	done = 1;
+	sf_log(SF_LOG_INFO, "kernel has pidfd_open=%d pidfd_send_signal=%d "
+	       "pidfd_getfd=%d waitid(P_PIDFD)=%d clone3=%d; %s%s",
+	       !!(native & SF_FEAT_PIDFD_OPEN),
+	       !!(native & SF_FEAT_PIDFD_SEND_SIGNAL),
+	       !!(native & SF_FEAT_PIDFD_GETFD),
+	       !!(native & SF_FEAT_WAITID_PIDFD), !!(native & SF_FEAT_CLONE3),
+	       emu ? "emulating the pidfd calls" : "all native, passing through",
+	       forced ? " (SYSFILL_FORCE)" : "");
+	return emu;
+}

@@ -1,0 +1,148 @@
+/* sysfill engine: internal interfaces. Internal functions return -errno or a
+ * value >= 0; only include/sysfill.h entry points set errno. */
+#ifndef SYSFILL_SF_H
+#define SYSFILL_SF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <sys/eventfd.h>
+#include <errno.h>
+#include "arch/arch.h"
+#include "../include/sysfill/uapi.h"
+
+#define SF_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- raw syscalls (signal-safe, never touch errno) ---- */
+#define sf_sys0(n) sf_syscall6(n, 0, 0, 0, 0, 0, 0)
+#define sf_sys1(n, a) sf_syscall6(n, (long)(a), 0, 0, 0, 0, 0)
+#define sf_sys2(n, a, b) sf_syscall6(n, (long)(a), (long)(b), 0, 0, 0, 0)
+#define sf_sys3(n, a, b, c) \
+	sf_syscall6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define sf_sys4(n, a, b, c, d) \
+	sf_syscall6(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define sf_sys5(n, a, b, c, d, e)                                          \
+	sf_syscall6(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), \
+		    0)
+
+/* ---- logging: signal-safe, to stderr ---- */
+enum { SF_LOG_ERROR, SF_LOG_WARN, SF_LOG_INFO, SF_LOG_DEBUG };
+extern int sf_log_level SF_HIDDEN;
+SF_HIDDEN void sf_log_init(void);
+SF_HIDDEN void sf_logf(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define sf_log(level, ...)                         \
+	do {                                       \
+		if ((level) <= sf_log_level)       \
+			sf_logf(level, __VA_ARGS__); \
+	} while (0)
+/* Format into BUF (signal-safe subset: %s %d %u %ld %lu %lx %x %c %%). */
+SF_HIDDEN int sf_vfmt(char *buf, size_t len, const char *fmt, va_list ap);
+SF_HIDDEN int sf_fmt(char *buf, size_t len, const char *fmt, ...);
+SF_HIDDEN const char *sf_errname(long err);
+
+/* ---- caller memory: how the front end reaches the caller's memory ---- */
+struct sf_caller {
+	/* Copy N bytes from caller address SRC; 0 or -EFAULT. */
+	long (*read)(const struct sf_caller *c, void *dst, uintptr_t src,
+		     size_t n);
+	/* Copy N bytes to caller address DST; 0 or -EFAULT. */
+	long (*write)(const struct sf_caller *c, uintptr_t dst, const void *src,
+		      size_t n);
+};
+/* The in-process caller (preload and direct API). */
+extern const struct sf_caller sf_self_caller SF_HIDDEN;
+
+/* ---- probe: what the kernel has, decided once ---- */
+enum {
+	SF_FEAT_PIDFD_OPEN = 1 << 0,
+	SF_FEAT_PIDFD_SEND_SIGNAL = 1 << 1,
+	SF_FEAT_PIDFD_GETFD = 1 << 2,
+	SF_FEAT_WAITID_PIDFD = 1 << 3,
+	SF_FEAT_CLONE3 = 1 << 4,
+	SF_FEAT_PIDFD_FAMILY = SF_FEAT_PIDFD_OPEN | SF_FEAT_PIDFD_SEND_SIGNAL |
+			       SF_FEAT_PIDFD_GETFD | SF_FEAT_WAITID_PIDFD,
+};
+/* Probe the kernel (once; later calls return the cached answer). Returns
+ * the SF_FEAT_* bits the kernel has natively. Not signal-safe the first
+ * time: call it from a constructor or under sf_init(). */
+SF_HIDDEN unsigned sf_probe_native(void);
+/* Decide, once, what to emulate (probe + SYSFILL_FORCE). Returns the
+ * SF_FEAT_* bits that are emulated. */
+SF_HIDDEN unsigned sf_init(void);
+/* Emulate whatever the probe says (our own filter is already in place). */
+SF_HIDDEN void sf_force_emulation(void);
+extern unsigned sf_emulated SF_HIDDEN;
+
+/* ---- engine ---- */
+/* Run emulated syscall NR with ARGS for CALLER. Returns the syscall result
+ * or -errno. Requires: all signals blocked in the calling thread (the
+ * SIGSYS handler runs so; direct callers use sf_engine_call_masked). */
+SF_HIDDEN long sf_engine_call(const struct sf_caller *caller, long nr,
+			      const long args[6]);
+/* The same from normal context: blocks signals around the call. */
+SF_HIDDEN long sf_engine_call_masked(long nr, const long args[6]);
+
+/* pidfd operations, same contract as sf_engine_call. */
+SF_HIDDEN long sf_pidfd_open(pid_t pid, unsigned flags);
+SF_HIDDEN long sf_pidfd_send_signal(const struct sf_caller *c, int fd,
+				    int sig, uintptr_t info, unsigned flags);
+SF_HIDDEN long sf_pidfd_getfd(int fd, int targetfd, unsigned flags);
+SF_HIDDEN long sf_waitid_pidfd(const struct sf_caller *c, int fd,
+			       uintptr_t infop, int options, uintptr_t ru);
+
+/* ---- pidfd table and watches (shim/pidtab.c) ---- */
+enum { SF_W_FREE, SF_W_LIVE, SF_W_EXITED, SF_W_REAPED };
+struct sf_watch {
+	int state;      /* SF_W_*; written under the table lock */
+	pid_t pid;
+	int evfd;       /* eventfd signalled at exit; F_SETOWN to pid */
+	int is_child;
+	uint64_t starttime; /* /proc/PID/stat field 22, 0 if unknown */
+	int waiter;     /* index of the waiter thread, -1 if none */
+	uint32_t gen;   /* bumped at each reuse of the slot */
+	int nfds;       /* known pidfd numbers pointing here */
+};
+#define SF_MAX_WATCHES 16384
+#define SF_MAX_FDMAP 65536
+
+SF_HIDDEN void sf_lock(void);
+SF_HIDDEN void sf_unlock(void);
+/* Resolve a pidfd number to its watch. Returns the watch index or -EBADF.
+ * Caller holds the lock. */
+SF_HIDDEN int pidtab_resolve(int fd);
+/* Create a pidfd for PID. Returns the fd or -errno. Caller holds the lock. */
+SF_HIDDEN int pidtab_new_pidfd(pid_t pid, unsigned flags);
+SF_HIDDEN struct sf_watch *pidtab_watch(int idx);
+/* Number of watch slots ever used (iterate 0..count-1). Lock held. */
+SF_HIDDEN int pidtab_count(void);
+/* Is the process behind W gone for good (reaped)? Updates W->state.
+ * Caller holds the lock. */
+SF_HIDDEN int pidtab_is_reaped(struct sf_watch *w);
+/* Mark W exited/reaped and make its pidfds readable. Caller holds the lock. */
+SF_HIDDEN void pidtab_mark_exited(struct sf_watch *w);
+SF_HIDDEN void pidtab_mark_reaped(struct sf_watch *w);
+/* Release internal fds of watches no pidfd refers to any more. */
+SF_HIDDEN void pidtab_gc(void);
+/* Reset per-process state in a fork child. */
+SF_HIDDEN void pidtab_atfork_child(void);
+
+/* ---- monitor (shim/monitor.c) ---- */
+/* Start watching W (index IDX) for exit. Returns 0 or -errno. Caller holds
+ * the lock. */
+SF_HIDDEN int monitor_watch(int idx);
+SF_HIDDEN void monitor_atfork_child(void);
+SF_HIDDEN void monitor_kick(void);
+
+/* ---- /proc helpers (shim/proc.c) ---- */
+/* starttime (field 22) and state char of /proc/PID/stat. 0 or -errno. */
+SF_HIDDEN int proc_stat(pid_t pid, uint64_t *starttime, char *state);
+
+/* ---- small helpers ---- */
+SF_HIDDEN int sf_getpid(void);
+
+#endif

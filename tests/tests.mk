@@ -1,0 +1,7 @@
+# Test targets. `make check` runs every suite; each suite script exits
+# non-zero on any failure or unlisted skip.
+TEST_CFLAGS = -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter $(WERROR) -D_GNU_SOURCE -Iinclude -Ishim
+
+.PHONY: check check-unit check-conformance check-clients
+check: all test-deps
+	@./tests/run-all.sh
