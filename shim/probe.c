@@ -7,6 +7,7 @@
 unsigned sf_emulated;
 static unsigned probed_native;
 static int probe_done;
+static long clone3_answer;
 
 /* A probe answer means "missing" for ENOSYS, and for EPERM (a seccomp
  * profile that predates the call) . */
@@ -34,7 +35,8 @@ unsigned sf_probe_native(void)
 	/* glibc's probe: EBADF where P_PIDFD exists, EINVAL before 5.4. */
 	if (sf_sys5(SF_NR_waitid, P_PIDFD, INT_MAX, 0, WEXITED, 0) == -EBADF)
 		f |= SF_FEAT_WAITID_PIDFD;
-	if (sf_sys2(SF_NR_clone3, 0, 0) == -EINVAL)
+	clone3_answer = sf_sys2(SF_NR_clone3, 0, 0);
+	if (clone3_answer == -EINVAL)
 		f |= SF_FEAT_CLONE3;
 	probed_native = f;
 	probe_done = 1;
@@ -62,15 +64,24 @@ unsigned sf_init(void)
 	 * emulate all of them so every pidfd the program holds is ours. */
 	if (forced || (native & SF_FEAT_PIDFD_FAMILY) != SF_FEAT_PIDFD_FAMILY)
 		emu |= SF_FEAT_PIDFD_FAMILY;
+	/* clone3 is answered with ENOSYS, as Linux 5.2 does, where a seccomp
+	 * profile answers EPERM (glibc then falls back to clone instead of
+	 * failing every pthread_create), and where the pidfd calls are
+	 * emulated, so that no kernel pidfd comes out of clone3. */
+	if (clone3_answer == -EPERM ||
+	    ((emu & SF_FEAT_PIDFD_FAMILY) && (native & SF_FEAT_CLONE3)))
+		emu |= SF_FEAT_CLONE3;
 	sf_emulated = emu;
 	done = 1;
 	sf_log(SF_LOG_INFO, "kernel has pidfd_open=%d pidfd_send_signal=%d "
-	       "pidfd_getfd=%d waitid(P_PIDFD)=%d clone3=%d; %s%s",
+	       "pidfd_getfd=%d waitid(P_PIDFD)=%d clone3=%d; %s%s%s",
 	       !!(native & SF_FEAT_PIDFD_OPEN),
 	       !!(native & SF_FEAT_PIDFD_SEND_SIGNAL),
 	       !!(native & SF_FEAT_PIDFD_GETFD),
 	       !!(native & SF_FEAT_WAITID_PIDFD), !!(native & SF_FEAT_CLONE3),
-	       emu ? "emulating the pidfd calls" : "all native, passing through",
+	       emu & SF_FEAT_PIDFD_FAMILY ? "emulating the pidfd calls"
+					  : "pidfd calls native, passing through",
+	       emu & SF_FEAT_CLONE3 ? "; clone3 answers ENOSYS" : "",
 	       forced ? " (SYSFILL_FORCE)" : "");
 	return emu;
 }

@@ -1,0 +1,300 @@
+/* libc symbols sysfill interposes.
+ *
+ * - syscall(), pidfd_open(), pidfd_send_signal(), pidfd_getfd(), waitid():
+ *   emulated calls go straight to the engine (no trap: they also work while
+ *   the caller blocks SIGSYS, and in interpose mode without seccomp).
+ * - sigprocmask(), pthread_sigmask(), sigaction(), signal(): a trap raised
+ *   while SIGSYS is blocked kills the process, so SIGSYS is never really
+ *   blocked in seccomp mode; the program sees the mask and the SIGSYS
+ *   disposition it asked for, and a SIGSYS sent to it while it "blocks" it
+ *   is delivered when it unblocks it.
+ * - execve() and friends: the filter survives execve; LD_PRELOAD is kept
+ *   (put back if the program removed it) so the new program has the
+ *   handler too. */
+#include <dlfcn.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+#include "preload.h"
+
+int (*pl_real_sigaction)(int, const struct sigaction *, struct sigaction *);
+static int (*real_waitid)(idtype_t, id_t, siginfo_t *, int);
+static int (*real_pthread_sigmask)(int, const sigset_t *, sigset_t *);
+static int (*real_sigprocmask)(int, const sigset_t *, sigset_t *);
+static int (*real_execve)(const char *, char *const[], char *const[]);
+static int (*real_execvpe)(const char *, char *const[], char *const[]);
+static int (*real_posix_spawn)(pid_t *, const char *,
+			       const posix_spawn_file_actions_t *,
+			       const posix_spawnattr_t *, char *const[],
+			       char *const[]);
+static int (*real_posix_spawnp)(pid_t *, const char *,
+				const posix_spawn_file_actions_t *,
+				const posix_spawnattr_t *, char *const[],
+				char *const[]);
+/* sa_mask of each signal's action included SIGSYS (we removed it). */
+static unsigned char mask_had_sigsys[_NSIG];
+
+#define REAL(name) real_##name = (__typeof__(real_##name))dlsym(RTLD_NEXT, #name)
+
+void pl_interpose_init(void)
+{
+	REAL(waitid);
+	REAL(pthread_sigmask);
+	REAL(sigprocmask);
+	REAL(execve);
+	REAL(execvpe);
+	REAL(posix_spawn);
+	REAL(posix_spawnp);
+	pl_real_sigaction = (__typeof__(pl_real_sigaction))dlsym(RTLD_NEXT,
+								"sigaction");
+}
+
+static long ret_errno(long r)
+{
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+static int emulated(long nr, long a0)
+{
+	if (pl_mode == MODE_NATIVE)
+		return 0;
+	switch (nr) {
+	case SF_NR_pidfd_open:
+	case SF_NR_pidfd_send_signal:
+	case SF_NR_pidfd_getfd:
+		return 1;
+	case SF_NR_waitid:
+		return (int)a0 == P_PIDFD;
+	}
+	return 0;
+}
+
+SF_EXPORT long syscall(long nr, ...)
+{
+	va_list ap;
+	long a[6];
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (emulated(nr, a[0]))
+		return ret_errno(sf_engine_call_masked(nr, a));
+	return ret_errno(sf_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]));
+}
+
+static long call4(long nr, long a0, long a1, long a2, long a3)
+{
+	const long a[6] = {a0, a1, a2, a3, 0, 0};
+	if (emulated(nr, a0))
+		return ret_errno(sf_engine_call_masked(nr, a));
+	return ret_errno(sf_syscall6(nr, a0, a1, a2, a3, 0, 0));
+}
+
+SF_EXPORT int pidfd_open(pid_t pid, unsigned int flags)
+{
+	return (int)call4(SF_NR_pidfd_open, pid, flags, 0, 0);
+}
+
+SF_EXPORT int pidfd_send_signal(int pidfd, int sig, siginfo_t *info,
+				unsigned int flags)
+{
+	return (int)call4(SF_NR_pidfd_send_signal, pidfd, sig, (long)info, flags);
+}
+
+SF_EXPORT int pidfd_getfd(int pidfd, int targetfd, unsigned int flags)
+{
+	return (int)call4(SF_NR_pidfd_getfd, pidfd, targetfd, flags, 0);
+}
+
+SF_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+	if (emulated(SF_NR_waitid, idtype) || !real_waitid)
+		return (int)call4(SF_NR_waitid, idtype, id, (long)info, options);
+	return real_waitid(idtype, id, info, options);
+}
+
+/* ---- signal masks ---- */
+
+static int mask_call(int (*real)(int, const sigset_t *, sigset_t *), int how,
+		     const sigset_t *set, sigset_t *old)
+{
+	if (pl_mode != MODE_SECCOMP || !real)
+		return real ? real(how, set, old) : EINVAL;
+	int want = pl_sigsys_blocked;
+	sigset_t copy;
+	if (set) {
+		int has = sigismember(set, SIGSYS);
+		if (how == SIG_BLOCK && has)
+			want = 1;
+		else if (how == SIG_UNBLOCK && has)
+			want = 0;
+		else if (how == SIG_SETMASK)
+			want = has;
+		copy = *set;
+		if (how != SIG_UNBLOCK)
+			sigdelset(&copy, SIGSYS);
+		set = &copy;
+	}
+	int was = pl_sigsys_blocked;
+	int r = real(how, set, old);
+	if (r == 0) {
+		if (old && was)
+			sigaddset(old, SIGSYS);
+		if (set && (how == SIG_BLOCK || how == SIG_UNBLOCK ||
+			    how == SIG_SETMASK)) {
+			pl_sigsys_blocked = want;
+			if (!want)
+				pl_flush_deferred();
+		}
+	}
+	return r;
+}
+
+SF_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	return mask_call(real_pthread_sigmask, how, set, old);
+}
+
+SF_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	return mask_call(real_sigprocmask, how, set, old);
+}
+
+SF_EXPORT int sigaction(int sig, const struct sigaction *act,
+			struct sigaction *old)
+{
+	if (!pl_real_sigaction) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (pl_mode != MODE_SECCOMP)
+		return pl_real_sigaction(sig, act, old);
+	if (sig == SIGSYS) {
+		/* Ours stays installed; the program's is called for the
+		 * SIGSYS signals that are not ours. */
+		struct sigaction prev = pl_prog_sigsys;
+		if (act)
+			pl_prog_sigsys = *act;
+		if (old)
+			*old = prev;
+		return 0;
+	}
+	struct sigaction copy;
+	int had = 0;
+	if (act && sig > 0 && sig < _NSIG) {
+		copy = *act;
+		had = sigismember(&copy.sa_mask, SIGSYS) == 1;
+		sigdelset(&copy.sa_mask, SIGSYS);
+		act = &copy;
+	}
+	int prev_had = sig > 0 && sig < _NSIG ? mask_had_sigsys[sig] : 0;
+	int r = pl_real_sigaction(sig, act, old);
+	if (r == 0) {
+		if (old && prev_had)
+			sigaddset(&old->sa_mask, SIGSYS);
+		if (act)
+			mask_had_sigsys[sig] = (unsigned char)had;
+	}
+	return r;
+}
+
+SF_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+	/* glibc's signal(): BSD semantics. */
+	struct sigaction sa = {.sa_handler = handler, .sa_flags = SA_RESTART};
+	struct sigaction old;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, sig);
+	if (sigaction(sig, &sa, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+/* ---- exec: keep LD_PRELOAD ---- */
+
+/* Returns ENVP, or a copy in BUF (room for N+2 pointers) with LD_PRELOAD
+ * naming this library. Async-signal-safe (no malloc): the vfork child of
+ * posix_spawn and fork children of threaded programs call it. */
+static char *const *keep_preload(char *const *envp, char **buf, char *var,
+				 size_t varlen)
+{
+	size_t n = 0;
+	int at = -1;
+	for (; envp && envp[n]; n++)
+		if (!strncmp(envp[n], "LD_PRELOAD=", 11))
+			at = (int)n;
+	if (at >= 0 && strstr(envp[at], pl_self_path))
+		return envp;
+	const char *rest = at >= 0 ? envp[at] + 11 : "";
+	if (sf_fmt(var, varlen, "LD_PRELOAD=%s%s%s", pl_self_path,
+		   *rest ? ":" : "", rest) >= (int)varlen - 1)
+		return envp;
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++)
+		if ((int)i != at)
+			buf[j++] = envp[i];
+	buf[j++] = var;
+	buf[j] = 0;
+	return buf;
+}
+
+static size_t env_count(char *const *envp)
+{
+	size_t n = 0;
+	while (envp && envp[n])
+		n++;
+	return n;
+}
+
+#define WITH_ENV(envp, body)                                                  \
+	do {                                                                  \
+		char *buf_[env_count(envp) + 2];                              \
+		char var_[sizeof pl_self_path + 4096];                        \
+		char *const *env_ = pl_filter && pl_self_path[0]              \
+					    ? keep_preload(envp, buf_, var_,  \
+							   sizeof var_)       \
+					    : (envp);                         \
+		body;                                                         \
+	} while (0)
+
+SF_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	WITH_ENV(envp, return real_execve(path, argv, env_));
+}
+
+SF_EXPORT int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+SF_EXPORT int execvpe(const char *file, char *const argv[],
+		      char *const envp[])
+{
+	WITH_ENV(envp, return real_execvpe(file, argv, env_));
+}
+
+SF_EXPORT int execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+SF_EXPORT int posix_spawn(pid_t *pid, const char *path,
+			  const posix_spawn_file_actions_t *fa,
+			  const posix_spawnattr_t *attr, char *const argv[],
+			  char *const envp[])
+{
+	WITH_ENV(envp, return real_posix_spawn(pid, path, fa, attr, argv, env_));
+}
+
+SF_EXPORT int posix_spawnp(pid_t *pid, const char *file,
+			   const posix_spawn_file_actions_t *fa,
+			   const posix_spawnattr_t *attr, char *const argv[],
+			   char *const envp[])
+{
+	WITH_ENV(envp, return real_posix_spawnp(pid, file, fa, attr, argv, env_));
+}

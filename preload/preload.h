@@ -1,0 +1,31 @@
+/* Shared state of the preload front end. */
+#ifndef SYSFILL_PRELOAD_H
+#define SYSFILL_PRELOAD_H
+#include <signal.h>
+#include "sf.h"
+
+#define SF_EXPORT __attribute__((visibility("default")))
+#define SF_TLS __thread __attribute__((tls_model("initial-exec")))
+
+enum { MODE_NATIVE, MODE_SECCOMP, MODE_INTERPOSE };
+/* How pidfd calls are caught; set once by the constructor. */
+extern int pl_mode SF_HIDDEN;
+/* A filter of ours is loaded in this process (it survives execve). */
+extern int pl_filter SF_HIDDEN;
+/* The SIGSYS disposition the program believes it has. */
+extern struct sigaction pl_prog_sigsys SF_HIDDEN;
+/* Per thread: the program believes SIGSYS is blocked; a SIGSYS that
+ * arrived meanwhile and waits for the unblock. */
+extern SF_TLS int pl_sigsys_blocked SF_HIDDEN;
+extern SF_TLS int pl_sigsys_deferred SF_HIDDEN;
+extern SF_TLS siginfo_t pl_deferred_info SF_HIDDEN;
+/* Path of this library, for keeping LD_PRELOAD across execve. */
+extern char pl_self_path[4096] SF_HIDDEN;
+
+/* libc's own sigaction (ours is interposed). */
+extern int (*pl_real_sigaction)(int, const struct sigaction *,
+				struct sigaction *) SF_HIDDEN;
+SF_HIDDEN void pl_interpose_init(void);
+/* Deliver a deferred SIGSYS now that the program unblocked it. */
+SF_HIDDEN void pl_flush_deferred(void);
+#endif

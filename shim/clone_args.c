@@ -1,0 +1,235 @@
+/* clone3 argument copy, validation and translation to legacy clone.
+ *
+ * The rules and their order are those of Linux 6.18 (kernel/fork.c,
+ * include/linux/uaccess.h, lib/usercopy.c, arch/x86/include/asm/
+ * uaccess_64.h), checked against the native clone3 of 6.18.44 by
+ * tests/unit/test_clone_args.c. Only the order between checks that give
+ * different errnos is observable; it is kept everywhere anyway. */
+#include <sys/mman.h>
+#include "clone_args.h"
+
+/* include/linux/pid_namespace.h */
+#define CARGS_MAX_PID_NS_LEVEL 32
+/* x86_64 PAGE_SIZE; clone3 refuses larger structs. */
+#define CARGS_PAGE_SIZE 4096UL
+/* _NSIG on x86_64 (valid_signal: sig <= _NSIG). */
+#define CARGS_NSIG 64
+/* include/uapi/linux/sched.h: CLONE_LEGACY_FLAGS */
+#define CARGS_LEGACY_FLAGS 0xffffffffULL
+#define CARGS_INT_MAX 0x7fffffffULL
+
+/* Highest address access_ok() accepts as the end of a range: x86_64
+ * valid_user_address() compares with USER_PTR_MAX, which is TASK_SIZE_MAX
+ * (measured: a clone3 stack may end at 0x7ffffffff000 but not one byte
+ * later). TASK_SIZE_MAX depends on the paging mode: a 5-level kernel honours
+ * an mmap hint above 47 bits. Probed once; racing first calls compute the
+ * same value. */
+static uintptr_t cargs_user_ptr_max(void)
+{
+	static uintptr_t cached;
+	uintptr_t max = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+	if (max)
+		return max;
+	max = 0x7ffffffff000UL; /* (1 << 47) - PAGE_SIZE */
+	long p = sf_syscall6(SF_NR_mmap, (long)(1UL << 47), 4096, PROT_NONE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if ((unsigned long)p < -4095UL) {
+		if ((uintptr_t)p >= (1UL << 47))
+			max = 0x00fffffffffff000UL; /* (1 << 56) - PAGE_SIZE */
+		sf_sys2(SF_NR_munmap, p, 4096);
+	}
+	__atomic_store_n(&cached, max, __ATOMIC_RELAXED);
+	return max;
+}
+
+/* access_ok(ADDR, N) for a size that is not a compile-time constant
+ * (x86_64 __access_ok): the end must be a user address and not wrap. */
+static int cargs_access_ok(uintptr_t addr, uint64_t n)
+{
+	uintptr_t end = addr + n;
+	return end >= addr && end <= cargs_user_ptr_max();
+}
+
+/* copy_from_user: 0 or -EFAULT. */
+static long cargs_copy(const struct sf_caller *c, void *dst, uintptr_t src,
+		       size_t n)
+{
+	if (!cargs_access_ok(src, n))
+		return -EFAULT;
+	return c->read(c, dst, src, n) ? -EFAULT : 0;
+}
+
+/* check_zeroed_user (lib/usercopy.c): 1 if [SRC, SRC+N) is all zero, 0 if
+ * not, -EFAULT. The kernel reads aligned words in address order and stops
+ * at the first non-zero one, so junk before an unreadable page gives 0
+ * (E2BIG), an unreadable page before any junk gives -EFAULT. Faults are
+ * per page, so reading page by page keeps that order. */
+static long cargs_zeroed(const struct sf_caller *c, uintptr_t src, size_t n)
+{
+	unsigned char buf[256];
+	if (!n)
+		return 1;
+	if (!cargs_access_ok(src, n))
+		return -EFAULT;
+	while (n) {
+		size_t chunk = CARGS_PAGE_SIZE - (src & (CARGS_PAGE_SIZE - 1));
+		if (chunk > sizeof(buf))
+			chunk = sizeof(buf);
+		if (chunk > n)
+			chunk = n;
+		if (c->read(c, buf, src, chunk))
+			return -EFAULT;
+		for (size_t i = 0; i < chunk; i++)
+			if (buf[i])
+				return 0;
+		src += chunk;
+		n -= chunk;
+	}
+	return 1;
+}
+
+/* copy_struct_from_user (include/linux/uaccess.h) into the VER2 struct:
+ * trailing bytes first (E2BIG/EFAULT), then the known head (EFAULT); a
+ * shorter struct is zero-extended. */
+static long cargs_copy_struct(const struct sf_caller *c,
+			      struct sysfill_clone_args *dst, uintptr_t src,
+			      size_t usize)
+{
+	const size_t ksize = sizeof(*dst);
+	size_t size = usize < ksize ? usize : ksize;
+	unsigned char *d = (unsigned char *)dst;
+
+	if (usize < ksize) {
+		for (size_t i = size; i < ksize; i++)
+			d[i] = 0;
+	} else if (usize > ksize) {
+		long ret = cargs_zeroed(c, src + ksize, usize - ksize);
+		if (ret <= 0)
+			return ret ? ret : -E2BIG;
+	}
+	return cargs_copy(c, dst, src, size);
+}
+
+_Static_assert(sizeof(struct sysfill_clone_args) ==
+		       SYSFILL_CLONE_ARGS_SIZE_VER2,
+	       "struct clone_args VER2 is 88 bytes");
+
+long cargs_load(const struct sf_caller *c, uintptr_t uargs, size_t size,
+		struct sysfill_clone_args *out)
+{
+	struct sysfill_clone_args a;
+	long ret;
+
+	/* ---- copy_clone_args_from_user ---- */
+	if (size > CARGS_PAGE_SIZE)
+		return -E2BIG;
+	if (size < SYSFILL_CLONE_ARGS_SIZE_VER0)
+		return -EINVAL;
+	ret = cargs_copy_struct(c, &a, uargs, size);
+	if (ret)
+		return ret;
+	if (a.set_tid_size > CARGS_MAX_PID_NS_LEVEL)
+		return -EINVAL;
+	if (!a.set_tid && a.set_tid_size > 0)
+		return -EINVAL;
+	if (a.set_tid && a.set_tid_size == 0)
+		return -EINVAL;
+	/* Upper bits, then valid_signal(). Upstream 09e7827e7857 (2026, stable
+	 * backports) moves valid_signal() into kernel_clone, after the set_tid
+	 * copy and clone3_args_valid; 6.18.44 here still checks it here. */
+	if ((a.exit_signal & ~(uint64_t)CSIGNAL) || a.exit_signal > CARGS_NSIG)
+		return -EINVAL;
+	if ((a.flags & CLONE_INTO_CGROUP) &&
+	    (a.cgroup > CARGS_INT_MAX || size < SYSFILL_CLONE_ARGS_SIZE_VER2))
+		return -EINVAL;
+	if (a.set_tid) {
+		int32_t tids[CARGS_MAX_PID_NS_LEVEL];
+		if (cargs_copy(c, tids, (uintptr_t)a.set_tid,
+			       a.set_tid_size * sizeof(tids[0])))
+			return -EFAULT;
+	}
+
+	/* ---- clone3_args_valid ---- */
+	if (a.flags &
+	    ~(CARGS_LEGACY_FLAGS | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP))
+		return -EINVAL;
+	/* CLONE_DETACHED and the CSIGNAL bits are reserved in clone3, except
+	 * CLONE_NEWTIME (6.2, "fork: allow CLONE_NEWTIME in clone3 flags"). */
+	if (a.flags & (CLONE_DETACHED | (CSIGNAL & ~CLONE_NEWTIME)))
+		return -EINVAL;
+	if ((a.flags & (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND)) ==
+	    (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND))
+		return -EINVAL;
+	if ((a.flags & (CLONE_THREAD | CLONE_PARENT)) && a.exit_signal)
+		return -EINVAL;
+	/* clone3_stack_valid */
+	if (a.stack == 0) {
+		if (a.stack_size > 0)
+			return -EINVAL;
+	} else if (a.stack_size == 0 ||
+		   !cargs_access_ok((uintptr_t)a.stack, a.stack_size)) {
+		return -EINVAL;
+	}
+
+	/* ---- kernel_clone ---- */
+	if ((a.flags & CLONE_PIDFD) && (a.flags & CLONE_PARENT_SETTID) &&
+	    a.pidfd == a.parent_tid)
+		return -EINVAL;
+
+	/* ---- copy_process, the checks that need no process ---- */
+	if ((a.flags & (CLONE_NEWNS | CLONE_FS)) == (CLONE_NEWNS | CLONE_FS))
+		return -EINVAL;
+	if ((a.flags & (CLONE_NEWUSER | CLONE_FS)) ==
+	    (CLONE_NEWUSER | CLONE_FS))
+		return -EINVAL;
+	if ((a.flags & CLONE_THREAD) && !(a.flags & CLONE_SIGHAND))
+		return -EINVAL;
+	if ((a.flags & CLONE_SIGHAND) && !(a.flags & CLONE_VM))
+		return -EINVAL;
+	/* Left to the creating call: CLONE_PARENT when the caller is a pid
+	 * namespace's init (SIGNAL_UNKILLABLE). */
+	if ((a.flags & CLONE_THREAD) && (a.flags & (CLONE_NEWUSER | CLONE_NEWPID)))
+		return -EINVAL;
+	/* Left to the creating call: CLONE_THREAD after unshare(CLONE_NEWPID)
+	 * (pid_ns_for_children differs from the active one). */
+	/* CLONE_PIDFD with CLONE_DETACHED (unreachable: clone3_args_valid
+	 * already refused CLONE_DETACHED). CLONE_PIDFD with CLONE_THREAD is
+	 * allowed since 6.9 (PIDFD_THREAD). */
+	if ((a.flags & CLONE_PIDFD) && (a.flags & CLONE_DETACHED))
+		return -EINVAL;
+
+	*out = a;
+	return 0;
+}
+
+long cargs_to_legacy(const struct sysfill_clone_args *a, long out[6],
+		     unsigned long *extra_flags)
+{
+	uint64_t flags = a->flags;
+	unsigned long extra = 0;
+
+	if (a->set_tid_size)
+		return -E2BIG;
+	if (flags & CLONE_INTO_CGROUP)
+		return a->cgroup ? -E2BIG : -EINVAL;
+	if (flags & CLONE_NEWTIME)
+		return -EINVAL;
+	if (flags & CLONE_CLEAR_SIGHAND) {
+		extra |= CLONE_CLEAR_SIGHAND;
+		flags &= ~(uint64_t)CLONE_CLEAR_SIGHAND;
+	}
+	if (flags & ~CARGS_LEGACY_FLAGS)
+		return -EINVAL;
+	if (flags & CLONE_PIDFD) {
+		extra |= CLONE_PIDFD;
+		flags &= ~(uint64_t)CLONE_PIDFD;
+	}
+	out[0] = (long)(flags | a->exit_signal);
+	out[1] = a->stack ? (long)(a->stack + a->stack_size) : 0;
+	out[2] = (long)a->parent_tid;
+	out[3] = (long)a->child_tid;
+	out[4] = (long)a->tls;
+	out[5] = 0;
+	*extra_flags = extra;
+	return 0;
+}

@@ -1,0 +1,57 @@
+/* clone3 argument handling: copy and validate struct clone_args exactly as
+ * Linux 6.18 does (kernel/fork.c), and translate it to a legacy clone(2)
+ * call. Rule-by-rule references are in clone_args.c. */
+#ifndef SYSFILL_CLONE_ARGS_H
+#define SYSFILL_CLONE_ARGS_H
+
+#include <sched.h> /* CLONE_*: before sf.h, whose uapi.h fills the gaps */
+#include "sf.h"
+
+/* Copy clone3's struct clone_args from caller memory (UARGS, SIZE: the raw
+ * syscall arguments, untruncated) and validate it as Linux 6.18 does before
+ * creating any process: copy_clone_args_from_user, clone3_args_valid, and
+ * the flag checks of kernel_clone/copy_process that need no process. The
+ * checks that need the caller's kernel state (see clone_args.c) are left to
+ * the call that creates the process, which returns the kernel's own errno.
+ * Returns 0 and fills *OUT (zero-extended to VER2; stack is the base as
+ * passed, not the top), or -errno exactly as the kernel: -EINVAL, -E2BIG,
+ * -EFAULT. Reads caller memory only through C->read (a bad pointer gives
+ * -EFAULT, never a crash). Signal-safe: no malloc, no stdio, no errno; the
+ * first call may issue one mmap/munmap pair (x86_64 address-space probe). */
+SF_HIDDEN long cargs_load(const struct sf_caller *c, uintptr_t uargs,
+			  size_t size, struct sysfill_clone_args *out);
+
+/* Translate args validated by cargs_load into the legacy clone(2) call.
+ * Returns 0 and fills OUT with the six raw clone arguments (x86_64 order:
+ * flags|exit_signal, stack top or 0, parent_tid, child_tid, tls, 0) and
+ * *EXTRA_FLAGS with the clone3 flags the legacy call does not carry and the
+ * caller must implement around it:
+ *   CLONE_PIDFD          never passed on: write a pidfd (native or emulated)
+ *                        to a->pidfd. Legacy clone returns it through the
+ *                        parent_tid slot and so cannot honour it together
+ *                        with CLONE_PARENT_SETTID at another address; on a
+ *                        kernel with native CLONE_PIDFD and no
+ *                        CLONE_PARENT_SETTID the caller may put it back
+ *                        (out[0] |= CLONE_PIDFD, out[2] = a->pidfd).
+ *   CLONE_CLEAR_SIGHAND  reset in the child, before it runs caller code,
+ *                        every handler that is not SIG_IGN to SIG_DFL with
+ *                        empty sa_mask and sa_flags (flush_signal_handlers).
+ *                        A caller that cannot must answer -EINVAL (5.4).
+ * Returns instead, for what no legacy clone can express, the errno of the
+ * newest kernel that lacked the feature (a program's fallback for the
+ * feature then works; -ENOSYS would mean "no clone3 at all", which must be
+ * decided once per process, never per call):
+ *   set_tid_size != 0    -E2BIG: the answer of 5.3/5.4, whose 64-byte
+ *                        struct makes non-zero set_tid bytes "trailing".
+ *   CLONE_INTO_CGROUP    -E2BIG if a->cgroup != 0 (5.5/5.6: 80-byte struct,
+ *                        non-zero trailing bytes), else -EINVAL (unknown
+ *                        flag in clone3_args_valid).
+ *   CLONE_NEWTIME        -EINVAL: 0x80 is an exit-signal bit in legacy
+ *                        clone; clone3 before 6.2 (and its stable fix)
+ *                        rejects it among the CSIGNAL bits.
+ *   other flags above bit 31: -EINVAL (cargs_load never lets them through).
+ * Signal-safe; reads nothing but *A. */
+SF_HIDDEN long cargs_to_legacy(const struct sysfill_clone_args *a, long out[6],
+			       unsigned long *extra_flags);
+
+#endif

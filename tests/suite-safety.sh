@@ -1,0 +1,38 @@
+#!/bin/bash
+# The preload library must never kill or change the program (issue 7):
+# tests/safety/safety.c makes raw pidfd syscalls from a thread that blocks
+# every signal, from a handler whose sa_mask is full, with SIGSYS blocked,
+# with its own SIGSYS handler, around 200 pthread_create and 20 posix_spawn
+# calls, and execs itself with an empty environment. Its transcript must be
+# the same natively (the oracle), with SYSFILL_FORCE=1, and inside gVisor
+# with the library; inside gVisor without it the calls must be missing.
+set -u
+cd "$(dirname "$0")/.."
+rc=0
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; rc=1; }
+mkdir -p build/tests
+make -s build/libsysfill.so >/dev/null || { fail build "make failed"; exit 1; }
+bin=$PWD/build/tests/safety lib=$PWD/build/libsysfill.so
+cc -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter ${CI:+-Werror} -D_GNU_SOURCE -pthread \
+	tests/safety/safety.c -o "$bin" || { fail build-safety "cc failed"; exit 1; }
+gv() { runsc --network=none --platform=ptrace do "$@" </dev/null 2>&1 | cat; }
+
+native=$("$bin" 2>&1)
+[ -n "$native" ] && [[ "$native" != *ENOSYS* ]] && pass safety-native-oracle ||
+	fail safety-native-oracle "$native"
+compare() { # NAME OUTPUT
+	if [ "$2" = "$native" ]; then pass "$1"; else
+		fail "$1" "$(diff <(echo "$native") <(echo "$2") | tr '\n' ' ')"; fi
+}
+forced=$(SYSFILL_FORCE=1 SYSFILL_LOG=debug LD_PRELOAD=$lib "$bin" 2>/tmp/sf-safety.$$)
+compare safety-forced-matches-native "$forced"
+n=$(grep -c 'pidfd_open(' /tmp/sf-safety.$$); rm -f /tmp/sf-safety.$$
+# 5 + 200 (the exec'd child logs nothing: its environment is empty).
+[ "$n" -ge 205 ] && pass safety-forced-really-emulated ||
+	fail safety-forced-really-emulated "only $n emulated pidfd_open calls"
+compare safety-gvisor-with-library-matches-native "$(gv env LD_PRELOAD=$lib "$bin")"
+without=$(gv "$bin")
+[[ "$without" == *"plain: pidfd ENOSYS"* ]] && pass safety-gvisor-without-library-lacks-pidfd ||
+	fail safety-gvisor-without-library-lacks-pidfd "$without"
+exit $rc
