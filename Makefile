@@ -23,7 +23,7 @@ DEB_BUILD_DEPS = gcc make libseccomp-dev libelf-dev pkg-config
 DEB_TEST_DEPS = libcriterion-dev runsc python3 procps qemu-user
 
 .PHONY: all deps test-deps check bench install uninstall clean
-all: $(BUILD)/libsysfill.so $(BUILD)/libsysfill.a
+all: $(BUILD)/libsysfill.so $(BUILD)/libsysfill.a $(BUILD)/sysfill
 
 deps:
 	@./tests/ensure-deps.sh $(DEB_BUILD_DEPS)
@@ -44,6 +44,7 @@ $(BUILD)/libsysfill.a: $(SHIM_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+include tracer/tracer.mk
 include tests/tests.mk
 
 install: all
@@ -52,9 +53,12 @@ install: all
 	install -m 0644 $(BUILD)/libsysfill.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 include/sysfill.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 include/sysfill/uapi.h $(DESTDIR)$(PREFIX)/include/sysfill/
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/sysfill $(DESTDIR)$(PREFIX)/bin/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libsysfill.so $(DESTDIR)$(PREFIX)/lib/libsysfill.a
+	rm -f $(DESTDIR)$(PREFIX)/bin/sysfill
 	rm -f $(DESTDIR)$(PREFIX)/include/sysfill.h $(DESTDIR)$(PREFIX)/include/sysfill/uapi.h
 	-rmdir $(DESTDIR)$(PREFIX)/include/sysfill 2>/dev/null
 

@@ -175,12 +175,6 @@ static int load_filter(unsigned emu)
 	return e < 0 ? (int)e : 0;
 }
 
-static void atfork_child(void)
-{
-	pidtab_atfork_child();
-	monitor_atfork_child();
-}
-
 __attribute__((constructor)) static void sf_preload_init(void)
 {
 	sf_log_init();
@@ -207,7 +201,6 @@ __attribute__((constructor)) static void sf_preload_init(void)
 			pl_real_sigaction(SIGSYS, &pl_prog_sigsys, 0);
 		return;
 	}
-	pthread_atfork(0, 0, atfork_child);
 	int r = inherited_filter ? 0 : !have_handler && traps ? -EINVAL : load_filter(emu);
 	if (r < 0)
 		sf_log(SF_LOG_INFO, "seccomp unavailable (%s)", sf_errname(r));

@@ -1,5 +1,6 @@
 /* What the kernel has, probed once before the first emulated call. */
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "sf.h"
@@ -50,11 +51,20 @@ void sf_force_emulation(void)
 	force_emulation = 1;
 }
 
+/* A fork child has none of our threads, and the lock may have been held
+ * by one of them at the fork. */
+static void atfork_child(void)
+{
+	pidtab_atfork_child();
+	monitor_atfork_child();
+}
+
 unsigned sf_init(void)
 {
 	static int done;
 	if (done)
 		return sf_emulated;
+	pthread_atfork(0, 0, atfork_child);
 	unsigned native = sf_probe_native();
 	const char *force = getenv("SYSFILL_FORCE");
 	int forced = force_emulation ||

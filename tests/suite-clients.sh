@@ -11,11 +11,11 @@
 # Scripts are tests/clients/*.py (see tests/clients/_common.py for their exit
 # protocol). SYSFILL_MUST_WORK=1 turns environmental skips into failures.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 LIB=$ROOT/build/libsysfill.so
 PY=/usr/bin/python3
-RUNSC=(runsc --network=none --platform=ptrace do)
+RUNSC=(runsc --network=none --platform=ptrace "do")
 TMO=90
 failed=0
 out=$(mktemp)
@@ -60,9 +60,9 @@ for script in "$ROOT"/tests/clients/*.py; do
 		skip "$t/gvisor-missing" "$gvisor_why"
 	else
 		run "${RUNSC[@]}" $PY "$script"
-		if [ $rc = 2 ] && grep -q '^MISSING errno=ENOSYS' "$out" && grep -q '^kernel=4.4.0 ' "$out"; then
+		if [ "$rc" = 2 ] && grep -q '^MISSING errno=ENOSYS' "$out" && grep -q '^kernel=4.4.0 ' "$out"; then
 			pass "$t/gvisor-missing"
-		elif [ $rc = 0 ]; then
+		elif [ "$rc" = 0 ]; then
 			fail "$t/gvisor-missing" "passed in gVisor without the library: the calls are not missing there"
 		else
 			fail "$t/gvisor-missing" "expected exit 2 with ENOSYS, got: $(last_fail)"
@@ -76,10 +76,12 @@ for script in "$ROOT"/tests/clients/*.py; do
 		fail "$t/gvisor-lib" "$LIB not built"
 	else
 		run "${RUNSC[@]}" env LD_PRELOAD="$LIB" SYSFILL_LOG=info $PY "$script"
-		if [ $rc = 0 ] && [ "$(grep -v '^sysfill' "$out" | tail -n1)" = OK ]; then
-			pass "$t/gvisor-lib"
-		else
+		if [ "$rc" != 0 ] || [ "$(grep -v '^sysfill' "$out" | tail -n1)" != OK ]; then
 			fail "$t/gvisor-lib" "$(last_fail)"
+		elif ! grep -m1 'info: mode=' "$out" | grep -q 'mode=seccomp'; then
+			fail "$t/gvisor-lib" "no mode=seccomp line at SYSFILL_LOG=info"
+		else
+			pass "$t/gvisor-lib"
 		fi
 	fi
 
@@ -89,8 +91,10 @@ for script in "$ROOT"/tests/clients/*.py; do
 	else
 		run env LD_PRELOAD="$LIB" SYSFILL_FORCE=1 SYSFILL_LOG=info $PY "$script"
 		k=$(kind)
-		if [ $rc != 0 ] || [ "$(grep -v '^sysfill' "$out" | tail -n1)" != OK ]; then
+		if [ "$rc" != 0 ] || [ "$(grep -v '^sysfill' "$out" | tail -n1)" != OK ]; then
 			fail "$t/forced" "$(last_fail)"
+		elif ! grep -m1 'info: mode=' "$out" | grep -q 'mode=seccomp'; then
+			fail "$t/forced" "no mode=seccomp line at SYSFILL_LOG=info"
 		elif [ "$k" = "anon_inode:[pidfd]" ]; then
 			fail "$t/forced" "got a kernel pidfd: emulation was not forced"
 		else
@@ -101,7 +105,7 @@ for script in "$ROOT"/tests/clients/*.py; do
 	# (d) native: the oracle
 	run $PY "$script"
 	k=$(kind)
-	if [ $rc != 0 ] || [ "$(tail -n1 "$out")" != OK ]; then
+	if [ "$rc" != 0 ] || [ "$(tail -n1 "$out")" != OK ]; then
 		fail "$t/native" "$(last_fail)"
 	elif [ -n "$k" ] && [ "$k" != "anon_inode:[pidfd]" ]; then
 		fail "$t/native" "pidfd is $k, not a kernel pidfd"

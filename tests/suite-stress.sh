@@ -7,7 +7,7 @@
 # fail with ENOSYS). SYSFILL_MUST_WORK=1 turns environmental skips into
 # failures.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 LIB=$ROOT/build/libsysfill.so
 BIN=$ROOT/build/tests/stress
@@ -19,7 +19,7 @@ CHILDREN=1000
 # plus the monitor thread (shim/monitor.c).
 LIB_EXTRA=$((2 * THREADS + 1))
 TMO=45
-RUNSC=(runsc --network=none --platform=ptrace do)
+RUNSC=(runsc --network=none --platform=ptrace "do")
 failed=0
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
@@ -34,7 +34,8 @@ skip() {
 	if [ "${SYSFILL_MUST_WORK:-0}" = 1 ]; then fail "$1" "skip not allowed: $2"; else echo "SKIP $1: $2"; fi
 }
 run() {
-	local t0=$(date +%s%N)
+	local t0
+	t0=$(date +%s%N)
 	timeout -k 5 "$TMO" "$@" </dev/null 2>&1 | cat >"$out"
 	rc=${PIPESTATUS[0]}
 	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
@@ -42,11 +43,11 @@ run() {
 	echo "    ($((ms / 1000)).$(printf %03d $((ms % 1000))) s wall)"
 }
 why() {
-	[ $rc = 124 ] && { echo "timed out after $TMO s"; return; }
+	[ "$rc" = 124 ] && { echo "timed out after $TMO s"; return; }
 	grep -m1 '^FAIL' "$out" || echo "exit status $rc"
 }
 check() { # NAME: judge the last run
-	if [ $rc = 0 ] && [ "$(grep -v '^sysfill' "$out" | tail -n1)" = OK ]; then
+	if [ "$rc" = 0 ] && [ "$(grep -v '^sysfill' "$out" | tail -n1)" = OK ]; then
 		pass "$1"
 	else
 		fail "$1" "$(why)"
@@ -65,8 +66,14 @@ run "$BIN" $THREADS $CHILDREN 0
 check stress/native
 
 if [ -f "$LIB" ]; then
-	run env LD_PRELOAD="$LIB" SYSFILL_FORCE=1 "$BIN" $THREADS $CHILDREN $LIB_EXTRA
-	check stress/forced
+	run env LD_PRELOAD="$LIB" SYSFILL_FORCE=1 SYSFILL_LOG=info "$BIN" $THREADS $CHILDREN $LIB_EXTRA
+	if grep -q '^stress: pidfd-kind=anon_inode:\[pidfd\]$' "$out"; then
+		fail stress/forced "got a kernel pidfd: emulation was not forced"
+	elif ! grep -q 'info: mode=seccomp' "$out"; then
+		fail stress/forced "no mode=seccomp line at SYSFILL_LOG=info"
+	else
+		check stress/forced
+	fi
 else
 	fail stress/forced "$LIB not built"
 fi
@@ -80,14 +87,18 @@ elif [ "$(timeout 60 "${RUNSC[@]}" /bin/true </dev/null 2>&1 | cat; echo "${PIPE
 else
 	# Without the library the calls are missing: 8 children are enough.
 	run "${RUNSC[@]}" "$BIN" $THREADS $THREADS 0
-	if [ $rc = 1 ] && grep -q 'pidfd_open([0-9]*): Function not implemented' "$out"; then
+	if [ "$rc" = 1 ] && grep -q 'pidfd_open([0-9]*): Function not implemented' "$out"; then
 		pass stress/gvisor-missing
 	else
 		fail stress/gvisor-missing "expected pidfd_open to fail with ENOSYS: $(why)"
 	fi
 	if [ -f "$LIB" ]; then
-		run "${RUNSC[@]}" env LD_PRELOAD="$LIB" "$BIN" $THREADS $CHILDREN $LIB_EXTRA
-		check stress/gvisor-lib
+		run "${RUNSC[@]}" env LD_PRELOAD="$LIB" SYSFILL_LOG=info "$BIN" $THREADS $CHILDREN $LIB_EXTRA
+		if ! grep -q 'info: mode=seccomp' "$out"; then
+			fail stress/gvisor-lib "no mode=seccomp line at SYSFILL_LOG=info"
+		else
+			check stress/gvisor-lib
+		fi
 	else
 		fail stress/gvisor-lib "$LIB not built"
 	fi

@@ -88,7 +88,6 @@ def case_b():
 
 def case_c():
     marker = "sysfill-pidwait-marker-%d" % os.getpid()
-    t0 = time.monotonic()
     p = subprocess.Popen([sys.executable, "-c",
                           "import sys, time; print(1, flush=True); time.sleep(%g)" % SLEEP,
                           marker], stdout=subprocess.PIPE)

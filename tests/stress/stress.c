@@ -52,6 +52,7 @@ enum { ACT_NATURAL, ACT_TERM, ACT_USR1, ACT_GETFD_TERM, ACT_N };
 static pid_t main_pid;
 static atomic_int stray_signals; /* signals that reached this process */
 static atomic_int done_threads;
+static char pidfd_kind[128]; /* readlink of the first pidfd */
 
 struct result {
 	int started, reaped, bad_status, lost, errors, getfd_ok;
@@ -128,6 +129,12 @@ static void one_child(struct worker *w, int k, unsigned *seed, int pipe_r)
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return;
+	}
+	if (w->id == 0 && k == 0) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		if (readlink(path, pidfd_kind, sizeof pidfd_kind - 1) < 0)
+			snprintf(pidfd_kind, sizeof pidfd_kind, "?(%s)", strerror(errno));
 	}
 	int sig = 0, expect = CODE_NATURAL;
 	if (act == ACT_TERM || act == ACT_GETFD_TERM)
@@ -337,6 +344,7 @@ int main(int argc, char **argv)
 			first = r->first_error;
 	}
 	long dur = now_us() - t0;
+	printf("stress: pidfd-kind=%s\n", pidfd_kind);
 	printf("stress: %.2f s; %d started, %d reaped, %d bad status, %d lost, %d errors, %d pidfd_getfd ok, %d stray signals; slowest exit poll %.1f ms\n",
 	       dur / 1e6, tot.started, tot.reaped, tot.bad_status, tot.lost,
 	       tot.errors, tot.getfd_ok, atomic_load(&stray_signals),

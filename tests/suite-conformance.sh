@@ -1,0 +1,157 @@
+#!/bin/bash
+# Differential conformance suite. Each scenario in tests/conformance/*.c
+# prints one observable per line. Modes:
+#   native        the kernel's own answers (the oracle; must exit 0)
+#   forced        LD_PRELOAD=libsysfill.so SYSFILL_FORCE=1: must equal native
+#   gvisor        same inside gVisor, where the calls are missing: must equal
+#                 native
+#   gvisor-nolib  inside gVisor without the library: must show the calls
+#                 missing (pidfd_open -> ENOSYS), proving where gvisor ran
+# Emulated transcripts are compared after applying the known differences in
+# tests/conformance/differences.tsv. A scenario that prints "skip: REASON"
+# gives "SKIP conformance-NAME-MODE: REASON".
+set -u
+cd "$(dirname "$0")/.."
+root=$(pwd)
+src=tests/conformance
+out=build/tests/conformance
+lib=$root/build/libsysfill.so
+table=$src/differences.tsv
+rc=0
+
+fail() { # name summary difffile
+	echo "FAIL $1: $2"
+	sed 's/^/    /' "$3"
+	rc=1
+}
+
+mkdir -p "$out"
+if [ ! -f "$lib" ]; then
+	make -C "$root" >"$out/make.log" 2>&1 || { echo "FAIL conformance-build-library: make failed"; sed 's/^/    /' "$out/make.log" | tail -20; exit 1; }
+fi
+
+have_runsc=0
+if command -v runsc >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+	have_runsc=1
+fi
+# runsc leaves exited helper processes to pid 1; run it under a subreaper
+# that reaps them.
+reaper=$root/$out/reaper
+if ! cc -O1 -g -Wall -D_GNU_SOURCE -o "$reaper" "$src/helpers/reaper.c" >"$out/reaper.build.log" 2>&1; then
+	fail conformance-build-reaper "does not compile" "$out/reaper.build.log"
+	exit 1
+fi
+
+# normalize MODE SCENARIO FILE: rewrite each emulated text of the table to
+# its native text (rows for this scenario; gvisor: rows only in gvisor mode).
+normalize() {
+	local mode=$1 scen=$2 file=$3
+	awk -F'\t' -v mode="$mode" -v scen="$scen" '
+		NR == FNR {
+			if ($0 ~ /^#/ || NF < 4) next
+			key = $1
+			if (key ~ /^gvisor:/) { if (mode != "gvisor") next; sub(/^gvisor:/, "", key) }
+			n = index(key, "/")
+			if (substr(key, 1, n - 1) != scen) next
+			step = substr(key, n + 1)
+			map[step ": " $3] = step ": " $2
+			next
+		}
+		{ if ($0 in map) print map[$0]; else print }
+	' "$table" "$file"
+}
+
+# run MODE BIN OUTFILE: transcript (stdout) plus a final "exit: N" line;
+# stderr goes to OUTFILE.err.
+run() {
+	local mode=$1 bin=$2 o=$3 st
+	case $mode in
+	native)
+		timeout 60 "$bin" </dev/null 2>"$o.err" | cat >"$o"
+		st=${PIPESTATUS[0]} ;;
+	forced)
+		# env, so that only the scenario (not timeout) has the library
+		timeout 60 env LD_PRELOAD="$lib" SYSFILL_FORCE=1 "$bin" </dev/null 2>"$o.err" | cat >"$o"
+		st=${PIPESTATUS[0]} ;;
+	gvisor)
+		# runsc: stdin from /dev/null and output through a pipe, or it may
+		# lose output; its own stderr through a pipe as well.
+		( timeout 90 "$reaper" runsc --network=none --platform=ptrace do \
+			env LD_PRELOAD="$lib" SYSFILL_FORCE=1 "$bin" </dev/null | cat >"$o"
+		  exit "${PIPESTATUS[0]}" ) 2>&1 | cat >"$o.err"
+		st=${PIPESTATUS[0]} ;;
+	gvisor-nolib)
+		( timeout 90 "$reaper" runsc --network=none --platform=ptrace do "$bin" </dev/null | cat >"$o"
+		  exit "${PIPESTATUS[0]}" ) 2>&1 | cat >"$o.err"
+		st=${PIPESTATUS[0]} ;;
+	esac
+	echo "exit: $st" >>"$o"
+}
+
+
+skip_reason() { sed -n 's/^skip: //p' "$1" | head -1; }
+
+for c in "$src"/*.c; do
+	s=$(basename "$c" .c)
+	bin=$root/$out/$s
+	if ! cc -O1 -g -Wall -D_GNU_SOURCE -I"$root/include" -o "$bin" "$c" >"$out/$s.build.log" 2>&1; then
+		fail "conformance-$s-build" "does not compile" "$out/$s.build.log"
+		continue
+	fi
+
+	N=$out/$s.native
+	run native "$bin" "$N"
+	reason=$(skip_reason "$N")
+	if [ -n "$reason" ]; then
+		echo "SKIP conformance-$s-native: $reason"
+	elif [ "$(tail -1 "$N")" != "exit: 0" ] || grep -q '^FATAL' "$N"; then
+		cat "$N.err" >>"$N"
+		fail "conformance-$s-native" "scenario failed natively" "$N"
+		continue
+	else
+		echo "PASS conformance-$s-native"
+	fi
+
+	modes="forced"
+	[ "$have_runsc" = 1 ] && modes="forced gvisor gvisor-nolib"
+	for m in $modes; do
+		T=$out/$s.$m
+		run "$m" "$bin" "$T"
+		r=$(skip_reason "$T")
+		if [ -n "$r" ]; then
+			echo "SKIP conformance-$s-$m: $r"
+			continue
+		fi
+		if [ "$m" = gvisor-nolib ]; then
+			if [ -f "$src/$s.gvisor-nolib" ]; then
+				if diff -u --label expected --label gvisor-nolib "$src/$s.gvisor-nolib" "$T" >"$T.diff"; then
+					echo "PASS conformance-$s-$m"
+				else
+					fail "conformance-$s-$m" "calls not missing as expected in gVisor" "$T.diff"
+				fi
+			elif grep -q 'pidfd_open = -1 ENOSYS' "$T" && ! grep -q 'pidfd_open = fd' "$T"; then
+				echo "PASS conformance-$s-$m"
+			else
+				{ echo "expected pidfd_open = -1 ENOSYS and no pidfd; got:"; cat "$T" "$T.err"; } >"$T.diff"
+				fail "conformance-$s-$m" "pidfd_open did not fail with ENOSYS" "$T.diff"
+			fi
+			continue
+		fi
+		if [ -n "$reason" ]; then
+			# native skipped: nothing to compare with
+			echo "SKIP conformance-$s-$m: $reason"
+			continue
+		fi
+		normalize "$m" "$s" "$T" >"$T.norm"
+		if diff -u --label native --label "$m" "$N" "$T.norm" >"$T.diff"; then
+			echo "PASS conformance-$s-$m"
+		else
+			if [ -s "$T.err" ]; then
+				{ echo "stderr:"; sed 's/^/  /' "$T.err"; } >>"$T.diff"
+			fi
+			fail "conformance-$s-$m" "differs from native" "$T.diff"
+		fi
+	done
+	[ "$have_runsc" = 1 ] || echo "SKIP conformance-$s-gvisor: runsc not available (needs root and the runsc package)"
+done
+exit $rc
