@@ -45,6 +45,9 @@ static long fd_to_pid(int fd, int *child, int allow_procdir)
 	link[n] = 0;
 	if (strncmp(link, "/proc/", 6))
 		return -EBADF;
+	char *end = strstr(link, " (deleted)");
+	if (end && !end[10])
+		*end = 0; /* its process is gone */
 	long pid = 0;
 	for (char *p = link + 6; *p; p++) {
 		if (*p < '0' || *p > '9' || pid > INT_MAX / 10)
@@ -75,7 +78,9 @@ long sf_pidfd_send_signal(const struct sf_caller *c, int fd, int sig,
 	sf_unlock();
 	long r;
 	siginfo_t info;
-	if (pid < 0) {
+	/* Linux checks the fd, then info, and only then whether the process
+	 * still exists. */
+	if (pid < 0 && pid != -ESRCH) {
 		r = pid;
 		goto out;
 	}
@@ -94,6 +99,10 @@ long sf_pidfd_send_signal(const struct sf_caller *c, int fd, int sig,
 			r = -EPERM;
 			goto out;
 		}
+	}
+	if (pid < 0) {
+		r = pid;
+		goto out;
 	}
 	switch (flags) {
 	case PIDFD_SIGNAL_THREAD:
@@ -116,6 +125,43 @@ out:
 	       sig, (unsigned long)uinfo, flags, r, r < 0 ? " " : "",
 	       r < 0 ? sf_errname(r) : "");
 	return r;
+}
+
+/* waitid(P_PID) for a stop or continue report. gVisor (2022) reports a
+ * stop as CLD_KILLED and a continue as CLD_DUMPED, both with status 127,
+ * which no real signal has; wait4 reports them right. Peek with WNOWAIT,
+ * then consume with the call that reads the event correctly. */
+static long waitid_stop_safe(pid_t pid, siginfo_t *si, int opts,
+			     struct rusage *ru)
+{
+	long r = sf_sys5(SF_NR_waitid, P_PID, pid, si, opts | WNOWAIT, ru);
+	if (r < 0 || si->si_pid != pid || si->si_status != 127 ||
+	    (si->si_code != CLD_KILLED && si->si_code != CLD_DUMPED &&
+	     si->si_code != CLD_TRAPPED)) {
+		if (r == 0 && si->si_pid == pid && !(opts & WNOWAIT))
+			r = sf_sys5(SF_NR_waitid, P_PID, pid, si, opts, ru);
+		return r;
+	}
+	int st = 0;
+	int wopts = WNOHANG | (opts & WSTOPPED ? WUNTRACED : 0) |
+		    (opts & WCONTINUED ? WCONTINUED : 0) | (opts & __WALL);
+	if (opts & WNOWAIT) {
+		/* wait4 cannot peek: report the kind without the signal. */
+		si->si_code = si->si_code == CLD_KILLED ? CLD_STOPPED : CLD_CONTINUED;
+		si->si_status = si->si_code == CLD_CONTINUED ? SIGCONT : SIGSTOP;
+		return 0;
+	}
+	r = sf_sys4(SF_NR_wait4, pid, &st, wopts, ru);
+	if (r != pid)
+		return r < 0 ? r : -EAGAIN;
+	if (WIFSTOPPED(st)) {
+		si->si_code = CLD_STOPPED;
+		si->si_status = WSTOPSIG(st);
+	} else if (WIFCONTINUED(st)) {
+		si->si_code = CLD_CONTINUED;
+		si->si_status = SIGCONT;
+	}
+	return 0;
 }
 
 long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
@@ -151,7 +197,10 @@ long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
 	siginfo_t si;
 	struct rusage rus;
 	memset(&si, 0, sizeof si);
-	r = sf_sys5(SF_NR_waitid, P_PID, pid, &si, opts, ru ? &rus : 0);
+	if (opts & (WSTOPPED | WCONTINUED))
+		r = waitid_stop_safe(pid, &si, opts, ru ? &rus : 0);
+	else
+		r = sf_sys5(SF_NR_waitid, P_PID, pid, &si, opts, ru ? &rus : 0);
 	if (r == 0 && si.si_pid == pid && !(options & WNOWAIT) &&
 	    (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
 	     si.si_code == CLD_DUMPED)) {
@@ -186,9 +235,14 @@ long sf_pidfd_getfd(int fd, int targetfd, unsigned flags)
 	}
 	sf_lock();
 	long pid = fd_to_pid(fd, 0, 0);
+	int exited = pid >= 0 && pidtab_watch(pidtab_resolve(fd))->state != SF_W_LIVE;
 	sf_unlock();
 	if (pid < 0) {
 		r = pid;
+		goto out;
+	}
+	if (exited) {
+		r = -ESRCH; /* Linux 6.9+: an exiting process's files are gone */
 		goto out;
 	}
 	/* Without the call the only way in is /proc/PID/fd/N, which opens the

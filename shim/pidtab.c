@@ -16,6 +16,7 @@
  * Locking: one spinlock. Every holder runs with all signals blocked (the
  * SIGSYS handler, the masked direct calls, the monitor threads), so the
  * holder cannot be interrupted by code that wants the lock. */
+#include <string.h>
 #include <sys/epoll.h>
 #include "sf.h"
 
@@ -53,11 +54,19 @@ struct sf_watch *pidtab_watch(int idx)
 	return &watches[idx];
 }
 
+/* The epoll data of our registrations: a magic that /proc/PID/fdinfo shows,
+ * so that a pidfd inherited through execve is recognised. */
+#define SF_COOKIE_MAGIC 0x5f5fULL
+static uint64_t cookie(int idx)
+{
+	return SF_COOKIE_MAGIC << 48 |
+	       (uint64_t)(watches[idx].gen & 0xffffff) << 24 | (uint64_t)idx;
+}
+
 static int holds(int fd, int idx)
 {
 	struct sf_watch *w = &watches[idx];
-	struct epoll_event ev = {.events = EPOLLIN,
-				 .data.u64 = ((uint64_t)w->gen << 32) | idx};
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = cookie(idx)};
 	if (w->state == SF_W_FREE || w->evfd < 0)
 		return 0;
 	return sf_sys4(SF_NR_epoll_ctl, fd, EPOLL_CTL_MOD, w->evfd, &ev) == 0;
@@ -80,6 +89,51 @@ static void map_fd(int fd, int idx)
 		watches[idx].nfds++;
 	if (fd >= fdmap_hi)
 		fdmap_hi = fd + 1;
+}
+
+static int new_watch(pid_t pid);
+
+/* Is FD an emulated pidfd made by an earlier program of this process (it
+ * came through execve with FD_CLOEXEC cleared)? Its fdinfo lists our
+ * registration with the cookie magic; gVisor's fdinfo lists none, so there
+ * an epoll whose owner is set is taken for one. Returns a watch for OWN,
+ * now registered in FD too, or -1. Caller holds the lock. */
+static int adopt(int fd, pid_t own)
+{
+	char path[48], buf[1024];
+	sf_fmt(path, sizeof path, "/proc/self/fd/%d", fd);
+	long n = sf_sys3(SF_NR_readlink, path, buf, sizeof buf - 1);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	if (strcmp(buf, "anon_inode:[eventpoll]"))
+		return -1;
+	sf_fmt(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+	long info = sf_sys4(SF_NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (info < 0)
+		return -1;
+	n = sf_sys3(SF_NR_read, info, buf, sizeof buf - 1);
+	sf_sys1(SF_NR_close, info);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	if (strstr(buf, "tfd:")) {
+		char *d = strstr(buf, "data:");
+		if (d)
+			for (d += 5; *d == ' ' || *d == '\t'; d++)
+				;
+		if (!d || strncmp(d, "5f5f", 4) || strstr(d, "tfd:"))
+			return -1; /* not ours, or a second registration */
+	}
+	int idx = new_watch(own);
+	if (idx < 0)
+		return -1;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = cookie(idx)};
+	if (sf_sys4(SF_NR_epoll_ctl, fd, EPOLL_CTL_ADD, watches[idx].evfd, &ev) < 0)
+		return -1; /* the watch stays, as any live one */
+	sf_log(SF_LOG_DEBUG, "fd %d: pidfd of %d inherited through execve", fd,
+	       (int)own);
+	return idx;
 }
 
 int pidtab_resolve(int fd)
@@ -116,6 +170,8 @@ int pidtab_resolve(int fd)
 				found = i;
 		}
 	}
+	if (found < 0 && own > 0)
+		found = adopt(fd, (pid_t)own);
 	map_fd(fd, found);
 	return found >= 0 ? found : -EBADF;
 }
@@ -301,8 +357,7 @@ int pidtab_new_pidfd(pid_t pid, unsigned flags)
 		}
 	}
 	struct sf_watch *w = &watches[idx];
-	struct epoll_event ev = {.events = EPOLLIN,
-				 .data.u64 = ((uint64_t)w->gen << 32) | idx};
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = cookie(idx)};
 	long r = sf_sys4(SF_NR_epoll_ctl, ep, EPOLL_CTL_ADD, w->evfd, &ev);
 	if (r == 0 && (flags & PIDFD_NONBLOCK))
 		r = sf_sys3(SF_NR_fcntl, ep, F_SETFL, O_NONBLOCK);
