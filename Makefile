@@ -22,7 +22,7 @@ HDRS = $(wildcard shim/*.h shim/arch/*.h include/*.h include/sysfill/*.h)
 DEB_BUILD_DEPS = gcc make libseccomp-dev libelf-dev pkg-config
 DEB_TEST_DEPS = libcriterion-dev runsc python3 procps qemu-user
 
-.PHONY: all deps test-deps check bench install uninstall clean
+.PHONY: all deps test-deps demo check bench install uninstall clean
 all: $(BUILD)/libsysfill.so $(BUILD)/libsysfill.a $(BUILD)/sysfill
 
 deps:
@@ -30,7 +30,7 @@ deps:
 test-deps:
 	@./tests/ensure-deps.sh $(DEB_BUILD_DEPS) $(DEB_TEST_DEPS)
 
-$(BUILD)/%.o: %.c $(HDRS)
+$(BUILD)/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SF_CFLAGS) -c $< -o $@
 
@@ -43,6 +43,10 @@ $(BUILD)/libsysfill.so: $(SHIM_OBJ) $(PRELOAD_OBJ) preload/exports.map
 $(BUILD)/libsysfill.a: $(SHIM_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+demo: all
+	@./tests/ensure-deps.sh runsc python3
+	@./tests/demo.sh
 
 include tracer/tracer.mk
 include tests/tests.mk
