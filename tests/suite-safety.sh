@@ -35,4 +35,31 @@ compare safety-gvisor-with-library-matches-native "$(gv env LD_PRELOAD=$lib "$bi
 without=$(gv "$bin")
 [[ "$without" == *"plain: pidfd ENOSYS"* ]] && pass safety-gvisor-without-library-lacks-pidfd ||
 	fail safety-gvisor-without-library-lacks-pidfd "$without"
+
+# Setuid programs exec'd by an unprivileged process under the library: the
+# filter needs no_new_privs there, so the program runs without gaining its
+# set-id privilege (README: security model). Without the library it does.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	# A directory the unprivileged user can reach, wherever the checkout is.
+	tmp=$(mktemp -d) && chmod 755 "$tmp"
+	suid=$tmp/print-euid
+	cc -O1 -Wall -o "$suid" tests/safety/print-euid.c && chmod 4755 "$suid"
+	cp "$lib" "$tmp/libsysfill.so" && chmod 644 "$tmp/libsysfill.so"
+	lib=$tmp/libsysfill.so
+	as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+	py="import os; os.execv('$suid', ['$suid'])"
+	out=$(as_nobody /usr/bin/python3 -c "$py" 2>&1)
+	[ "$out" = "euid=0 nnp=0" ] && pass setuid-without-library-gains-root ||
+		fail setuid-without-library-gains-root "$out"
+	out=$(as_nobody env LD_PRELOAD=$lib SYSFILL_FORCE=1 /usr/bin/python3 -c "$py" 2>&1)
+	[ "$out" = "euid=65534 nnp=1" ] && pass setuid-under-library-unprivileged-gains-nothing ||
+		fail setuid-under-library-unprivileged-gains-nothing "$out"
+	# As root (CAP_SYS_ADMIN) sysfill sets no flag.
+	out=$(SYSFILL_FORCE=1 LD_PRELOAD=$lib "$suid" 2>&1)
+	[ "$out" = "euid=0 nnp=0" ] && pass root-under-library-no-nnp ||
+		fail root-under-library-no-nnp "$out"
+	rm -rf "$tmp"
+else
+	echo "SKIP setuid: not root or no setpriv"
+fi
 exit $rc
