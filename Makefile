@@ -68,3 +68,7 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+.PHONY: bench
+bench: all
+	./bench/run.sh

@@ -94,18 +94,21 @@ static void kill_reap(pid_t p)
 
 #define BATCHES 41
 
-/* Per-call cost: median over BATCHES batches of n calls. */
+/* Per-call cost: median over BATCHES batches of n calls, after WARMUP
+ * untimed batches (page faults after fork, caches, CPU frequency). */
+#define WARMUP 5
 #define PER_CALL(name, n, body)                                        \
 	do {                                                           \
-		double t_[BATCHES];                                    \
-		for (int b_ = 0; b_ < BATCHES; b_++) {                 \
+		double t_[BATCHES + WARMUP];                           \
+		for (int b_ = -WARMUP; b_ < BATCHES; b_++) {           \
 			double s_ = now_ns();                          \
 			for (int i_ = 0; i_ < (n); i_++) {             \
 				body;                                  \
 			}                                              \
-			t_[b_] = (now_ns() - s_) / (n);                \
+			t_[b_ + WARMUP] = (now_ns() - s_) / (n);       \
 		}                                                      \
-		printf("%s %.0f ns\n", name, pct(t_, BATCHES, 0.5));   \
+		printf("%s %.0f ns\n", name,                        \
+		       pct(t_ + WARMUP, BATCHES, 0.5));                \
 		fflush(stdout);                                        \
 	} while (0)
 

@@ -17,19 +17,7 @@ LIB=$ROOT/build/libsysfill.so
 PY=/usr/bin/python3
 RUNSC=(runsc --network=none --platform=ptrace "do")
 TMO=90
-failed=0
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1: $2"
-	failed=1
-	sed 's/^/    | /' "$out" | tail -n 40
-}
-skip() {
-	if [ "${SYSFILL_MUST_WORK:-0}" = 1 ]; then fail "$1" "skip not allowed: $2"; else echo "SKIP $1: $2"; fi
-}
+. tests/lib.sh
 
 # run OUTFILE CMD...: run with a hard timeout, stdin from /dev/null, output
 # through a pipe (runsc may lose output written straight to a file). Sets rc.

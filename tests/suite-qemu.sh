@@ -21,19 +21,7 @@ ROOT=$PWD
 LIB=$ROOT/build/libsysfill.so
 B=$ROOT/build/tests
 QEMU=qemu-x86_64
-failed=0
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1: $2"
-	failed=1
-	sed 's/^/    | /' "$out" | tail -n 30
-}
-skip() {
-	if [ "${SYSFILL_MUST_WORK:-0}" = 1 ]; then fail "$1" "skip not allowed: $2"; else echo "SKIP $1: $2"; fi
-}
+. tests/lib.sh
 run() {
 	timeout -k 5 60 "$@" </dev/null >"$out" 2>&1
 	rc=$?

@@ -20,19 +20,7 @@ CHILDREN=1000
 LIB_EXTRA=$((2 * THREADS + 1))
 TMO=45
 RUNSC=(runsc --network=none --platform=ptrace "do")
-failed=0
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1: $2"
-	failed=1
-	sed 's/^/    | /' "$out" | tail -n 30
-}
-skip() {
-	if [ "${SYSFILL_MUST_WORK:-0}" = 1 ]; then fail "$1" "skip not allowed: $2"; else echo "SKIP $1: $2"; fi
-}
+. tests/lib.sh
 run() {
 	local t0
 	t0=$(date +%s%N)

@@ -1,4 +1,4 @@
-// build: shim/clone_args.c tests/unit/self_caller.c
+// build: shim/clone_args.c shim/caller.c shim/log.c
 /* cargs_load against the native clone3 of this kernel: every case calls the
  * real clone3 (nr 435) with the same memory and size, checks the errno the
  * kernel gives, and checks that cargs_load gives exactly that.
@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "clone_args.h"
-#include "self_caller.h"
 
 #define PAGE 4096UL
 #define JUNK 0xbadc0ded00000000ULL /* strace's junk for unused upper bits */
@@ -69,7 +68,7 @@ static long native_clone3(uintptr_t uargs, size_t size)
 static long ours(uintptr_t uargs, size_t size)
 {
 	struct sysfill_clone_args out;
-	return cargs_load(&test_self_caller, uargs, size, &out);
+	return cargs_load(&sf_self_caller, uargs, size, &out);
 }
 
 /* The kernel refuses (UARGS, SIZE) with ERR before creating anything, and
@@ -167,7 +166,7 @@ Test(clone_args, size_ver0_ignores_and_zero_extends_fields_beyond_it)
 	expect_accepted(SYSFILL_CLONE_ARGS_SIZE_VER0, FORKS);
 	struct sysfill_clone_args out;
 	memset(&out, 0xa5, sizeof(out));
-	cr_assert_eq(cargs_load(&test_self_caller, (uintptr_t)args,
+	cr_assert_eq(cargs_load(&sf_self_caller, (uintptr_t)args,
 				SYSFILL_CLONE_ARGS_SIZE_VER0, &out), 0);
 	cr_assert_eq(out.exit_signal, SIGCHLD);
 	cr_assert_eq(out.set_tid, 0);
@@ -596,7 +595,7 @@ Test(clone_args, pidfd_with_thread_accepted_since_6_9)
 static struct sysfill_clone_args loaded(size_t size)
 {
 	struct sysfill_clone_args out;
-	long r = cargs_load(&test_self_caller, (uintptr_t)args, size, &out);
+	long r = cargs_load(&sf_self_caller, (uintptr_t)args, size, &out);
 	cr_assert_eq(r, 0, "cargs_load: %ld", r);
 	return out;
 }

@@ -1,4 +1,4 @@
-// build: build/libsysfill.a tests/unit/self_caller.c -pthread
+// build: build/libsysfill.a -pthread
 /* The engine (shim/) called directly, each result compared with the native
  * call of this 6.18 kernel on the same kind of process: the native call is
  * the oracle, the engine is the emulation under test. */
@@ -11,9 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "sf.h"
-#include "self_caller.h"
 
-static const struct sf_caller *C = &test_self_caller;
+static const struct sf_caller *C = &sf_self_caller;
 
 static void setup(void)
 {
