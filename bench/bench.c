@@ -121,6 +121,7 @@ static void bench_calls(void)
 {
 	pid_t c = live_child();
 	long fd;
+	usleep(20000); /* let the child settle in pause() */
 
 	PER_CALL("pidfd_open+close", 200, {
 		fd = raw5(NR_pidfd_open, c, 0, 0, 0, 0);

@@ -10,9 +10,17 @@
  * Other processes, which old kernels cannot wait for: one monitor thread
  * polls them every SF_POLL_MS with F_GETOWN on the watch's eventfd (0 once
  * the process is reaped; 0.2 us a process) and every SF_ZOMBIE_MS reads
- * /proc/PID/stat to see a zombie. The same thread releases the eventfds of
- * exited processes whose pidfds have all been closed. */
+ * /proc/PID/stat to see a zombie. Where the process may (CAP_NET_ADMIN:
+ * root), the proc connector reports every exit at once and the monitor
+ * sleeps in its socket instead (not in gVisor: EPROTONOSUPPORT). The same
+ * thread releases the eventfds of exited processes whose pidfds have all
+ * been closed. */
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
 #include <linux/futex.h>
+#include <linux/netlink.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include "sf.h"
@@ -121,16 +129,86 @@ static int waiter_get(void)
 	return nwaiters++;
 }
 
+static int cn_sock = -1;
+static int cn_unavailable; /* -EPROTONOSUPPORT: never try again */
+
+/* Subscribe to the proc connector's exit events. Returns the socket or
+ * -errno. Signal-safe. */
+static int connector_open(void)
+{
+	long s = sf_sys3(SF_NR_socket, AF_NETLINK,
+			 SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			 NETLINK_CONNECTOR);
+	if (s < 0)
+		return (int)s;
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC};
+	struct __attribute__((packed)) {
+		struct nlmsghdr nl;
+		struct cn_msg cn;
+		enum proc_cn_mcast_op op;
+	} msg = {.nl = {.nlmsg_len = sizeof msg, .nlmsg_type = NLMSG_DONE},
+		 .cn = {.id = {CN_IDX_PROC, CN_VAL_PROC},
+			.len = sizeof(enum proc_cn_mcast_op)},
+		 .op = PROC_CN_MCAST_LISTEN};
+	long r = sf_sys3(SF_NR_bind, s, &sa, sizeof sa);
+	if (!r)
+		r = sf_syscall6(SF_NR_sendto, s, (long)&msg, sizeof msg, 0, 0, 0);
+	if (r < 0) {
+		sf_sys1(SF_NR_close, s);
+		return (int)r;
+	}
+	return (int)s;
+}
+
+/* Mark the watched processes the connector saw exit. Caller holds the
+ * lock. */
+static void connector_drain(void)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	long n;
+	while ((n = sf_syscall6(SF_NR_recvfrom, cn_sock, (long)buf, sizeof buf,
+				MSG_DONTWAIT, 0, 0)) > 0) {
+		for (struct nlmsghdr *nl = (struct nlmsghdr *)buf;
+		     NLMSG_OK(nl, (unsigned long)n); nl = NLMSG_NEXT(nl, n)) {
+			struct cn_msg *cn = NLMSG_DATA(nl);
+			struct proc_event *ev = (struct proc_event *)cn->data;
+			if (ev->what != PROC_EVENT_EXIT ||
+			    ev->event_data.exit.process_pid !=
+				    ev->event_data.exit.process_tgid)
+				continue;
+			pid_t pid = ev->event_data.exit.process_tgid;
+			int cnt = pidtab_count();
+			for (int i = 0; i < cnt; i++) {
+				struct sf_watch *w = pidtab_watch(i);
+				if (w->state == SF_W_LIVE && !w->is_child &&
+				    w->pid == pid) {
+					pidtab_mark_exited(w);
+					nonchild_count--;
+				}
+			}
+		}
+	}
+}
+
 static int monitor_main(void *arg)
 {
 	long ticks = 0, gc_ms = SF_POLL_MS;
 	for (;;) {
 		int seq = __atomic_load_n(&monitor_wake, __ATOMIC_ACQUIRE);
 		long ms = nonchild_count ? SF_POLL_MS : sf_dead_watches ? gc_ms : -1;
-		futex_wait(&monitor_wake, seq, ms);
+		if (cn_sock >= 0) {
+			/* Exits arrive on the socket; a futex wake does not end
+			 * the poll, so never sleep for ever. */
+			struct pollfd p = {.fd = cn_sock, .events = POLLIN};
+			sf_sys3(SF_NR_poll, &p, 1, ms < 0 ? 1000 : ms);
+		} else {
+			futex_wait(&monitor_wake, seq, ms);
+		}
 		ticks++;
 		int zombie_check = ticks % (SF_ZOMBIE_MS / SF_POLL_MS) == 0;
 		sf_lock();
+		if (cn_sock >= 0)
+			connector_drain();
 		int n = pidtab_count();
 		for (int i = 0; i < n; i++) {
 			struct sf_watch *w = pidtab_watch(i);
@@ -150,6 +228,10 @@ static int monitor_main(void *arg)
 				pidtab_mark_exited(w);
 				nonchild_count--;
 			}
+		}
+		if (cn_sock >= 0 && nonchild_count <= 0) {
+			sf_sys1(SF_NR_close, cn_sock);
+			cn_sock = -1;
 		}
 		if (sf_dead_watches) {
 			int before = sf_dead_watches;
@@ -171,6 +253,7 @@ static int monitor_start(void)
 		return 0;
 	if (!monitor_stack)
 		monitor_stack = stack_alloc(64 * 1024);
+
 	if (!monitor_stack)
 		return -ENOMEM;
 	long tid = sf_arch_clone_thread(thread_flags,
@@ -190,6 +273,14 @@ int monitor_watch(int idx)
 		int r = monitor_start();
 		if (r < 0)
 			return r;
+		/* Held only while some other process is watched. */
+		if (cn_sock < 0 && cn_unavailable != -EPROTONOSUPPORT) {
+			cn_sock = connector_open();
+			if (cn_sock < 0)
+				cn_unavailable = cn_sock;
+			sf_log(SF_LOG_DEBUG, "proc connector: %s",
+			       cn_sock >= 0 ? "in use" : sf_errname(cn_sock));
+		}
 		nonchild_count++;
 		__atomic_add_fetch(&monitor_wake, 1, __ATOMIC_RELEASE);
 		futex_wake(&monitor_wake);
@@ -216,6 +307,9 @@ void monitor_atfork_child(void)
 	nwaiters = 0;
 	monitor_tid = 0;
 	monitor_wake = 0;
+	if (cn_sock >= 0)
+		sf_sys1(SF_NR_close, cn_sock); /* subscribed for the parent */
+	cn_sock = -1;
 	nonchild_count = 0;
 	/* The parent's children are not ours: watch them by polling. */
 	int n = pidtab_count();
