@@ -251,7 +251,11 @@ long sf_pidfd_getfd(int fd, int targetfd, unsigned flags)
 	sf_fmt(path, sizeof path, "/proc/%ld/fdinfo/%d", pid, targetfd);
 	long info = sf_sys4(SF_NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
 	if (info < 0) {
-		r = info == -ENOENT ? (sf_sys2(SF_NR_kill, pid, 0) == -ESRCH ? -ESRCH : -EBADF)
+		char state = 0;
+		/* Linux 6.9+: an exiting process's files are gone: ESRCH. Our
+		 * waiter may not have seen the exit yet: ask /proc. */
+		r = info == -ENOENT ? (proc_stat(pid, 0, &state) < 0 || state == 'Z' ||
+				       state == 'X' ? -ESRCH : -EBADF)
 		    : info == -EACCES ? -EPERM : info;
 		goto out;
 	}
