@@ -9,8 +9,8 @@
  *
  * Other processes, which old kernels cannot wait for: one monitor thread
  * polls them every SF_POLL_MS with F_GETOWN on the watch's eventfd (0 once
- * the process is reaped; 0.2 us a process) and every SF_ZOMBIE_MS reads
- * /proc/PID/stat to see a zombie. Where the process may (CAP_NET_ADMIN:
+ * the process is reaped; 0.2 us a process) and reads /proc/PID/stat of up
+ * to SF_ZOMBIE_READS of them a tick, round robin, to see a zombie. Where the process may (CAP_NET_ADMIN:
  * root), the proc connector reports every exit at once and the monitor
  * sleeps in its socket instead (not in gVisor: EPROTONOSUPPORT). The same
  * thread releases the eventfds of exited processes whose pidfds have all
@@ -25,8 +25,8 @@
 #include <sys/mman.h>
 #include "sf.h"
 
-#define SF_POLL_MS 50
-#define SF_ZOMBIE_MS 500
+#define SF_POLL_MS 100
+#define SF_ZOMBIE_READS 25 /* /proc/PID/stat reads a tick (~8 us each) */
 #define WAITER_STACK (16 * 1024)
 #define MAX_WAITERS SF_MAX_WATCHES
 
@@ -130,6 +130,7 @@ static int waiter_get(void)
 }
 
 static int cn_sock = -1;
+static int zombie_cursor;
 static int cn_unavailable; /* -EPROTONOSUPPORT: never try again */
 
 /* Subscribe to the proc connector's exit events. Returns the socket or
@@ -192,7 +193,7 @@ static void connector_drain(void)
 
 static int monitor_main(void *arg)
 {
-	long ticks = 0, gc_ms = SF_POLL_MS;
+	long gc_ms = SF_POLL_MS;
 	for (;;) {
 		int seq = __atomic_load_n(&monitor_wake, __ATOMIC_ACQUIRE);
 		long ms = nonchild_count ? SF_POLL_MS : sf_dead_watches ? gc_ms : -1;
@@ -204,13 +205,16 @@ static int monitor_main(void *arg)
 		} else {
 			futex_wait(&monitor_wake, seq, ms);
 		}
-		ticks++;
-		int zombie_check = ticks % (SF_ZOMBIE_MS / SF_POLL_MS) == 0;
+		/* The connector reports exits itself: no /proc reads then.
+		 * Otherwise at most SF_ZOMBIE_READS a tick, round robin. */
+		int zombie_reads = cn_sock < 0 ? SF_ZOMBIE_READS : 0;
 		sf_lock();
+		int next_cursor = 0;
 		if (cn_sock >= 0)
 			connector_drain();
 		int n = pidtab_count();
-		for (int i = 0; i < n; i++) {
+		for (int k = 0; k < n; k++) {
+			int i = (zombie_cursor + k) % n;
 			struct sf_watch *w = pidtab_watch(i);
 			if (w->state != SF_W_LIVE || w->is_child)
 				continue;
@@ -218,8 +222,10 @@ static int monitor_main(void *arg)
 				nonchild_count--;
 				continue;
 			}
-			if (!zombie_check)
+			if (zombie_reads <= 0)
 				continue;
+			if (--zombie_reads == 0)
+				next_cursor = i + 1;
 			uint64_t st;
 			char state;
 			int r = proc_stat(w->pid, &st, &state);
@@ -229,6 +235,7 @@ static int monitor_main(void *arg)
 				nonchild_count--;
 			}
 		}
+		zombie_cursor = next_cursor;
 		if (cn_sock >= 0 && nonchild_count <= 0) {
 			sf_sys1(SF_NR_close, cn_sock);
 			cn_sock = -1;
