@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -61,11 +65,26 @@ static void full_mask_handler(int sig)
 	handler_result = pidfd_roundtrip();
 }
 
-static volatile sig_atomic_t got_sigsys, sigsys_code;
+static volatile sig_atomic_t got_sigsys, sigsys_code, sigsys_data;
 static void user_sigsys(int sig, siginfo_t *si, void *uc)
 {
 	got_sigsys++;
 	sigsys_code = si->si_code;
+	sigsys_data = si->si_errno; /* SECCOMP_RET_DATA of a seccomp trap */
+}
+
+/* Another filter, as Android's app filter: getppid traps with data 0x1234. */
+static void foreign_filter(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 110, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP | 0x1234),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = 4, .filter = f};
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
 }
 
 int main(int argc, char **argv)
@@ -114,6 +133,25 @@ int main(int argc, char **argv)
 	struct sigaction cur;
 	sigaction(SIGSYS, 0, &cur);
 	printf("own-sigsys-handler: sigaction reports it %d\n", cur.sa_sigaction == user_sigsys);
+
+	/* A trap of another filter reaches the program's handler with its
+	 * own data; with the default action it kills, as without sysfill. */
+	pid_t f = fork();
+	if (!f) {
+		foreign_filter();
+		got_sigsys = 0;
+		raw(110, 0, 0, 0, 0);
+		printf("foreign-trap: handler ran %d si_code=%s data=%#x\n", (int)got_sigsys,
+		       sigsys_code == 1 ? "SYS_SECCOMP" : "other", (unsigned)sigsys_data);
+		signal(SIGSYS, SIG_DFL);
+		raw(110, 0, 0, 0, 0);
+		printf("foreign-trap-default: survived\n");
+		_exit(0);
+	}
+	int fst;
+	waitpid(f, &fst, 0);
+	printf("foreign-trap-default: %s %d\n", WIFSIGNALED(fst) ? "killed by signal" : "exit",
+	       WIFSIGNALED(fst) ? WTERMSIG(fst) : WEXITSTATUS(fst));
 	signal(SIGSYS, SIG_DFL);
 
 	/* Threads and spawns with every signal blocked around clone3. */
