@@ -2,8 +2,10 @@
 # The preload library must never kill or change the program (issue 7):
 # tests/safety/safety.c makes raw pidfd syscalls from a thread that blocks
 # every signal, from a handler whose sa_mask is full, with SIGSYS blocked,
-# with its own SIGSYS handler, around 200 pthread_create and 20 posix_spawn
-# calls, and execs itself with an empty environment. Its transcript must be
+# with its own SIGSYS handler, with another filter's SECCOMP_RET_TRAP (its
+# data reaches the program's handler; the default action kills), around 200
+# pthread_create and 20 posix_spawn calls, and execs itself with an empty
+# environment. Its transcript must be
 # the same natively (the oracle), with SYSFILL_FORCE=1, and inside gVisor
 # with the library; inside gVisor without it the calls must be missing.
 set -u
