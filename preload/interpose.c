@@ -12,6 +12,7 @@
  *   (put back if the program removed it) so the new program has the
  *   handler too. */
 #include <dlfcn.h>
+#include <elf.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <string.h>
@@ -243,6 +244,41 @@ static char *const *keep_preload(char *const *envp, char **buf, char *var,
 	return buf;
 }
 
+/* Is PATH an ELF executable without PT_INTERP (statically linked)? Such a
+ * program inherits our filter but cannot load the library: its first
+ * pidfd call dies of SIGSYS (README: what sysfill does not do). Say so
+ * before it happens. Async-signal-safe. */
+static void warn_if_static(const char *path)
+{
+	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	Elf64_Ehdr eh;
+	int dynamic = 1;
+	if (sf_syscall6(SF_NR_pread64, fd, (long)&eh, sizeof eh, 0, 0, 0) ==
+		    (long)sizeof eh &&
+	    !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+	    eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr)) {
+		dynamic = 0;
+		for (int i = 0; i < eh.e_phnum && i < 64 && !dynamic; i++) {
+			Elf64_Phdr ph;
+			if (sf_syscall6(SF_NR_pread64, fd, (long)&ph, sizeof ph,
+					(long)(eh.e_phoff + i * sizeof ph), 0, 0) !=
+			    (long)sizeof ph)
+				dynamic = 1; /* unreadable: say nothing */
+			else if (ph.p_type == PT_INTERP)
+				dynamic = 1;
+		}
+	}
+	sf_sys1(SF_NR_close, fd);
+	if (!dynamic)
+		sf_log(SF_LOG_WARN,
+		       "%s is statically linked: it keeps sysfill's seccomp filter "
+		       "but cannot load the library, so its first pidfd call "
+		       "will be killed by SIGSYS (run it with `sysfill run`)",
+		       path);
+}
+
 static size_t env_count(char *const *envp)
 {
 	size_t n = 0;
@@ -264,6 +300,8 @@ static size_t env_count(char *const *envp)
 
 SF_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
+	if (pl_mode == MODE_SECCOMP)
+		warn_if_static(path);
 	WITH_ENV(envp, return real_execve(path, argv, env_));
 }
 
@@ -288,6 +326,8 @@ SF_EXPORT int posix_spawn(pid_t *pid, const char *path,
 			  const posix_spawnattr_t *attr, char *const argv[],
 			  char *const envp[])
 {
+	if (pl_mode == MODE_SECCOMP)
+		warn_if_static(path);
 	WITH_ENV(envp, return real_posix_spawn(pid, path, fa, attr, argv, env_));
 }
 
