@@ -10,9 +10,10 @@
  * Other processes, which old kernels cannot wait for: one monitor thread
  * polls them every SF_POLL_MS with F_GETOWN on the watch's eventfd (0 once
  * the process is reaped; 0.2 us a process) and reads /proc/PID/stat of up
- * to SF_ZOMBIE_READS of them a tick, round robin, to see a zombie. Where the process may (CAP_NET_ADMIN:
- * root), the proc connector reports every exit at once and the monitor
- * sleeps in its socket instead (not in gVisor: EPROTONOSUPPORT). The same
+ * to SF_ZOMBIE_READS of them a tick, round robin, to see a zombie. Where
+ * the process may (CAP_NET_ADMIN: root), the proc connector reports every
+ * exit at once and the monitor sleeps in its socket instead (not in gVisor:
+ * EPROTONOSUPPORT). The same
  * thread releases the eventfds of exited processes whose pidfds have all
  * been closed. */
 #include <linux/cn_proc.h>
@@ -131,7 +132,7 @@ static int waiter_get(void)
 
 static int cn_sock = -1;
 static int zombie_cursor;
-static int cn_unavailable; /* -EPROTONOSUPPORT: never try again */
+static int cn_unavailable; /* its first error: not tried again */
 
 /* Subscribe to the proc connector's exit events. Returns the socket or
  * -errno. Signal-safe. */
@@ -161,6 +162,14 @@ static int connector_open(void)
 	return (int)s;
 }
 
+static void nonchild_exited(struct sf_watch *w)
+{
+	if (w->state == SF_W_LIVE && !w->is_child) {
+		pidtab_mark_exited(w);
+		nonchild_count--;
+	}
+}
+
 /* Mark the watched processes the connector saw exit. Caller holds the
  * lock. */
 static void connector_drain(void)
@@ -177,16 +186,8 @@ static void connector_drain(void)
 			    ev->event_data.exit.process_pid !=
 				    ev->event_data.exit.process_tgid)
 				continue;
-			pid_t pid = ev->event_data.exit.process_tgid;
-			int cnt = pidtab_count();
-			for (int i = 0; i < cnt; i++) {
-				struct sf_watch *w = pidtab_watch(i);
-				if (w->state == SF_W_LIVE && !w->is_child &&
-				    w->pid == pid) {
-					pidtab_mark_exited(w);
-					nonchild_count--;
-				}
-			}
+			pidtab_each_of_pid(ev->event_data.exit.process_tgid,
+					   nonchild_exited);
 		}
 	}
 }
@@ -281,7 +282,7 @@ int monitor_watch(int idx)
 		if (r < 0)
 			return r;
 		/* Held only while some other process is watched. */
-		if (cn_sock < 0 && cn_unavailable != -EPROTONOSUPPORT) {
+		if (cn_sock < 0 && !cn_unavailable) {
 			cn_sock = connector_open();
 			if (cn_sock < 0)
 				cn_unavailable = cn_sock;

@@ -23,13 +23,11 @@ long sf_pidfd_open(pid_t pid, unsigned flags)
 
 /* The pid behind pidfd FD, or -errno (EBADF: not a pidfd; ESRCH: reaped).
  * Also accepts a /proc/<pid> directory fd, as pidfd_send_signal does. */
-static long fd_to_pid(int fd, int *child, int allow_procdir)
+static long fd_to_pid(int fd, int allow_procdir)
 {
 	int idx = pidtab_resolve(fd);
 	if (idx >= 0) {
 		struct sf_watch *w = pidtab_watch(idx);
-		if (child)
-			*child = w->is_child;
 		if (pidtab_is_reaped(w))
 			return -ESRCH;
 		return w->pid;
@@ -74,7 +72,7 @@ long sf_pidfd_send_signal(const struct sf_caller *c, int fd, int sig,
 	if (flags & (flags - 1))
 		return -EINVAL; /* one scope at most */
 	sf_lock();
-	long pid = fd_to_pid(fd, 0, 1);
+	long pid = fd_to_pid(fd, 1);
 	sf_unlock();
 	long r;
 	siginfo_t info;
@@ -179,8 +177,7 @@ long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
 		goto out;
 	}
 	sf_lock();
-	int child = 0;
-	long pid = fd_to_pid(fd, &child, 0);
+	long pid = fd_to_pid(fd, 0);
 	long fl = pid >= 0 ? sf_sys2(SF_NR_fcntl, fd, F_GETFL) : 0;
 	sf_unlock();
 	if (pid == -ESRCH) {
@@ -234,15 +231,10 @@ long sf_pidfd_getfd(int fd, int targetfd, unsigned flags)
 		goto out;
 	}
 	sf_lock();
-	long pid = fd_to_pid(fd, 0, 0);
-	int exited = pid >= 0 && pidtab_watch(pidtab_resolve(fd))->state != SF_W_LIVE;
+	long pid = fd_to_pid(fd, 0);
 	sf_unlock();
 	if (pid < 0) {
 		r = pid;
-		goto out;
-	}
-	if (exited) {
-		r = -ESRCH; /* Linux 6.9+: an exiting process's files are gone */
 		goto out;
 	}
 	/* Without the call the only way in is /proc/PID/fd/N, which opens the

@@ -259,6 +259,13 @@ static void watch_free(int idx)
 	w->state = SF_W_FREE;
 }
 
+void pidtab_each_of_pid(pid_t pid, void (*fn)(struct sf_watch *w))
+{
+	for (int i = pidhead[pid % PIDHASH] - 1; i >= 0; i = pidnext[i] - 1)
+		if (watches[i].pid == pid && watches[i].state != SF_W_FREE)
+			fn(&watches[i]);
+}
+
 /* Find a live-enough watch for PID (same process), or -1. */
 static int find_watch(pid_t pid)
 {

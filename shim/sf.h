@@ -118,6 +118,8 @@ SF_HIDDEN int pidtab_resolve(int fd);
 /* Create a pidfd for PID. Returns the fd or -errno. Caller holds the lock. */
 SF_HIDDEN int pidtab_new_pidfd(pid_t pid, unsigned flags);
 SF_HIDDEN struct sf_watch *pidtab_watch(int idx);
+/* Call FN for every watch of PID (pid hash). Caller holds the lock. */
+SF_HIDDEN void pidtab_each_of_pid(pid_t pid, void (*fn)(struct sf_watch *w));
 /* Number of watch slots ever used (iterate 0..count-1). Lock held. */
 SF_HIDDEN int pidtab_count(void);
 /* Is the process behind W gone for good (reaped)? Updates W->state.
