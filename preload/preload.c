@@ -1,17 +1,21 @@
 /* libsysfill.so: the in-process front end.
  *
  * At load: probe the kernel (once), and if any pidfd call is missing (or
- * SYSFILL_FORCE=1), catch the calls:
+ * SYSFILL_FORCE=1), or clone3 is missing or refused, catch the calls:
  *  - seccomp mode: a filter traps pidfd_open, pidfd_send_signal,
- *    pidfd_getfd and waitid(P_PIDFD) with SECCOMP_RET_TRAP|SF_TRAP_TAG; the
- *    SIGSYS handler runs the engine and writes the result into the
- *    interrupted context;
+ *    pidfd_getfd, waitid(P_PIDFD), clone(CLONE_PIDFD), clone3 and
+ *    rt_sigprocmask with SECCOMP_RET_TRAP|SF_TRAP_TAG; the SIGSYS handler
+ *    runs the engine and writes the result into the interrupted context;
  *  - interpose mode (no seccomp, e.g. qemu-user): only calls made through
  *    libc's syscall(), pidfd_open(), pidfd_send_signal(), pidfd_getfd() and
  *    waitid() are caught (interpose.c).
- * clone3 is answered with ERRNO(ENOSYS) by the same filter where a
- * container profile answers EPERM: no trap, so it never meets a blocked
- * SIGSYS (glibc blocks every signal around clone3). */
+ * A trap raised while the thread blocks SIGSYS kills the process, and
+ * glibc blocks every signal around clone3 with a raw rt_sigprocmask: so
+ * rt_sigprocmask is trapped too and never really blocks SIGSYS (the
+ * program sees the mask it asked for). sysfill's own mask changes go
+ * through the gate (shim/gate.c), which the filter lets through. Without
+ * the gate, clone3 is answered with ERRNO(ENOSYS) instead (glibc falls back
+ * to clone) and rt_sigprocmask is left alone. */
 #include <dlfcn.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -30,6 +34,7 @@
 #endif
 
 int pl_mode = MODE_NATIVE;
+int pl_traps, pl_mask_trapped;
 int pl_filter;
 struct sigaction pl_prog_sigsys;
 SF_TLS int pl_sigsys_blocked;
@@ -38,18 +43,56 @@ SF_TLS siginfo_t pl_deferred_info;
 char pl_self_path[4096];
 static volatile int probing, inherited_filter;
 
+struct k_sigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+/* SIGSYS's disposition, set and read with the raw call through the gate
+ * (an inherited filter traps rt_sigaction(SIGSYS) from anywhere else). */
+static int sigsys_action(const struct sigaction *act, struct sigaction *old)
+{
+	if (!sf_gate_ready)
+		return pl_real_sigaction(SIGSYS, act, old);
+	struct k_sigaction k, o;
+	if (act) {
+		k.handler = (void *)act->sa_handler;
+		k.flags = (unsigned)act->sa_flags;
+		k.restorer = (void *)act->sa_restorer;
+		if (!(k.flags & SA_RESTORER) || !k.restorer) {
+			k.flags |= SA_RESTORER;
+			k.restorer = (void *)SF_GATE_RESTORER;
+		}
+		__builtin_memcpy(&k.mask, &act->sa_mask, 8);
+	}
+	long r = sf_gate_call(SF_NR_rt_sigaction, SIGSYS, act ? (long)&k : 0,
+			      old ? (long)&o : 0, 8);
+	if (r < 0)
+		return -1;
+	if (old) {
+		memset(old, 0, sizeof *old);
+		old->sa_handler = (sighandler_t)o.handler;
+		old->sa_flags = (int)o.flags;
+		old->sa_restorer = (void (*)(void))o.restorer;
+		__builtin_memcpy(&old->sa_mask, &o.mask, 8);
+	}
+	return 0;
+}
+
 static void die_by(siginfo_t *si)
 {
 	/* What the kernel does with a SIGSYS nobody handles: the default
 	 * action (core dump), with the same siginfo. */
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	sf_sys4(SF_NR_rt_sigaction, SIGSYS, &dfl, 0, 8);
+	struct k_sigaction dfl = {.handler = SIG_DFL};
+	sf_gate_call(SF_NR_rt_sigaction, SIGSYS, (long)&dfl, 0, 8);
 	sf_sys4(SF_NR_rt_tgsigqueueinfo, sf_getpid(), sf_sys0(SF_NR_gettid),
 		SIGSYS, si);
 	sigset_t s;
 	sigemptyset(&s);
 	sigaddset(&s, SIGSYS);
-	sf_sys4(SF_NR_rt_sigprocmask, SIG_UNBLOCK, &s, 0, 8);
+	sf_sigmask(SIG_UNBLOCK, &s, 0);
 }
 
 /* Pass a SIGSYS that is not ours on as if sysfill were not there. */
@@ -73,14 +116,28 @@ static void chain(int sig, siginfo_t *si, void *uc)
 		die_by(si); /* a seccomp SIGSYS is forced even when ignored */
 		return;
 	}
-	/* The program's handler, with the mask it asked for. */
-	sigset_t old;
-	sf_sys4(SF_NR_rt_sigprocmask, SIG_BLOCK, &p->sa_mask, &old, 8);
+	/* The program's handler, with the mask it asked for: the interrupted
+	 * mask plus sa_mask plus SIGSYS. Where rt_sigprocmask is trapped,
+	 * SIGSYS is blocked only virtually, so that the handler's own trapped
+	 * calls (a mask change, a raw pidfd call) are served, not fatal. */
+	sigset_t set, old;
+	const ucontext_t *ctx = uc;
+	sigorset(&set, (sigset_t *)&ctx->uc_sigmask, (sigset_t *)&p->sa_mask);
+	int vblocked = !(p->sa_flags & SA_NODEFER) ||
+		       sigismember(&p->sa_mask, SIGSYS) == 1;
+	if (pl_mask_trapped)
+		sigdelset(&set, SIGSYS);
+	else
+		sigaddset(&set, SIGSYS);
+	pl_sigsys_blocked = vblocked;
+	sf_sigmask(SIG_SETMASK, &set, &old);
 	if (p->sa_flags & SA_SIGINFO)
 		p->sa_sigaction(sig, si, uc);
 	else
 		p->sa_handler(sig);
-	sf_sys4(SF_NR_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
+	sf_sigmask(SIG_SETMASK, &old, 0);
+	pl_sigsys_blocked = 0;
+	pl_flush_deferred();
 }
 
 void pl_flush_deferred(void)
@@ -90,6 +147,96 @@ void pl_flush_deferred(void)
 	pl_sigsys_deferred = 0;
 	sf_sys4(SF_NR_rt_tgsigqueueinfo, sf_getpid(), sf_sys0(SF_NR_gettid),
 		SIGSYS, &pl_deferred_info);
+}
+
+#define SIGBIT(sig) (1ULL << ((sig) - 1))
+
+/* A trapped rt_sigprocmask, as the kernel's (same checks, same order),
+ * with SIGSYS blocked only in pl_sigsys_blocked: the new real mask is
+ * written into the interrupted context, which rt_sigreturn installs. */
+static long virt_sigprocmask(ucontext_t *uc, const long a[6])
+{
+	int how = (int)a[0];
+	uintptr_t set = (uintptr_t)a[1], oset = (uintptr_t)a[2];
+	if ((size_t)a[3] != 8)
+		return -EINVAL;
+	uint64_t real, vold, vnew;
+	__builtin_memcpy(&real, &uc->uc_sigmask, 8);
+	vold = real | (pl_sigsys_blocked ? SIGBIT(SIGSYS) : 0);
+	if (set) {
+		uint64_t s;
+		if (sf_self_caller.read(&sf_self_caller, &s, set, 8))
+			return -EFAULT;
+		s &= ~(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP));
+		switch (how) {
+		case SIG_BLOCK:
+			vnew = vold | s;
+			break;
+		case SIG_UNBLOCK:
+			vnew = vold & ~s;
+			break;
+		case SIG_SETMASK:
+			vnew = s;
+			break;
+		default:
+			return -EINVAL;
+		}
+		real = vnew & ~SIGBIT(SIGSYS);
+		__builtin_memcpy(&uc->uc_sigmask, &real, 8);
+		pl_sigsys_blocked = !!(vnew & SIGBIT(SIGSYS));
+		if (!pl_sigsys_blocked)
+			pl_flush_deferred(); /* pending until we return */
+	}
+	if (oset && sf_self_caller.write(&sf_self_caller, oset, &vold, 8))
+		return -EFAULT;
+	return 0;
+}
+
+/* A raw rt_sigaction(SIGSYS, ...) (glibc's posix_spawn child queries
+ * every signal and resets handlers raw): ours stays, the program's is
+ * recorded. A CLONE_VM child (posix_spawn's) shares our memory: what it
+ * sets is not recorded, so the parent's disposition stays as it was. */
+pid_t pl_owner_pid;
+
+static long virt_sigaction_sigsys(const long a[6])
+{
+	uintptr_t act = (uintptr_t)a[1], oact = (uintptr_t)a[2];
+	if ((size_t)a[3] != 8)
+		return -EINVAL;
+	struct k_sigaction k, o = {.handler = (void *)pl_prog_sigsys.sa_handler,
+				   .flags = (unsigned)pl_prog_sigsys.sa_flags,
+				   .restorer = (void *)pl_prog_sigsys.sa_restorer};
+	__builtin_memcpy(&o.mask, &pl_prog_sigsys.sa_mask, 8);
+	if (act) {
+		if (sf_self_caller.read(&sf_self_caller, &k, act, sizeof k))
+			return -EFAULT;
+		if (sf_getpid() == pl_owner_pid) {
+			struct sigaction n = {0};
+			n.sa_handler = (sighandler_t)k.handler;
+			n.sa_flags = (int)k.flags;
+			n.sa_restorer = (void (*)(void))k.restorer;
+			k.mask &= ~(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP));
+			__builtin_memcpy(&n.sa_mask, &k.mask, 8);
+			pl_prog_sigsys = n;
+		}
+	}
+	if (oact && sf_self_caller.write(&sf_self_caller, oact, &o, sizeof o))
+		return -EFAULT;
+	return 0;
+}
+
+static void owner_after_fork(void)
+{
+	pl_owner_pid = sf_getpid();
+}
+
+static void clear_prog_sigsys(void)
+{
+	/* CLONE_CLEAR_SIGHAND in a child with its own memory. */
+	if (pl_prog_sigsys.sa_handler != SIG_IGN)
+		pl_prog_sigsys.sa_handler = SIG_DFL;
+	pl_prog_sigsys.sa_flags = 0;
+	sigemptyset(&pl_prog_sigsys.sa_mask);
 }
 
 static void sf_sigsys(int sig, siginfo_t *si, void *vuc)
@@ -108,16 +255,30 @@ static void sf_sigsys(int sig, siginfo_t *si, void *vuc)
 		sf_ctx_set_result(uc, -ENOSYS);
 		return;
 	}
-	long a[6];
+	long a[6], r;
 	for (int i = 0; i < 6; i++)
 		a[i] = sf_ctx_arg(uc, i);
-	sf_ctx_set_result(uc, sf_engine_call(&sf_self_caller, si->si_syscall, a));
+	switch (si->si_syscall) {
+	case SF_NR_rt_sigprocmask:
+		r = virt_sigprocmask(uc, a);
+		break;
+	case SF_NR_rt_sigaction:
+		r = virt_sigaction_sigsys(a);
+		break;
+	case SF_NR_clone3:
+	case SF_NR_clone:
+		r = sf_clone_emulate(uc, si->si_syscall, a);
+		break;
+	default:
+		r = sf_engine_call(&sf_self_caller, si->si_syscall, a);
+	}
+	sf_ctx_set_result(uc, r);
 	errno = saved;
 }
 
 /* Build the filter with libseccomp, export it, tag our traps, load it.
  * Returns 0 or -errno. */
-static int load_filter(unsigned emu)
+static int load_filter(unsigned emu, int gate)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
@@ -130,9 +291,20 @@ static int load_filter(unsigned emu)
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_pidfd_getfd, 0);
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_waitid, 1,
 				      SCMP_A0(SCMP_CMP_EQ, P_PIDFD));
+		if (gate) /* legacy clone's pidfd must be ours too */
+			r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_clone, 1,
+					      SCMP_A0(SCMP_CMP_MASKED_EQ,
+						      CLONE_PIDFD, CLONE_PIDFD));
 	}
 	if (emu & SF_FEAT_CLONE3)
-		r |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SF_NR_clone3, 0);
+		r |= seccomp_rule_add(ctx, gate ? SCMP_ACT_TRAP
+						: SCMP_ACT_ERRNO(ENOSYS),
+				      SF_NR_clone3, 0);
+	if (gate) {
+		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_rt_sigprocmask, 0);
+		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_rt_sigaction, 1,
+				      SCMP_A0(SCMP_CMP_EQ, SIGSYS));
+	}
 	int mfd = -1;
 	struct sock_filter *insns = 0;
 	long len = 0;
@@ -157,7 +329,29 @@ static int load_filter(unsigned emu)
 		if (insns[i].code == (BPF_RET | BPF_K) &&
 		    insns[i].k == SECCOMP_RET_TRAP)
 			insns[i].k = SECCOMP_RET_TRAP | SF_TRAP_TAG;
-	struct sock_fprog prog = {.len = (unsigned short)n, .filter = insns};
+	/* Ahead of libseccomp's program (which cannot test the instruction
+	 * pointer): rt_sigprocmask made from the gate is allowed. */
+	/* Ahead of libseccomp's program (which cannot test the instruction
+	 * pointer): whatever sysfill itself calls through the gate passes. */
+	const uint64_t ip = SF_GATE_IP;
+	struct sock_filter pre[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SF_AUDIT_ARCH, 0, 5),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, instruction_pointer) + 4),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(ip >> 32), 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, instruction_pointer)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)ip, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	size_t npre = gate ? sizeof pre / sizeof *pre : 0;
+	struct sock_filter all[npre + n];
+	memcpy(all, pre, npre * sizeof *pre);
+	memcpy(all + npre, insns, n * sizeof *insns);
+	struct sock_fprog prog = {.len = (unsigned short)(npre + n),
+				  .filter = all};
 	/* Without CAP_SYS_ADMIN the kernel wants no_new_privs first; set it
 	 * only then (it also keeps later setuid programs from gaining
 	 * privilege: see README). */
@@ -188,34 +382,49 @@ __attribute__((constructor)) static void sf_preload_init(void)
 	struct sigaction sa = {.sa_sigaction = sf_sigsys,
 			       .sa_flags = SA_SIGINFO};
 	sigfillset(&sa.sa_mask);
-	int have_handler = pl_real_sigaction(SIGSYS, &sa, &pl_prog_sigsys) == 0;
+	sf_gate_init();
+	int have_handler = sigsys_action(&sa, &pl_prog_sigsys) == 0;
 	probing = 1;
 	sf_probe_native();
 	probing = 0;
 	if (inherited_filter)
 		sf_force_emulation();
 	unsigned emu = sf_init();
-	int traps = !!(emu & SF_FEAT_PIDFD_FAMILY);
+	int family = !!(emu & SF_FEAT_PIDFD_FAMILY);
 	if (!emu) {
 		if (have_handler)
-			pl_real_sigaction(SIGSYS, &pl_prog_sigsys, 0);
+			sigsys_action(&pl_prog_sigsys, 0);
 		return;
 	}
-	int r = inherited_filter ? 0 : !have_handler && traps ? -EINVAL : load_filter(emu);
-	if (r < 0)
+	/* The gate, also where the filter is inherited: an inherited filter
+	 * lets this library's mask changes through only from there. */
+	const char *c3 = getenv("SYSFILL_CLONE3");
+	int gate = sf_gate_ready && !(c3 && !strcmp(c3, "enosys"));
+	sf_clear_sigsys_hook = clear_prog_sigsys;
+	sf_fork_child_hook = owner_after_fork;
+	pl_owner_pid = sf_getpid();
+	int r = inherited_filter ? 0
+		: !have_handler	 ? -EINVAL
+				 : load_filter(emu, gate);
+	if (r < 0) {
 		sf_log(SF_LOG_INFO, "seccomp unavailable (%s)", sf_errname(r));
-	else
+	} else {
 		pl_filter = 1;
-	if (traps)
+		pl_traps = 1;
+		pl_mask_trapped = gate && !inherited_filter;
+	}
+	if (family)
 		pl_mode = r < 0 ? MODE_INTERPOSE : MODE_SECCOMP;
-	if (pl_mode != MODE_SECCOMP && have_handler)
-		pl_real_sigaction(SIGSYS, &pl_prog_sigsys, 0);
-	if (traps)
-		sf_log(SF_LOG_INFO, "mode=%s%s",
-		       pl_mode == MODE_SECCOMP
-			       ? "seccomp"
-			       : "interpose (only calls made through libc are "
-				 "emulated)",
-		       inherited_filter ? " (filter inherited through execve)"
-					: "");
+	if (!pl_traps && have_handler)
+		sigsys_action(&pl_prog_sigsys, 0);
+	sf_log(SF_LOG_INFO, "mode=%s%s; clone3 %s",
+	       pl_mode == MODE_SECCOMP	   ? "seccomp"
+	       : pl_mode == MODE_INTERPOSE ? "interpose (only calls made "
+					     "through libc are emulated)"
+					   : "native",
+	       inherited_filter ? " (filter inherited through execve)" : "",
+	       !(emu & SF_FEAT_CLONE3) ? "native"
+	       : r < 0		      ? "left to the kernel"
+	       : gate		      ? "emulated"
+				      : "answers ENOSYS");
 }

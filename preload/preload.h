@@ -10,6 +10,12 @@
 enum { MODE_NATIVE, MODE_SECCOMP, MODE_INTERPOSE };
 /* How pidfd calls are caught; set once by the constructor. */
 extern int pl_mode SF_HIDDEN;
+/* Our SIGSYS handler serves traps (of our filter or an inherited one):
+ * the program's SIGSYS disposition and mask are virtualised. */
+extern int pl_traps SF_HIDDEN;
+/* Our filter traps rt_sigprocmask (except from the gate): no thread can
+ * really block SIGSYS. */
+extern int pl_mask_trapped SF_HIDDEN;
 /* A filter of ours is loaded in this process (it survives execve). */
 extern int pl_filter SF_HIDDEN;
 /* The SIGSYS disposition the program believes it has. */

@@ -303,8 +303,8 @@ long sf_engine_call_masked(long nr, const long a[6])
 {
 	sigset_t all, old;
 	sigfillset(&all);
-	sf_sys4(SF_NR_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
+	sf_sigmask(SIG_SETMASK, &all, &old);
 	long r = sf_engine_call(&sf_self_caller, nr, a);
-	sf_sys4(SF_NR_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
+	sf_sigmask(SIG_SETMASK, &old, 0);
 	return r;
 }

@@ -53,8 +53,12 @@ void sf_force_emulation(void)
 
 /* A fork child has none of our threads, and the lock may have been held
  * by one of them at the fork. */
-static void atfork_child(void)
+void (*sf_fork_child_hook)(void);
+
+void sf_atfork_child(void)
 {
+	if (sf_fork_child_hook)
+		sf_fork_child_hook();
 	pidtab_atfork_child();
 	monitor_atfork_child();
 }
@@ -64,7 +68,7 @@ unsigned sf_init(void)
 	static int done;
 	if (done)
 		return sf_emulated;
-	pthread_atfork(0, 0, atfork_child);
+	pthread_atfork(0, 0, sf_atfork_child);
 	unsigned native = sf_probe_native();
 	const char *force = getenv("SYSFILL_FORCE");
 	int forced = force_emulation ||
@@ -74,12 +78,12 @@ unsigned sf_init(void)
 	 * emulate all of them so every pidfd the program holds is ours. */
 	if (forced || (native & SF_FEAT_PIDFD_FAMILY) != SF_FEAT_PIDFD_FAMILY)
 		emu |= SF_FEAT_PIDFD_FAMILY;
-	/* clone3 is answered with ENOSYS, as Linux 5.2 does, where a seccomp
-	 * profile answers EPERM (glibc then falls back to clone instead of
-	 * failing every pthread_create), and where the pidfd calls are
+	/* clone3 is emulated (preload.c: with the legacy clone, or answered
+	 * with ENOSYS as Linux 5.2 does where that cannot be done safely)
+	 * where the kernel lacks it, where a seccomp profile answers EPERM
+	 * (every pthread_create would fail), and where the pidfd calls are
 	 * emulated, so that no kernel pidfd comes out of clone3. */
-	if (clone3_answer == -EPERM ||
-	    ((emu & SF_FEAT_PIDFD_FAMILY) && (native & SF_FEAT_CLONE3)))
+	if (missing(clone3_answer) || (emu & SF_FEAT_PIDFD_FAMILY))
 		emu |= SF_FEAT_CLONE3;
 	sf_emulated = emu;
 	done = 1;
@@ -91,7 +95,7 @@ unsigned sf_init(void)
 	       !!(native & SF_FEAT_WAITID_PIDFD), !!(native & SF_FEAT_CLONE3),
 	       emu & SF_FEAT_PIDFD_FAMILY ? "emulating the pidfd calls"
 					  : "pidfd calls native, passing through",
-	       emu & SF_FEAT_CLONE3 ? "; clone3 answers ENOSYS" : "",
+	       emu & SF_FEAT_CLONE3 ? "; clone3 emulated" : "",
 	       forced ? " (SYSFILL_FORCE)" : "");
 	return emu;
 }

@@ -144,6 +144,32 @@ SF_HIDDEN void monitor_kick(void);
 /* starttime (field 22) and state char of /proc/PID/stat. 0 or -errno. */
 SF_HIDDEN int proc_stat(pid_t pid, uint64_t *starttime, char *state);
 
+/* ---- clone3 / clone(CLONE_PIDFD) (shim/clone.c) ---- */
+/* Emulate clone3 or clone with CLONE_PIDFD (NR, raw ARGS) for the caller
+ * interrupted in UC, from its SIGSYS handler (all signals blocked).
+ * Returns the value for the caller's return register; a vfork on the
+ * caller's own stack does not return (both sides rt_sigreturn). */
+SF_HIDDEN long sf_clone_emulate(ucontext_t *uc, long nr, const long a[6]);
+/* Set by the front end: in a CLONE_CLEAR_SIGHAND child with its own
+ * memory, reset the program's own view of its SIGSYS disposition. */
+extern void (*sf_clear_sigsys_hook)(void) SF_HIDDEN;
+/* Set by the front end: called by sf_atfork_child. */
+extern void (*sf_fork_child_hook)(void) SF_HIDDEN;
+/* Reset per-process state in a child that has its own memory. */
+SF_HIDDEN void sf_atfork_child(void);
+
+/* ---- the syscall gate (shim/gate.c) ---- */
+extern int sf_gate_ready SF_HIDDEN;
+/* Map the gate at SF_GATE_ADDR. 0 or -errno (-EEXIST: the address is
+ * taken). Not signal-safe: call it from the constructor. */
+SF_HIDDEN int sf_gate_init(void);
+/* A raw syscall of sysfill's own, through the gate once it exists (the
+ * filter lets everything made there through). Signal-safe. */
+SF_HIDDEN long sf_gate_call(long nr, long a, long b, long c, long d);
+/* rt_sigprocmask for sysfill itself, through the gate once it exists (the
+ * filter then lets it through). Signal-safe. */
+SF_HIDDEN long sf_sigmask(int how, const void *set, void *old);
+
 /* ---- small helpers ---- */
 SF_HIDDEN int sf_getpid(void);
 

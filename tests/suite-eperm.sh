@@ -65,14 +65,20 @@ check_status eperm-profile-python-thread-exits-1 1 \
 	"$eperm" /usr/bin/python3 -c "$py_thread"
 
 # ---- under the profile, WITH sysfill ----------------------------------
-# clone3 is answered with ENOSYS (what Linux 5.2 answers) by the library's
-# filter, installed after the profile's: the most recent filter wins a tie of
-# ERRNO actions, and glibc falls back to clone. Python threads, subprocess
-# and C pthread_create/posix_spawn work again.
+# clone3 is emulated by the library (its filter's TRAP outranks the
+# profile's ERRNO): the raw call validates its arguments as the kernel does,
+# and Python threads, subprocess and C pthread_create/posix_spawn work again.
+# SYSFILL_CLONE3=enosys answers ENOSYS instead (what Linux 5.2 answers; the
+# most recent filter wins a tie of ERRNO actions), and glibc falls back to
+# clone.
 make -s build/libsysfill.so >/dev/null || { fail build-libsysfill "make failed"; exit 1; }
 lib=$PWD/build/libsysfill.so
-check eperm-with-sysfill-clone3-answers-enosys "clone3: ENOSYS" \
+check eperm-with-sysfill-clone3-validates-as-native "clone3: EINVAL" \
 	"$eperm" env LD_PRELOAD="$lib" "$probe" clone3
+check eperm-with-sysfill-enosys-clone3-answers-enosys "clone3: ENOSYS" \
+	"$eperm" env LD_PRELOAD="$lib" SYSFILL_CLONE3=enosys "$probe" clone3
+check eperm-with-sysfill-enosys-pthread-create-works "thread: OK" \
+	"$eperm" env LD_PRELOAD="$lib" SYSFILL_CLONE3=enosys "$probe" thread
 check eperm-with-sysfill-pthread-create-works "thread: OK" \
 	"$eperm" env LD_PRELOAD="$lib" "$probe" thread
 check eperm-with-sysfill-posix-spawn-works "spawn: OK" \

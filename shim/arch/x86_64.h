@@ -85,6 +85,47 @@ static inline long sf_syscall6(long nr, long a, long b, long c, long d, long e,
 	return ret;
 }
 
+/* The syscall gate (shim/gate.c): `syscall; ret` at a fixed address that
+ * no program uses in practice; the filter sees SF_GATE_IP for calls made
+ * through it. */
+#define SF_GATE_ADDR 0x5f5f5f5f0000UL
+#define SF_GATE_IP (SF_GATE_ADDR + 2)
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000 /* x86: sa_restorer is set */
+#endif
+/* The signal restorer of sysfill's own handler, on the same page. */
+#define SF_GATE_RESTORER (SF_GATE_ADDR + 16)
+
+static inline void sf_arch_gate_fill(unsigned char *p)
+{
+	static const unsigned char code[] = {
+		0x0f, 0x05,			    /* syscall */
+		0xc3,				    /* ret */
+	};
+	static const unsigned char restorer[] = {
+		0xb8, SF_NR_rt_sigreturn, 0, 0, 0, /* mov $15, %eax */
+		0x0f, 0x05,			    /* syscall */
+	};
+	__builtin_memcpy(p, code, sizeof code);
+	__builtin_memcpy(p + 16, restorer, sizeof restorer);
+}
+
+/* A raw syscall made from the gate. The call's return address must not
+ * land in the caller's red zone: step over it first. */
+static inline long sf_arch_gate_call4(long nr, long a, long b, long c, long d)
+{
+	long ret;
+	register long r10 __asm__("r10") = d;
+	__asm__ volatile("sub $128, %%rsp\n\t"
+			 "call *%[gate]\n\t"
+			 "add $128, %%rsp"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10),
+			   [gate] "r"(SF_GATE_ADDR)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
 /* Register access in a SIGSYS context: the six arguments and the result. */
 static inline long sf_ctx_arg(const ucontext_t *uc, int i)
 {
@@ -97,6 +138,39 @@ static inline void sf_ctx_set_result(ucontext_t *uc, long ret)
 {
 	uc->uc_mcontext.gregs[REG_RAX] = (greg_t)ret;
 }
+
+static inline uintptr_t sf_ctx_sp(const ucontext_t *uc)
+{
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+}
+
+static inline void sf_ctx_set_sp(ucontext_t *uc, uintptr_t sp)
+{
+	uc->uc_mcontext.gregs[REG_RSP] = (greg_t)sp;
+}
+
+/* The floating-point/extended state saved with the frame, and its size
+ * (the XSAVE area's extended_size when the kernel marked it, else the
+ * 512-byte FXSAVE area). */
+static inline void *sf_ctx_fpstate(const ucontext_t *uc)
+{
+	return uc->uc_mcontext.fpregs;
+}
+
+static inline void sf_ctx_set_fpstate(ucontext_t *uc, uintptr_t fp)
+{
+	uc->uc_mcontext.fpregs = (fpregset_t)fp;
+}
+
+static inline size_t sf_arch_fpstate_size(const void *fp)
+{
+	uint32_t sw[2]; /* _fpx_sw_bytes: magic1, extended_size */
+	__builtin_memcpy(sw, (const char *)fp + 464, sizeof sw);
+	return sw[0] == 0x46505853U ? sw[1] : 512;
+}
+
+/* The part of a ucontext_t the kernel reads back at rt_sigreturn. */
+#define SF_UC_KSIZE (__builtin_offsetof(ucontext_t, uc_sigmask) + 8)
 
 static inline uintptr_t sf_ctx_pc(const ucontext_t *uc)
 {
@@ -133,6 +207,83 @@ static inline long sf_arch_clone_thread(unsigned long flags, void *stack_top,
 			   "r"(r10), "r"(r8), [exitnr] "i"(SF_NR_exit)
 			 : "rcx", "r11", "memory");
 	return ret;
+}
+
+/* clone(FLAGS, CHILD_SP, PTID, CTID, TLS) where a copy of the caller's
+ * signal frame (its ucontext, at CHILD_SP) is the child's start: the child
+ * calls PREP unless null, then leaves through rt_sigreturn into the
+ * caller's code. Returns the child's id or -errno in the parent. */
+static inline long sf_arch_clone_sigreturn(unsigned long flags,
+					   uintptr_t child_sp, long ptid,
+					   long ctid, long tls,
+					   void (*prep)(void))
+{
+	long ret;
+	register long r10 __asm__("r10") = ctid;
+	register long r8 __asm__("r8") = tls;
+	register long r9 __asm__("r9") = (long)prep;
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "test %%r9, %%r9\n\t"
+			 "jz 2f\n\t"
+			 "call *%%r9\n"
+			 "2:\n\t"
+			 "mov %[sr], %%eax\n\t"
+			 "syscall\n\t"
+			 "hlt\n"
+			 "1:"
+			 : "=a"(ret)
+			 : "a"((long)SF_NR_clone), "D"(flags), "S"(child_sp),
+			   "d"(ptid), "r"(r10), "r"(r8), "r"(r9),
+			   [sr] "i"(SF_NR_rt_sigreturn)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+/* vfork on the caller's own stack: clone(FLAGS, 0, ...) and both sides
+ * leave through rt_sigreturn on FRAME (a ucontext copy outside the stack):
+ * the child after PREP (unless null), the parent once PARENT_DONE(child
+ * id or -errno) has given the value for its return register. */
+__attribute__((noreturn)) static inline void
+sf_arch_clone_vfork_sigreturn(unsigned long flags, long ptid, long ctid,
+			      long tls, ucontext_t *frame, void (*prep)(void),
+			      long (*parent_done)(long))
+{
+	register long r10 __asm__("r10") = ctid;
+	register long r8 __asm__("r8") = tls;
+	register long r9 __asm__("r9") = (long)prep;
+	register long r12 __asm__("r12") = (long)frame;
+	register long r13 __asm__("r13") = (long)parent_done;
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "test %%r9, %%r9\n\t"
+			 "jz 2f\n\t"
+			 "and $-16, %%rsp\n\t"
+			 "call *%%r9\n"
+			 "2:\n\t"
+			 "mov %%r12, %%rsp\n\t"
+			 "mov %[sr], %%eax\n\t"
+			 "syscall\n\t"
+			 "hlt\n"
+			 "1:\n\t"
+			 "and $-16, %%rsp\n\t"
+			 "mov %%rax, %%rdi\n\t"
+			 "call *%%r13\n\t"
+			 "mov %%rax, %c[rax](%%r12)\n\t"
+			 "mov %%r12, %%rsp\n\t"
+			 "mov %[sr], %%eax\n\t"
+			 "syscall\n\t"
+			 "hlt"
+			 :
+			 : "a"((long)SF_NR_clone), "D"(flags), "S"(0L),
+			   "d"(ptid), "r"(r10), "r"(r8), "r"(r9), "r"(r12),
+			   "r"(r13), [sr] "i"(SF_NR_rt_sigreturn),
+			   [rax] "i"(__builtin_offsetof(ucontext_t, uc_mcontext) +
+				     REG_RAX * sizeof(greg_t))
+			 : "rcx", "r11", "memory");
+	__builtin_unreachable();
 }
 
 #endif

@@ -1,0 +1,244 @@
+/* clone3, and clone with CLONE_PIDFD, emulated with the legacy clone from
+ * the SIGSYS handler.
+ *
+ * The child must start as the kernel would start it: the caller's
+ * registers, 0 in the return register, the stack pointer at the top of the
+ * new stack, the caller's signal mask and floating-point state, and nothing
+ * of the signal handler. The signal frame the kernel built for the trap
+ * holds exactly that state, so the child leaves through rt_sigreturn:
+ *  - fork shape (no CLONE_VM): the child has its own copy of the frame; it
+ *    patches it (return value, stack pointer) and returns from the handler;
+ *  - stack shape (CLONE_VM with a stack: threads, posix_spawn's vfork): a
+ *    copy of the frame goes at the top of the new stack, where the child
+ *    starts and calls rt_sigreturn at once;
+ *  - vfork on the caller's own stack (CLONE_VM|CLONE_VFORK, no stack, as
+ *    Go does): the child will overwrite the handler's frame, so both
+ *    processes leave through a copy kept in a per-thread buffer (the
+ *    parent only runs again once the child has exec'd or exited).
+ * CLONE_VM without CLONE_VFORK and without a stack (two threads on one
+ * stack) is not emulated: -ENOSYS, the answer of a kernel without clone3.
+ *
+ * CLONE_PIDFD: the pidfd is an emulated one, opened right after the clone
+ * (so it is never in the child's fd table). The kernel writes the pidfd
+ * before the child runs; here it is written once the legacy clone has
+ * returned in the parent. */
+#include <stddef.h>
+#include <sys/mman.h>
+#include "clone_args.h"
+
+void (*sf_clear_sigsys_hook)(void);
+
+struct clone_req {
+	unsigned long flags; /* legacy flags, exit signal included */
+	uintptr_t stack_top; /* 0: none */
+	long ptid, ctid, tls;
+	unsigned long extra; /* CLONE_PIDFD, CLONE_CLEAR_SIGHAND */
+	uintptr_t pidfd_at;
+};
+
+struct k_sigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+/* CLONE_CLEAR_SIGHAND as flush_signal_handlers(t, 0): every handler that
+ * is not SIG_IGN becomes SIG_DFL, flags and masks are cleared. sysfill's
+ * own SIGSYS handler stays. Runs in a child that may have a new TLS and
+ * whose stack is the caller's: no TLS, no stack protector. */
+__attribute__((no_stack_protector)) static void clear_sighand(void)
+{
+	for (int sig = 1; sig <= 64; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP || sig == SIGSYS)
+			continue;
+		struct k_sigaction old, new = {0};
+		if (sf_sys4(SF_NR_rt_sigaction, sig, 0, &old, 8) < 0)
+			continue;
+		new.handler = old.handler == SIG_IGN ? SIG_IGN : SIG_DFL;
+		if (old.handler != new.handler || old.flags || old.mask ||
+		    old.restorer)
+			sf_sys4(SF_NR_rt_sigaction, sig, &new, 0, 8);
+	}
+}
+
+static void clear_sighand_own_memory(void)
+{
+	clear_sighand();
+	if (sf_clear_sigsys_hook)
+		sf_clear_sigsys_hook();
+}
+
+/* The parent's half of CLONE_PIDFD. On failure the child is undone (it
+ * may have run, but is killed and reaped: no zombie is left). */
+static long finish_parent(const struct clone_req *q, long pid)
+{
+	if (pid <= 0 || !(q->extra & CLONE_PIDFD))
+		return pid;
+	long fd = sf_pidfd_open((pid_t)pid, 0);
+	if (fd >= 0) {
+		int v = (int)fd;
+		if (sf_self_caller.write(&sf_self_caller, q->pidfd_at, &v,
+					 sizeof v) == 0)
+			return pid;
+		sf_sys1(SF_NR_close, fd);
+		fd = -EFAULT;
+	}
+	sf_sys2(SF_NR_kill, pid, SIGKILL);
+	sf_sys4(SF_NR_wait4, pid, 0, __WALL, 0);
+	return fd;
+}
+
+static long fork_shape(ucontext_t *uc, const struct clone_req *q)
+{
+	long pid = sf_syscall6(SF_NR_clone, (long)q->flags, 0, q->ptid,
+			       q->ctid, q->tls, 0);
+	if (pid != 0)
+		return finish_parent(q, pid);
+	/* Child: none of our threads exist here. */
+	sf_atfork_child();
+	if (q->extra & CLONE_CLEAR_SIGHAND)
+		clear_sighand_own_memory();
+	if (q->stack_top)
+		sf_ctx_set_sp(uc, q->stack_top);
+	return 0;
+}
+
+/* Copy the kernel's part of UC into DST, for a child that returns 0 on
+ * stack SP with its floating-point state at FP. */
+static void child_frame(ucontext_t *dst, const ucontext_t *uc,
+			const struct clone_req *q, uintptr_t sp, uintptr_t fp)
+{
+	__builtin_memcpy(dst, uc, SF_UC_KSIZE);
+	sf_ctx_set_result(dst, 0);
+	sf_ctx_set_sp(dst, sp);
+	sf_ctx_set_fpstate(dst, fp);
+	/* copy_process: a CLONE_VM child without CLONE_VFORK gets no
+	 * alternate signal stack. */
+	if (!(q->flags & CLONE_VFORK)) {
+		dst->uc_stack.ss_sp = 0;
+		dst->uc_stack.ss_size = 0;
+		dst->uc_stack.ss_flags = SS_DISABLE;
+	}
+}
+
+static long stack_shape(ucontext_t *uc, const struct clone_req *q)
+{
+	const void *fp = sf_ctx_fpstate(uc);
+	size_t fpsize = fp ? sf_arch_fpstate_size(fp) : 0;
+	uintptr_t top = q->stack_top;
+	uintptr_t fpat = fp ? (top - fpsize) & ~(uintptr_t)63 : 0;
+	uintptr_t at = ((fp ? fpat : top) - SF_UC_KSIZE) & ~(uintptr_t)15;
+	if (at > top) /* wrapped: a stack at the bottom of the address space */
+		return -EFAULT;
+	ucontext_t frame;
+	child_frame(&frame, uc, q, top, fpat);
+	/* The new stack is the caller's memory: a bad one gives -EFAULT here
+	 * (the kernel would start a child that dies of SIGSEGV at once). */
+	if ((fp && sf_self_caller.write(&sf_self_caller, fpat, fp, fpsize)) ||
+	    sf_self_caller.write(&sf_self_caller, at, &frame, SF_UC_KSIZE))
+		return -EFAULT;
+	long pid = sf_arch_clone_sigreturn(
+		q->flags, at, q->ptid, q->ctid, q->tls,
+		q->extra & CLONE_CLEAR_SIGHAND ? clear_sighand : 0);
+	return finish_parent(q, pid);
+}
+
+/* vfork on the caller's own stack: the per-thread buffer the two frames
+ * are kept in (mapped at the first such call, kept for the thread). */
+#define VF_SIZE (64 * 1024)
+struct vfork_buf {
+	struct clone_req q;
+	ucontext_t frame __attribute__((aligned(64)));
+	unsigned char fpstate[] __attribute__((aligned(64)));
+};
+static __thread struct vfork_buf *vfork_buf
+	__attribute__((tls_model("initial-exec")));
+
+static long vfork_parent_done(long pid)
+{
+	return finish_parent(&vfork_buf->q, pid);
+}
+
+static long vfork_same_stack(ucontext_t *uc, const struct clone_req *q)
+{
+	const void *fp = sf_ctx_fpstate(uc);
+	size_t fpsize = fp ? sf_arch_fpstate_size(fp) : 0;
+	if (fpsize > VF_SIZE - sizeof(struct vfork_buf))
+		return -ENOSYS;
+	if (!vfork_buf) {
+		long p = sf_syscall6(SF_NR_mmap, 0, VF_SIZE,
+				     PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p < 0 && p > -4096)
+			return p == -ENOMEM ? -ENOMEM : -EAGAIN;
+		vfork_buf = (struct vfork_buf *)p;
+	}
+	struct vfork_buf *b = vfork_buf;
+	b->q = *q;
+	if (fp)
+		__builtin_memcpy(b->fpstate, fp, fpsize);
+	child_frame(&b->frame, uc, q, sf_ctx_sp(uc),
+		    fp ? (uintptr_t)b->fpstate : 0);
+	sf_arch_clone_vfork_sigreturn(
+		q->flags, q->ptid, q->ctid, q->tls, &b->frame,
+		q->extra & CLONE_CLEAR_SIGHAND ? clear_sighand : 0,
+		vfork_parent_done);
+}
+
+long sf_clone_emulate(ucontext_t *uc, long nr, const long a[6])
+{
+	struct clone_req q = {0};
+	if (nr == SF_NR_clone3) {
+		struct sysfill_clone_args ca;
+		long out[6];
+		unsigned long extra;
+		long r = cargs_load(&sf_self_caller, (uintptr_t)a[0],
+				    (size_t)a[1], &ca);
+		if (!r)
+			r = cargs_to_legacy(&ca, out, &extra);
+		if (r)
+			return r;
+		/* Thread pidfds (6.9) are not emulated: 5.3-6.8's answer. */
+		if ((extra & CLONE_PIDFD) && (ca.flags & CLONE_THREAD))
+			return -EINVAL;
+		q.flags = (unsigned long)out[0];
+		q.stack_top = (uintptr_t)out[1];
+		q.ptid = out[2];
+		q.ctid = out[3];
+		q.tls = out[4];
+		q.extra = extra;
+		q.pidfd_at = (uintptr_t)ca.pidfd;
+	} else {
+		/* Legacy clone with CLONE_PIDFD (the filter traps no other):
+		 * the checks of kernel_clone and copy_process on that flag, as
+		 * 5.2-6.8 make them; the legacy call makes the others. */
+		unsigned long f = (unsigned long)a[0] & 0xffffffffUL;
+		if (f & (CLONE_PARENT_SETTID | CLONE_DETACHED | CLONE_THREAD))
+			return -EINVAL;
+		q.flags = f & ~(unsigned long)CLONE_PIDFD;
+		q.stack_top = (uintptr_t)a[1];
+		q.ptid = a[2];
+		q.ctid = a[3];
+		q.tls = a[4];
+		q.extra = CLONE_PIDFD;
+		q.pidfd_at = (uintptr_t)a[2];
+	}
+	if (q.extra & CLONE_PIDFD) {
+		/* The kernel fails with EFAULT, and no child, when it cannot
+		 * store the pidfd: check the slot is writable first. */
+		int v;
+		if (sf_self_caller.read(&sf_self_caller, &v, q.pidfd_at,
+					sizeof v) ||
+		    sf_self_caller.write(&sf_self_caller, q.pidfd_at, &v,
+					 sizeof v))
+			return -EFAULT;
+	}
+	if (!(q.flags & CLONE_VM))
+		return fork_shape(uc, &q);
+	if (q.stack_top)
+		return stack_shape(uc, &q);
+	if (q.flags & CLONE_VFORK)
+		return vfork_same_stack(uc, &q);
+	return -ENOSYS;
+}
