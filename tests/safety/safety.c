@@ -134,6 +134,33 @@ int main(int argc, char **argv)
 	sigaction(SIGSYS, 0, &cur);
 	printf("own-sigsys-handler: sigaction reports it %d\n", cur.sa_sigaction == user_sigsys);
 
+	/* The same with raw rt_sigprocmask/rt_sigaction calls (Go, static
+	 * code, glibc's own block-all around clone3): SIGSYS is blocked as far
+	 * as the program can tell, yet its raw pidfd calls are served. */
+	unsigned long long all = ~0ULL, rawcur = 0, before = 0;
+	const unsigned long long sysbit = 1ULL << (SIGSYS - 1);
+	got_sigsys = 0;
+	raw(14, SIG_SETMASK, (long)&all, (long)&before, 8);
+	printf("raw-all-blocked: pidfd %s\n", pidfd_roundtrip());
+	raw(14, SIG_BLOCK, 0, (long)&rawcur, 8);
+	printf("raw-all-blocked: mask shows SIGSYS %d\n", !!(rawcur & sysbit));
+	kill(getpid(), SIGSYS);
+	printf("raw-kill-sigsys-while-blocked: handler ran %d\n", (int)got_sigsys);
+	raw(14, SIG_SETMASK, (long)&before, 0, 8);
+	printf("raw-kill-sigsys-after-unblock: handler ran %d\n", (int)got_sigsys);
+	raw(14, SIG_BLOCK, 0, (long)&rawcur, 8);
+	printf("raw-unblocked: mask shows SIGSYS %d\n", !!(rawcur & sysbit));
+	printf("raw-sigprocmask-bad-size: %s\n",
+	       raw(14, SIG_BLOCK, (long)&all, 0, 4) == -EINVAL ? "EINVAL" : "other");
+	printf("raw-sigprocmask-bad-pointer: %s\n",
+	       raw(14, SIG_BLOCK, 16, 0, 8) == -EFAULT ? "EFAULT" : "other");
+	printf("raw-sigprocmask-bad-how: %s\n",
+	       raw(14, 7, (long)&all, 0, 8) == -EINVAL ? "EINVAL" : "other");
+	struct { void *h; unsigned long f; void *r; unsigned long long m; } ko;
+	raw(13, SIGSYS, 0, (long)&ko, 8);
+	printf("raw-sigaction-query: program's handler %d\n",
+	       ko.h == (void *)user_sigsys);
+
 	/* A trap of another filter reaches the program's handler with its
 	 * own data; with the default action it kills, as without sysfill. */
 	pid_t f = fork();
