@@ -1,4 +1,4 @@
-# sysfill — plain GNU make. `make`, `make check`, `make bench`,
+# sysfill — plain GNU make. `make`, `make check`, `make bench`, `make dist`,
 # `make install PREFIX=... DESTDIR=...`, `make uninstall`.
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -49,9 +49,10 @@ demo: all
 	@./tests/demo.sh
 
 include tracer/tracer.mk
+include tracer/dist.mk
 include tests/tests.mk
 
-install: all
+install: all man $(BUILD)/sysfill.pc
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/sysfill
 	install -m 0755 $(BUILD)/libsysfill.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 $(BUILD)/libsysfill.a $(DESTDIR)$(PREFIX)/lib/
@@ -59,11 +60,19 @@ install: all
 	install -m 0644 include/sysfill/uapi.h $(DESTDIR)$(PREFIX)/include/sysfill/
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/sysfill $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3
+	install -m 0644 $(BUILD)/sysfill.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 0644 $(BUILD)/man/sysfill.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(BUILD)/man/libsysfill.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	for f in $(MAN3_LINKS); do echo '.so man3/libsysfill.3' >$(DESTDIR)$(PREFIX)/share/man/man3/$$f.3; done
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libsysfill.so $(DESTDIR)$(PREFIX)/lib/libsysfill.a
 	rm -f $(DESTDIR)$(PREFIX)/bin/sysfill
 	rm -f $(DESTDIR)$(PREFIX)/include/sysfill.h $(DESTDIR)$(PREFIX)/include/sysfill/uapi.h
+	rm -f $(DESTDIR)$(PREFIX)/lib/pkgconfig/sysfill.pc
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/sysfill.1 $(DESTDIR)$(PREFIX)/share/man/man3/libsysfill.3
+	rm -f $(MAN3_LINKS:%=$(DESTDIR)$(PREFIX)/share/man/man3/%.3)
 	-rmdir $(DESTDIR)$(PREFIX)/include/sysfill 2>/dev/null
 
 clean:

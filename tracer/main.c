@@ -18,7 +18,59 @@ static void help(FILE *f)
 "  run [OPTIONS] -- PROG [ARGS...]\n"
 "                      run PROG with the emulation, or under a simulated\n"
 "                      older kernel (sysfill run --help)\n"
-"  --help, --version\n");
+"  features [--markdown]\n"
+"                      the process API by kernel version: which kernel\n"
+"                      introduced each feature, what older ones answer\n"
+"\n"
+"options:\n"
+"  -h, --help          this help; COMMAND --help: that command's\n"
+"  -V, --version       print the version\n"
+"\n"
+"Environment of programs using libsysfill.so: SYSFILL_FORCE=1 emulates even\n"
+"where the kernel has the calls; SYSFILL_LOG=error|warn|info|debug.\n"
+"See sysfill(1) and libsysfill(3).\n");
+}
+
+/* `sysfill features [--markdown]`: the feature table of tracer/kernels.c,
+ * as text or as the Markdown table the README carries (tests/suite-dist.sh
+ * checks that the README's copy equals this output). */
+static int cmd_features(int argc, char **argv)
+{
+	int md = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--markdown")) {
+			md = 1;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: sysfill features [--markdown]\n\n"
+			       "Each process-API feature, the kernel version that "
+			       "introduced it, what\nolder kernels answer, whether "
+			       "libsysfill.so emulates it and whether\n"
+			       "`sysfill run --kernel` can simulate its absence.\n");
+			return 0;
+		} else {
+			fprintf(stderr, "sysfill features: unknown option '%s'\n"
+				"usage: sysfill features [--markdown]\n", argv[i]);
+			return EXIT_SF_USAGE;
+		}
+	}
+	if (!md) {
+		kfeatures_print(stdout);
+		return 0;
+	}
+	char v[16];
+	printf("| feature | system call | since | before that | libsysfill.so "
+	       "| `sysfill run --kernel` |\n");
+	printf("| --- | --- | --- | --- | --- | --- |\n");
+	for (int i = 0; i < KF_COUNT; i++) {
+		const struct kfeature *k = &kfeatures[i];
+		const char *sim = k->kind == KF_IGNORED ? "not simulated (needs trace mode)"
+				: k->kind == KF_PROPERTY ? "not simulated"
+				: "errno rule";
+		printf("| %s | `%s` | %s | %s | %s | %s |\n", k->name, k->syscall,
+		       kversion_str(k->since, v, sizeof v), k->before,
+		       k->emulated ? "emulated" : "not emulated", sim);
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -42,6 +94,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(c, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(c, "features"))
+		return cmd_features(argc - 1, argv + 1);
 	fprintf(stderr, "sysfill: unknown command '%s' (see sysfill --help)\n", c);
 	return EXIT_SF_USAGE;
 }

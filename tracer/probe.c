@@ -486,7 +486,8 @@ static void probe_all(void *arg, void *out)
 		set_failed(rep, KF_PIDFD_SEND_SIGNAL, r, NULL);
 
 	if (pidfd >= 0) {
-		r = sc("pidfd_getfd", pidfd, procfd, 0, 0, 0);
+		/* Without /proc (an empty chroot) the pidfd duplicates itself. */
+		r = sc("pidfd_getfd", pidfd, procfd >= 0 ? procfd : pidfd, 0, 0, 0);
 		if (r >= 0) {
 			close((int)r);
 			set(&f[KF_PIDFD_GETFD], PS_NATIVE, 0, "duplicated an fd of self");
