@@ -30,7 +30,7 @@ const struct kfeature kfeatures[KF_COUNT] = {
 	[KF_CLONE_PIDFD] = {
 		.name = "clone(CLONE_PIDFD)", .key = "clone_pidfd",
 		.syscall = "clone", .since = KV(5, 2),
-		.kind = KF_IGNORED, .arg = 0, .mask = CLONE_PIDFD,
+		.kind = KF_IGNORED, .arg = 0, .mask = CLONE_PIDFD, .emulated = 1,
 		.before = "flag silently ignored: no pidfd, parent_tid untouched",
 	},
 	[KF_PIDFD_OPEN] = {
@@ -42,7 +42,7 @@ const struct kfeature kfeatures[KF_COUNT] = {
 	[KF_CLONE3] = {
 		.name = "clone3", .key = "clone3",
 		.syscall = "clone3", .since = KV(5, 3),
-		.kind = KF_SYSCALL, .err = ENOSYS,
+		.kind = KF_SYSCALL, .err = ENOSYS, .emulated = 1,
 		.before = "ENOSYS (glibc falls back to clone)",
 	},
 	[KF_PIDFD_POLL] = {
@@ -76,8 +76,9 @@ const struct kfeature kfeatures[KF_COUNT] = {
 	[KF_PIDFD_THREAD] = {
 		.name = "PIDFD_THREAD", .key = "pidfd_thread",
 		.syscall = "pidfd_open", .since = KV(6, 9),
+		/* The engine answers EINVAL, as 5.10-6.8: not emulated. */
 		.kind = KF_ARG_BITS, .arg = 1, .mask = PIDFD_THREAD,
-		.err = EINVAL, .emulated = 1,
+		.err = EINVAL,
 		.before = "EINVAL (unknown flag)",
 	},
 	[KF_PIDFD_SIGNAL_FLAGS] = {
