@@ -310,7 +310,9 @@ static int load_filter(unsigned emu, int gate)
 	long len = 0;
 	if (!r) {
 		mfd = memfd_create("sysfill-bpf", MFD_CLOEXEC);
-		if (mfd < 0 || seccomp_export_bpf(ctx, mfd) < 0)
+		if (mfd < 0) /* before Linux 3.17; dist/libsysfill.so copes */
+			r = -errno;
+		else if (seccomp_export_bpf(ctx, mfd) < 0)
 			r = -EIO;
 	}
 	seccomp_release(ctx);

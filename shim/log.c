@@ -29,7 +29,8 @@ static const struct {
 	{EFAULT, "EFAULT"}, {EEXIST, "EEXIST"}, {EINVAL, "EINVAL"},
 	{EMFILE, "EMFILE"}, {ENFILE, "ENFILE"}, {ENOSYS, "ENOSYS"},
 	{E2BIG, "E2BIG"},   {ENXIO, "ENXIO"},   {ENODEV, "ENODEV"},
-	{EBUSY, "EBUSY"},   {EOPNOTSUPP, "EOPNOTSUPP"},
+	{EBUSY, "EBUSY"},   {EOPNOTSUPP, "EOPNOTSUPP"}, {EIO, "EIO"},
+	{ENOTDIR, "ENOTDIR"}, {EROFS, "EROFS"}, {ENOSPC, "ENOSPC"},
 };
 
 /* Returns the errno name of -ERR or ERR ("E?" if unknown). Signal-safe. */
