@@ -34,6 +34,8 @@ struct clone_req {
 	long ptid, ctid, tls;
 	unsigned long extra; /* CLONE_PIDFD, CLONE_CLEAR_SIGHAND */
 	uintptr_t pidfd_at;
+	int has_tid, want_tid; /* set_tid[0] (fork shape only) */
+	int cgroup_fd; /* CLONE_INTO_CGROUP's fd, -1: none (fork shape only) */
 };
 
 struct k_sigaction {
@@ -89,12 +91,142 @@ static long finish_parent(const struct clone_req *q, long pid)
 	return fd;
 }
 
+/* ---- set_tid and CLONE_INTO_CGROUP, fork shape only ----
+ * The child is held in the handler (a pipe read) until the parent has
+ * checked its pid (set_tid: ns_last_pid was set to set_tid - 1 first) or
+ * moved it into the cgroup (written to cgroup.procs by the parent, with
+ * the program's credentials, as the kernel checks the caller's). If that
+ * fails the child is killed before it ran any of the program's code and
+ * reaped; its exit still queues SIGCHLD (README). */
+static long read_small_file(const char *path, char *buf, size_t len)
+{
+	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	long n = sf_sys3(SF_NR_read, fd, buf, len - 1);
+	sf_sys1(SF_NR_close, fd);
+	if (n >= 0)
+		buf[n] = 0;
+	return n;
+}
+
+static long parse_long(const char *s)
+{
+	long v = 0;
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (*s++ - '0');
+	return v;
+}
+
+/* The caller's pid namespace level: the NSpid fields of /proc/self/status
+ * minus one; -1 if unknown. */
+static int pidns_level(void)
+{
+	char buf[4096];
+	if (read_small_file("/proc/self/status", buf, sizeof buf) < 0)
+		return -1;
+	const char *p = buf;
+	while (*p && !(p[0] == 'N' && !__builtin_memcmp(p, "NSpid:", 6)))
+		while (*p && *p++ != '\n')
+			;
+	if (!*p)
+		return -1;
+	int n = 0;
+	for (p += 6; *p && *p != '\n'; p++)
+		if (*p >= '0' && *p <= '9' && (p[-1] == ' ' || p[-1] == '\t'))
+			n++;
+	return n - 1;
+}
+
+/* Before the clone: the checks alloc_pid makes, then ns_last_pid. */
+static long set_tid_prepare(int tid)
+{
+	char buf[32];
+	long r = read_small_file("/proc/sys/kernel/pid_max", buf, sizeof buf);
+	if (r < 0)
+		return -E2BIG; /* no /proc: as a kernel without set_tid */
+	if (tid < 1 || tid >= parse_long(buf))
+		return -EINVAL;
+	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, "/proc/sys/kernel/ns_last_pid",
+			  O_WRONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd == -EACCES || fd == -EPERM ? -EPERM : -E2BIG;
+	int n = sf_fmt(buf, sizeof buf, "%d", tid - 1);
+	long w = sf_sys3(SF_NR_write, fd, buf, n);
+	sf_sys1(SF_NR_close, fd);
+	if (w < 0)
+		return w == -EPERM || w == -EACCES ? -EPERM : w;
+	/* In use (a live process or thread, or a zombie): EEXIST. */
+	if (sf_sys2(SF_NR_kill, tid, 0) != -ESRCH)
+		return -EEXIST;
+	return 0;
+}
+
+static long cgroup_check(int fd)
+{
+	struct {
+		long f_type;
+		char rest[112];
+	} st;
+	long r = sf_sys2(SF_NR_fstatfs, fd, &st);
+	if (r < 0 || st.f_type != 0x63677270) /* CGROUP2_SUPER_MAGIC */
+		return -EBADF;
+	return 0;
+}
+
+static long cgroup_move(int dirfd, long pid)
+{
+	long fd = sf_sys4(SF_NR_openat, dirfd, "cgroup.procs",
+			  O_WRONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd == -ENOTDIR || fd == -ENOENT ? -EBADF : fd;
+	char buf[24];
+	int n = sf_fmt(buf, sizeof buf, "%ld", pid);
+	long w = sf_sys3(SF_NR_write, fd, buf, n);
+	sf_sys1(SF_NR_close, fd);
+	return w < 0 ? w : 0;
+}
+
 static long fork_shape(ucontext_t *uc, const struct clone_req *q)
 {
+	int hold[2] = {-1, -1};
+	long r = 0;
+	if (q->has_tid)
+		r = set_tid_prepare(q->want_tid);
+	if (!r && q->cgroup_fd >= 0)
+		r = cgroup_check(q->cgroup_fd);
+	if (!r && (q->has_tid || q->cgroup_fd >= 0))
+		r = sf_sys2(SF_NR_pipe2, hold, O_CLOEXEC);
+	if (r)
+		return r;
 	long pid = sf_syscall6(SF_NR_clone, (long)q->flags, 0, q->ptid,
 			       q->ctid, q->tls, 0);
+	if (pid != 0 && hold[0] >= 0) {
+		sf_sys1(SF_NR_close, hold[0]);
+		r = pid < 0 ? pid : 0;
+		if (!r && q->has_tid && pid != q->want_tid)
+			r = -EEXIST; /* another process took the pid first */
+		if (!r && q->cgroup_fd >= 0)
+			r = cgroup_move(q->cgroup_fd, pid);
+		if (r && pid > 0) {
+			sf_sys2(SF_NR_kill, pid, SIGKILL);
+			sf_sys4(SF_NR_wait4, pid, 0, __WALL, 0);
+		} else {
+			sf_sys3(SF_NR_write, hold[1], "g", 1);
+		}
+		sf_sys1(SF_NR_close, hold[1]);
+		if (r)
+			return r;
+	}
 	if (pid != 0)
 		return finish_parent(q, pid);
+	if (hold[0] >= 0) {
+		char c;
+		sf_sys1(SF_NR_close, hold[1]);
+		if (sf_sys3(SF_NR_read, hold[0], &c, 1) != 1)
+			sf_sys1(SF_NR_exit_group, 0); /* the parent gave up */
+		sf_sys1(SF_NR_close, hold[0]);
+	}
 	/* Child: none of our threads exist here. */
 	sf_atfork_child();
 	if (q->extra & CLONE_CLEAR_SIGHAND)
@@ -195,8 +327,34 @@ long sf_clone_emulate(ucontext_t *uc, long nr, const long a[6])
 		unsigned long extra;
 		long r = cargs_load(&sf_self_caller, (uintptr_t)a[0],
 				    (size_t)a[1], &ca);
-		if (!r)
-			r = cargs_to_legacy(&ca, out, &extra);
+		if (r)
+			return r;
+		/* set_tid (one level) and CLONE_INTO_CGROUP: emulated for the
+		 * fork shape; otherwise cargs_to_legacy answers as 5.3-5.6. */
+		struct sysfill_clone_args legacy = ca;
+		q.cgroup_fd = -1;
+		if (!(ca.flags & CLONE_VM)) {
+			/* alloc_pid: more levels than the namespace has. */
+			int level = ca.set_tid_size > 1 ? pidns_level() : 0;
+			if (level >= 0 && ca.set_tid_size > (uint64_t)level + 1)
+				return -EINVAL;
+			if (ca.set_tid_size == 1) {
+				int tid;
+				if (sf_self_caller.read(&sf_self_caller, &tid,
+							(uintptr_t)ca.set_tid,
+							sizeof tid))
+					return -EFAULT;
+				q.has_tid = 1;
+				q.want_tid = tid;
+				legacy.set_tid = legacy.set_tid_size = 0;
+			}
+			if (ca.flags & CLONE_INTO_CGROUP) {
+				q.cgroup_fd = (int)ca.cgroup;
+				legacy.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+				legacy.cgroup = 0;
+			}
+		}
+		r = cargs_to_legacy(&legacy, out, &extra);
 		if (r)
 			return r;
 		/* Thread pidfds (6.9) are not emulated: 5.3-6.8's answer. */
@@ -223,6 +381,7 @@ long sf_clone_emulate(ucontext_t *uc, long nr, const long a[6])
 		q.tls = a[4];
 		q.extra = CLONE_PIDFD;
 		q.pidfd_at = (uintptr_t)a[2];
+		q.cgroup_fd = -1;
 	}
 	if (q.extra & CLONE_PIDFD) {
 		/* The kernel fails with EFAULT, and no child, when it cannot

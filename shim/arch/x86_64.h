@@ -41,6 +41,7 @@ enum {
 	SF_NR_kill = 62,
 	SF_NR_fcntl = 72,
 	SF_NR_getdents64 = 217,
+	SF_NR_fstatfs = 138,
 	SF_NR_readlink = 89,
 	SF_NR_getuid = 102,
 	SF_NR_getppid = 110,
