@@ -376,8 +376,15 @@ __attribute__((constructor)) static void sf_preload_init(void)
 	sf_log_init();
 	Dl_info dli;
 	if (dladdr((void *)sf_preload_init, &dli) && dli.dli_fname &&
-	    strlen(dli.dli_fname) < sizeof pl_self_path)
-		strcpy(pl_self_path, dli.dli_fname);
+	    strlen(dli.dli_fname) < sizeof pl_self_path) {
+		/* Absolute, so that LD_PRELOAD put back at an exec still names
+		 * this library after the program changed directory. */
+		char *abs = realpath(dli.dli_fname, 0);
+		strcpy(pl_self_path, abs && strlen(abs) < sizeof pl_self_path
+					     ? abs
+					     : dli.dli_fname);
+		free(abs);
+	}
 	pl_interpose_init();
 	/* The handler goes first: a filter inherited through execve traps the
 	 * probe's calls, and without a handler they would kill us. */
