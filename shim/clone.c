@@ -31,6 +31,7 @@ void (*sf_clear_sigsys_hook)(void);
 struct clone_req {
 	unsigned long flags; /* legacy flags, exit signal included */
 	uintptr_t stack_top; /* 0: none */
+	uintptr_t stack_base; /* clone3 only; 0: unknown (legacy clone) */
 	long ptid, ctid, tls;
 	unsigned long extra; /* CLONE_PIDFD, CLONE_CLEAR_SIGHAND */
 	uintptr_t pidfd_at;
@@ -263,6 +264,10 @@ static long stack_shape(ucontext_t *uc, const struct clone_req *q)
 	uintptr_t at = ((fp ? fpat : top) - SF_UC_KSIZE) & ~(uintptr_t)15;
 	if (at > top) /* wrapped: a stack at the bottom of the address space */
 		return -EFAULT;
+	/* The copy must fit in the stack the caller gave (a few KiB; more
+	 * with large XSAVE states): never write below it. */
+	if (q->stack_base && at < q->stack_base)
+		return -ENOMEM;
 	ucontext_t frame;
 	child_frame(&frame, uc, q, top, fpat);
 	/* The new stack is the caller's memory: a bad one gives -EFAULT here
@@ -362,6 +367,7 @@ long sf_clone_emulate(ucontext_t *uc, long nr, const long a[6])
 			return -EINVAL;
 		q.flags = (unsigned long)out[0];
 		q.stack_top = (uintptr_t)out[1];
+		q.stack_base = (uintptr_t)ca.stack;
 		q.ptid = out[2];
 		q.ctid = out[3];
 		q.tls = out[4];
