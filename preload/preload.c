@@ -228,6 +228,7 @@ static long virt_sigaction_sigsys(const long a[6])
 static void owner_after_fork(void)
 {
 	pl_owner_pid = sf_getpid();
+	pl_sigsys_deferred = 0; /* a fork child has no pending signal */
 }
 
 static void clear_prog_sigsys(void)
