@@ -668,13 +668,14 @@ static void advice(const struct report *rep, char *buf, size_t len)
 	}
 	if (f[KF_CLONE3].status == PS_MISSING && f[KF_CLONE3].err == EPERM)
 		ADD("; clone3 answers EPERM (a container seccomp profile): glibc "
-		    "thread and posix_spawn creation fail, libsysfill answers "
-		    "ENOSYS so glibc falls back to clone");
+		    "thread and posix_spawn creation fail; libsysfill emulates "
+		    "clone3 with clone");
 	else if (f[KF_CLONE3].status != PS_NATIVE)
-		ADD("; clone3 missing: glibc falls back to clone");
+		ADD("; clone3 missing: libsysfill emulates it with clone (without "
+		    "it glibc falls back to clone)");
 	if (f[KF_CLONE_PIDFD].status == PS_IGNORED)
 		ADD("; clone(CLONE_PIDFD) is silently ignored: the pidfd slot "
-		    "keeps what the caller put there");
+		    "keeps what the caller put there (libsysfill makes the pidfd)");
 	char newer[120] = "";
 	for (int i = KF_PIDFD_NONBLOCK; i < KF_COUNT && !missing[0]; i++)
 		if (f[i].status != PS_NATIVE)
