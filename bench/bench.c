@@ -5,6 +5,24 @@
  *                    SYSFILL_FORCE=1; checks that emulation is on)
  *   bench filter     getppid only, under an allow-all seccomp filter that
  *                    this program installs itself
+ *   bench nonchild native|emulated [polling]
+ *                    non-child exit latency and idle CPU for 1,000 watched
+ *                    non-children only (run.sh runs it in a network
+ *                    namespace too, where the proc connector is not
+ *                    available; "polling": exits at random points of the
+ *                    100 ms polling period)
+ *   bench getppid native|emulated
+ *                    getppid only (run.sh alternates it with `filter`)
+ *   bench spawnlat native|emulated
+ *                    spawn round trips and child exit latency only
+ *   bench watch10k native|emulated
+ *                    watching 10,000 sleeping children
+ *   bench workload LIB REPS NAME -- CMD...
+ *                    run CMD natively, under the allow-all filter and with
+ *                    LD_PRELOAD=LIB SYSFILL_FORCE=1, interleaved, REPS times
+ *
+ * Lines starting with "bench: " are complete figures (reference-style:
+ * native= is the reference named in NAME) and are printed as they are.
  *
  * Prints `NAME VALUE UNIT` lines on stdout. The measured pidfd calls are
  * made with a raw `syscall` instruction (so that the seccomp RET_TRAP path
@@ -15,6 +33,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -22,8 +41,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sched.h>
+#include <pthread.h>
+#include <sched.h>
+#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,6 +55,8 @@
 
 #define NR_pidfd_send_signal 424
 #define NR_pidfd_open 434
+#define NR_pidfd_getfd 438
+#define NR_clone3 435
 #define NR_waitid 247
 #define P_PIDFD_ 3
 
@@ -123,6 +149,16 @@ static void bench_calls(void)
 	long fd;
 	usleep(20000); /* let the child settle in pause() */
 
+	/* The trap's own cost: a trapped call the engine rejects at once
+	 * (pidfd_getfd checks flags first, natively and emulated). */
+	PER_CALL("trap_floor(pidfd_getfd,EINVAL)", 500, {
+		long r = raw5(NR_pidfd_getfd, -1, 0, 1, 0, 0);
+		if (r != -EINVAL) {
+			errno = r < 0 ? -r : 0;
+			die("pidfd_getfd(-1, 0, 1)");
+		}
+	});
+
 	PER_CALL("pidfd_open+close", 200, {
 		fd = raw5(NR_pidfd_open, c, 0, 0, 0, 0);
 		if (fd < 0) {
@@ -210,10 +246,14 @@ struct shared {
 	volatile int opened;
 };
 
+static int polling_jitter_ms;
+
 static void exit_latency(struct shared *sh, int nonchild, int n)
 {
 	double *lat = calloc(n, sizeof *lat);
+	unsigned jitter = 12345;
 	for (int i = 0; i < n; i++) {
+		jitter = jitter * 1103515245u + 12345u;
 		sh->t_exit = 0;
 		sh->gpid = 0;
 		sh->opened = 0;
@@ -236,6 +276,8 @@ static void exit_latency(struct shared *sh, int nonchild, int n)
 			while (!sh->opened)
 				usleep(100);
 			usleep(1000); /* let the parent block in poll */
+			if (polling_jitter_ms)
+				usleep((useconds_t)(jitter % (polling_jitter_ms * 1000)));
 			sh->t_exit = now_ns();
 			_exit(0);
 		}
@@ -289,31 +331,437 @@ static int count_dir(const char *path)
 	return n;
 }
 
-static void bench_watch_cost(void)
+
+
+/* clone3(CLONE_PIDFD), as a program that falls back to fork + pidfd_open
+ * when clone3 gives ENOSYS (glibc, Python, Go). Under the library clone3
+ * answers ENOSYS, so the emulated run measures the fallback. */
+static long spawn_pidfd(pid_t *pidp)
 {
-	enum { N = 100 };
-	pid_t kids[N];
-	long fds[N];
-	for (int i = 0; i < N; i++)
-		kids[i] = live_child();
-	int fd0 = count_dir("/proc/self/fd"), th0 = count_dir("/proc/self/task");
+	static int no_clone3;
+	if (!no_clone3) {
+		int pidfd = -1;
+		struct clone_args ca = {.flags = CLONE_PIDFD,
+					.pidfd = (unsigned long)&pidfd,
+					.exit_signal = SIGCHLD};
+		long p = raw5(NR_clone3, (long)&ca, sizeof ca, 0, 0, 0);
+		if (p == 0)
+			raw5(SYS_exit_group, 0, 0, 0, 0, 0);
+		if (p > 0) {
+			*pidp = (pid_t)p;
+			return pidfd;
+		}
+		if (p != -ENOSYS) {
+			errno = -p;
+			die("clone3");
+		}
+		no_clone3 = 1;
+	}
+	pid_t p = fork();
+	if (p < 0)
+		die("fork");
+	if (p == 0)
+		_exit(0);
+	*pidp = p;
+	long fd = raw5(NR_pidfd_open, p, 0, 0, 0, 0);
+	if (fd < 0) {
+		errno = -fd;
+		die("pidfd_open");
+	}
+	return fd;
+}
+
+static void bench_spawn_clone3(void)
+{
+	enum { N = 201 };
+	double t[N];
 	for (int i = 0; i < N; i++) {
+		double s = now_ns();
+		pid_t p;
+		long fd = spawn_pidfd(&p);
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		if (poll(&pf, 1, -1) != 1)
+			die("poll");
+		siginfo_t si;
+		long r = raw5(NR_waitid, P_PIDFD_, fd, (long)&si, WEXITED, 0);
+		if (r < 0) {
+			errno = -r;
+			die("waitid");
+		}
+		close(fd);
+		t[i] = now_ns() - s;
+	}
+	printf("spawn-roundtrip(clone3+CLONE_PIDFD|ENOSYS:fork+pidfd_open) "
+	       "%.1f us\n", pct(t, N, 0.5) / 1e3);
+	fflush(stdout);
+}
+
+/* ---- issue 7: the calls the library interposes ---- */
+
+static void *thread_nop(void *arg)
+{
+	return arg;
+}
+
+extern char **environ;
+
+static void bench_interposed(void)
+{
+	sigset_t one, old;
+	sigemptyset(&one);
+	sigaddset(&one, SIGUSR2);
+	PER_CALL("sigprocmask(block+setmask-pair)", 500, {
+		sigprocmask(SIG_BLOCK, &one, &old);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	});
+	PER_CALL("pthread_sigmask(block+setmask-pair)", 500, {
+		pthread_sigmask(SIG_BLOCK, &one, &old);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	});
+	struct sigaction sa = {.sa_handler = SIG_IGN}, osa;
+	sigfillset(&sa.sa_mask);
+	PER_CALL("sigaction(SIGUSR2,full-mask)", 500,
+		 sigaction(SIGUSR2, &sa, &osa));
+	PER_CALL("pthread_create+join", 20, {
+		pthread_t th;
+		if (pthread_create(&th, NULL, thread_nop, NULL))
+			die("pthread_create");
+		pthread_join(th, NULL);
+	});
+	PER_CALL("fork+_exit+waitpid", 4, {
+		pid_t p = fork();
+		if (p < 0)
+			die("fork");
+		if (p == 0)
+			_exit(0);
+		waitpid(p, NULL, 0);
+	});
+	char *argv[] = {"true", NULL};
+	PER_CALL("posix_spawn(/bin/true)+waitpid", 2, {
+		pid_t p;
+		if (posix_spawn(&p, "/bin/true", NULL, NULL, argv, environ))
+			die("posix_spawn");
+		waitpid(p, NULL, 0);
+	});
+	PER_CALL("fork+execve(/bin/true)+waitpid", 2, {
+		pid_t p = fork();
+		if (p < 0)
+			die("fork");
+		if (p == 0) {
+			execve("/bin/true", argv, environ);
+			_exit(127);
+		}
+		waitpid(p, NULL, 0);
+	});
+}
+
+/* ---- memory ---- */
+
+/* A field of /proc/self/status or /proc/meminfo, in kB; -1 if missing. */
+static long kb_field(const char *file, const char *key)
+{
+	FILE *f = fopen(file, "r");
+	if (!f)
+		return -1;
+	char line[256];
+	long v = -1;
+	size_t k = strlen(key);
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, key, k) && line[k] == ':') {
+			v = atol(line + k + 1);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/* Kernel memory that grows with threads and files (system-wide: noisy
+ * when other processes run). */
+static long kmem_kb(void)
+{
+	return kb_field("/proc/meminfo", "KernelStack") +
+	       kb_field("/proc/meminfo", "Slab") +
+	       kb_field("/proc/meminfo", "PageTables");
+}
+
+static double cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Percent of one core this process (all its threads) uses while idle. */
+static double idle_cpu_pct(double secs)
+{
+	double c0 = cpu_s(), t0 = now_ns();
+	usleep((useconds_t)(secs * 1e6));
+	return (cpu_s() - c0) / ((now_ns() - t0) / 1e9) * 100;
+}
+
+static void raise_nofile(rlim_t want)
+{
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur >= want)
+		return;
+	struct rlimit nrl = {want, rl.rlim_max > want ? rl.rlim_max : want};
+	if (setrlimit(RLIMIT_NOFILE, &nrl)) {
+		nrl.rlim_cur = rl.rlim_max; /* not root: what we may */
+		nrl.rlim_max = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nrl);
+	}
+}
+
+/* Sleeping children that share our memory (CLONE_VM, own stack page):
+ * 10,000 of them cost the kernel's per-task memory only. They use raw
+ * calls only and wait for SIGKILL. */
+static int vm_child_main(void *arg)
+{
+	(void)arg;
+	for (;;)
+		raw0(SYS_pause);
+	return 0;
+}
+
+static int spawn_sleepers(pid_t *pids, int n, char **stacks)
+{
+	enum { STK = 8192 };
+	*stacks = mmap(NULL, (size_t)n * STK, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (*stacks == MAP_FAILED)
+		die("mmap stacks");
+	int i;
+	for (i = 0; i < n; i++) {
+		pid_t p = clone(vm_child_main, *stacks + (size_t)(i + 1) * STK,
+				CLONE_VM | SIGCHLD, NULL);
+		if (p < 0) {
+			fprintf(stderr, "bench: clone after %d children: %s\n",
+				i, strerror(errno));
+			break;
+		}
+		pids[i] = p;
+	}
+	return i;
+}
+
+static void kill_sleepers(pid_t *pids, int n, char *stacks)
+{
+	for (int i = 0; i < n; i++)
+		kill(pids[i], SIGKILL);
+	for (int i = 0; i < n; i++)
+		waitpid(pids[i], NULL, __WALL);
+	munmap(stacks, (size_t)n * 8192);
+}
+
+/* fds, threads and memory per watched child (1,000 children). */
+static void bench_watch_mem(int emulated)
+{
+	enum { N = 1000 };
+	static pid_t kids[N];
+	static long fds[N];
+	char *stacks;
+	raise_nofile(4 * N + 100);
+	int n = spawn_sleepers(kids, N, &stacks);
+	usleep(100000);
+	int fd0 = count_dir("/proc/self/fd"), th0 = count_dir("/proc/self/task");
+	long rss0 = kb_field("/proc/self/status", "VmRSS");
+	long k0 = kmem_kb();
+	for (int i = 0; i < n; i++) {
 		fds[i] = raw5(NR_pidfd_open, kids[i], 0, 0, 0, 0);
 		if (fds[i] < 0) {
 			errno = -fds[i];
 			die("pidfd_open");
 		}
 	}
-	usleep(100000); /* let any helper thread start */
+	usleep(200000); /* let every helper thread start and settle */
 	int fd1 = count_dir("/proc/self/fd"), th1 = count_dir("/proc/self/task");
-	printf("fds-per-watched-child %.2f fds\n", (fd1 - fd0) / (double)N);
+	long rss1 = kb_field("/proc/self/status", "VmRSS");
+	long k1 = kmem_kb();
+	printf("fds-per-watched-child %.2f fds\n", (fd1 - fd0) / (double)n);
 	printf("threads-per-watched-child %.2f threads\n",
-	       (th1 - th0) / (double)N);
+	       (th1 - th0) / (double)n);
+	double um = (rss1 - rss0) / (double)n, km = (k1 - k0) / (double)n;
+	printf("mem-per-watched-child(user,VmRSS) %.1f KiB\n", um);
+	printf("mem-per-watched-child(kernel,KernelStack+Slab+PageTables) "
+	       "%.1f KiB\n", km);
+	if (emulated)
+		printf("bench: mem-per-watched-child(user+kernel)-vs-target "
+		       "native=32.0 KiB emulated=%.1f KiB ratio=%.2f\n",
+		       um + km, (um + km) / 32.0);
 	fflush(stdout);
-	for (int i = 0; i < N; i++) {
+	for (int i = 0; i < n; i++)
 		close(fds[i]);
-		kill_reap(kids[i]);
+	kill_sleepers(kids, n, stacks);
+}
+
+/* Watch 10,000 sleeping children: time to open the pidfds, fds, memory,
+ * CPU while idle. An emulated watch takes 2 fds: where RLIMIT_NOFILE's hard
+ * limit cannot be raised (no CAP_SYS_RESOURCE), watch as many as it allows,
+ * the same number natively and emulated, and name the number. */
+static void bench_watch10k(void)
+{
+	enum { N = 10000 };
+	static pid_t kids[N];
+	static long fds[N];
+	char *stacks;
+	raise_nofile(3 * N + 100);
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	int want = N;
+	if (rl.rlim_cur < 2 * N + 64)
+		want = ((int)rl.rlim_cur - 64) / 2 / 100 * 100;
+	int n = spawn_sleepers(kids, want, &stacks);
+	usleep(100000);
+	int fd0 = count_dir("/proc/self/fd");
+	long rss0 = kb_field("/proc/self/status", "VmRSS");
+	long k0 = kmem_kb();
+	double t0 = now_ns();
+	int opened = 0;
+	for (int i = 0; i < n; i++) {
+		fds[i] = raw5(NR_pidfd_open, kids[i], 0, 0, 0, 0);
+		if (fds[i] < 0) {
+			fprintf(stderr, "bench: pidfd_open #%d: %s\n", i,
+				strerror((int)-fds[i]));
+			break;
+		}
+		opened++;
 	}
+	double ms = (now_ns() - t0) / 1e6;
+	usleep(300000);
+	int fd1 = count_dir("/proc/self/fd");
+	long rss1 = kb_field("/proc/self/status", "VmRSS");
+	long k1 = kmem_kb();
+	double cpu = idle_cpu_pct(1.0);
+	char pre[64];
+	snprintf(pre, sizeof pre, "watch-%d-children", opened);
+	printf("%s:open-all %.1f ms\n", pre, ms);
+	printf("%s:fds %d fds\n", pre, fd1 - fd0);
+	printf("%s:mem(user,VmRSS) %.1f MiB\n", pre, (rss1 - rss0) / 1024.0);
+	printf("%s:mem(kernel) %.1f MiB\n", pre, (k1 - k0) / 1024.0);
+	printf("%s:idle-cpu %.2f %%core\n", pre, cpu);
+	fflush(stdout);
+	for (int i = 0; i < opened; i++)
+		close(fds[i]);
+	kill_sleepers(kids, n, stacks);
+}
+
+/* CPU of this process while it watches 1,000 sleeping non-children. */
+static void bench_nonchild_cpu(int emulated)
+{
+	enum { N = 1000 };
+	raise_nofile(4 * N + 100);
+	pid_t *pids = mmap(NULL, N * sizeof(pid_t), PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	volatile int *ready = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (pids == MAP_FAILED || ready == MAP_FAILED)
+		die("mmap");
+	pid_t helper = fork();
+	if (helper < 0)
+		die("fork");
+	if (helper == 0) {
+		char *stacks;
+		int n = spawn_sleepers(pids, N, &stacks);
+		*ready = n ? n : -1;
+		while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
+			;
+		_exit(0);
+	}
+	while (!*ready)
+		usleep(1000);
+	int n = *ready > 0 ? *ready : 0;
+	static long fds[N];
+	for (int i = 0; i < n; i++) {
+		fds[i] = raw5(NR_pidfd_open, pids[i], 0, 0, 0, 0);
+		if (fds[i] < 0) {
+			errno = -fds[i];
+			die("pidfd_open(non-child)");
+		}
+	}
+	usleep(300000);
+	double cpu = idle_cpu_pct(2.0);
+	int root = geteuid() == 0;
+	if (emulated)
+		printf("bench: idle-cpu-1000-nonchildren(%s)-vs-target "
+		       "native=1.00 %%core emulated=%.2f %%core ratio=%.2f\n",
+		       root ? "root,proc-connector" : "nobody,polling", cpu,
+		       cpu / 1.0);
+	fflush(stdout);
+	for (int i = 0; i < n; i++) {
+		close(fds[i]);
+		kill(pids[i], SIGKILL);
+	}
+	waitpid(helper, NULL, 0);
+	munmap(pids, N * sizeof(pid_t));
+}
+
+/* ---- a real workload: native, allow-all filter, library ---- */
+
+static void install_allow_all(void);
+
+static double run_cmd(char **cmd, int mode, const char *lib)
+{
+	double s = now_ns();
+	pid_t p = fork();
+	if (p < 0)
+		die("fork");
+	if (p == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (mode == 1)
+			install_allow_all();
+		if (mode == 2) {
+			setenv("LD_PRELOAD", lib, 1);
+			setenv("SYSFILL_FORCE", "1", 1);
+		}
+		execvp(cmd[0], cmd);
+		_exit(127);
+	}
+	int st;
+	waitpid(p, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		fprintf(stderr, "bench: workload %s failed (mode %d, status %x)\n",
+			cmd[0], mode, st);
+		exit(1);
+	}
+	return (now_ns() - s) / 1e6;
+}
+
+static int workload(int argc, char **argv)
+{
+	if (argc < 6 || strcmp(argv[5], "--"))
+		return 2;
+	const char *lib = argv[2], *name = argv[4];
+	int reps = atoi(argv[3]);
+	char **cmd = argv + 6;
+	enum { MAXR = 64 };
+	double t[3][MAXR];
+	if (reps < 1 || reps > MAXR)
+		return 2;
+	run_cmd(cmd, 0, lib); /* warm the page cache */
+	for (int r = 0; r < reps; r++)
+		for (int m = 0; m < 3; m++)
+			t[m][r] = run_cmd(cmd, (m + r) % 3, lib);
+	/* (m + r) % 3 rotates the order; sort the samples back per mode */
+	double med[3];
+	for (int m = 0; m < 3; m++) {
+		double v[MAXR];
+		int k = 0;
+		for (int r = 0; r < reps; r++)
+			for (int mm = 0; mm < 3; mm++)
+				if ((mm + r) % 3 == m)
+					v[k++] = t[mm][r];
+		med[m] = pct(v, k, 0.5);
+	}
+	printf("bench: workload:%s native=%.1f ms emulated=%.1f ms ratio=%.3f\n",
+	       name, med[0], med[2], med[2] / med[0]);
+	printf("bench: workload:%s-vs-allow-all-filter native=%.1f ms "
+	       "emulated=%.1f ms ratio=%.3f\n", name, med[1], med[2],
+	       med[2] / med[1]);
+	return 0;
 }
 
 static void install_allow_all(void)
@@ -328,6 +776,25 @@ static void install_allow_all(void)
 		die("seccomp");
 }
 
+static int want_emulated(const char *mode)
+{
+	if (!strcmp(mode, "native"))
+		return 0;
+	if (strcmp(mode, "emulated")) {
+		fprintf(stderr, "usage: bench native|emulated|filter\n"
+				"       bench nonchild|watch10k native|emulated\n"
+				"       bench workload LIB REPS NAME -- CMD...\n");
+		exit(2);
+	}
+	int (*emu)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "sysfill_emulating");
+	if (!emu || !emu()) {
+		fprintf(stderr, "bench: emulated mode but sysfill is not "
+				"emulating (LD_PRELOAD/SYSFILL_FORCE?)\n");
+		exit(1);
+	}
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "native";
@@ -336,27 +803,49 @@ int main(int argc, char **argv)
 		bench_getppid();
 		return 0;
 	}
-	if (!strcmp(mode, "emulated")) {
-		int (*emu)(void) =
-			(int (*)(void))dlsym(RTLD_DEFAULT, "sysfill_emulating");
-		if (!emu || !emu()) {
-			fprintf(stderr, "bench: emulated mode but sysfill is "
-					"not emulating (LD_PRELOAD/SYSFILL_FORCE?)\n");
-			return 1;
-		}
-	} else if (strcmp(mode, "native")) {
-		fprintf(stderr, "usage: bench native|emulated|filter\n");
-		return 2;
-	}
+	if (!strcmp(mode, "workload"))
+		return workload(argc, argv);
 	struct shared *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
 		die("mmap");
+	if (!strcmp(mode, "getppid")) { /* run.sh alternates it with filter */
+		want_emulated(argc > 2 ? argv[2] : "native");
+		bench_getppid();
+		return 0;
+	}
+	if (!strcmp(mode, "nonchild")) {
+		int emu = want_emulated(argc > 2 ? argv[2] : "native");
+		/* "polling": the exit comes at a random point of the 100 ms
+		 * polling period, as it would in a program (the victim would
+		 * otherwise exit 1 ms after each watch starts, always at the
+		 * same phase of the monitor's clock). */
+		polling_jitter_ms = argc > 3 && !strcmp(argv[3], "polling") ? 100 : 0;
+		exit_latency(sh, 1, polling_jitter_ms ? 40 : 300);
+		bench_nonchild_cpu(emu);
+		return 0;
+	}
+	if (!strcmp(mode, "spawnlat")) { /* for A/B runs of one change */
+		want_emulated(argc > 2 ? argv[2] : "native");
+		bench_spawn();
+		bench_spawn_clone3();
+		exit_latency(sh, 0, 300);
+		return 0;
+	}
+	if (!strcmp(mode, "watch10k")) {
+		want_emulated(argc > 2 ? argv[2] : "native");
+		bench_watch10k();
+		return 0;
+	}
+	int emu = want_emulated(mode);
 	bench_getppid();
+	/* First, before any watch: the library's idle waiter threads (one
+	 * per child watched at once, kept for reuse) slow fork and SIG_IGN. */
+	bench_interposed();
 	bench_calls();
 	bench_spawn();
+	bench_spawn_clone3();
 	exit_latency(sh, 0, 300);
-	exit_latency(sh, 1, 300);
-	bench_watch_cost();
+	bench_watch_mem(emu);
 	return 0;
 }

@@ -1,5 +1,7 @@
 /* The in-process caller: memory of this process, read and written with a
- * fault check (a bad pointer gives -EFAULT, never SIGSEGV). */
+ * fault check (a bad pointer gives -EFAULT, never SIGSEGV; self_write says
+ * what a concurrent munmap can do). */
+#include <string.h>
 #include <sys/uio.h>
 #include "sf.h"
 
@@ -55,10 +57,69 @@ static long self_read(const struct sf_caller *c, void *dst, uintptr_t src,
 	return self_rw(SF_NR_process_vm_readv, dst, src, n);
 }
 
+/* Small writes (the siginfo and rusage of waitid) are copied directly
+ * after a probe: getcpu() stores 4 bytes at the first and at the last 4
+ * bytes of DST, with the kernel's own fault check, so every page of a range
+ * of at most one page is known to be mapped writable (0.15 us, against
+ * 0.75 us for getpid + process_vm_writev). The probe's bytes are
+ * overwritten by the copy at once. A probe that fails for any reason falls
+ * back to process_vm_writev, which also writes the part before a fault as
+ * the kernel would. (A thread that unmaps DST between the probe and the
+ * copy makes the copy fault, as it makes the kernel's copy give EFAULT:
+ * that race is the program's own.) */
 static long self_write(const struct sf_caller *c, uintptr_t dst,
 		       const void *src, size_t n)
 {
+	if (n >= 4 && n <= 4096 &&
+	    sf_sys3(SF_NR_getcpu, dst, dst + n - 4, 0) == 0) {
+		memcpy((void *)dst, src, n);
+		return 0;
+	}
 	return self_rw(SF_NR_process_vm_writev, (void *)src, dst, n);
 }
 
-const struct sf_caller sf_self_caller = {self_read, self_write};
+/* The pieces with one probe when they lie within one page-sized span and
+ * the probe's two 4-byte stores fall inside pieces (the bytes between the
+ * pieces are left alone); else piece by piece. */
+static long self_write_pieces(const struct sf_caller *c,
+			      const struct sf_piece *p, int n)
+{
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	int small = 0;
+	for (int i = 0; i < n; i++) {
+		if (p[i].n < 4 || p[i].dst + p[i].n < p[i].dst)
+			small = 1;
+		if (p[i].dst < lo)
+			lo = p[i].dst;
+		if (p[i].dst + p[i].n > hi)
+			hi = p[i].dst + p[i].n;
+	}
+	if (n > 0 && !small && hi - lo <= 4096 &&
+	    sf_sys3(SF_NR_getcpu, lo, hi - 4, 0) == 0) {
+		for (int i = 0; i < n; i++)
+			memcpy((void *)p[i].dst, p[i].src, p[i].n);
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		long r = self_write(c, p[i].dst, p[i].src, p[i].n);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+long sf_write_pieces(const struct sf_caller *c, const struct sf_piece *p,
+		     int n)
+{
+	if (c->write_pieces)
+		return c->write_pieces(c, p, n);
+	for (int i = 0; i < n; i++) {
+		long r = c->write(c, p[i].dst, p[i].src, p[i].n);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+const struct sf_caller sf_self_caller = {self_read, self_write,
+					 self_write_pieces};

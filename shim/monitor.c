@@ -24,10 +24,12 @@
 #include <sys/socket.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <time.h>
 #include "sf.h"
 
 #define SF_POLL_MS 100
 #define SF_ZOMBIE_READS 25 /* /proc/PID/stat reads a tick (~8 us each) */
+#define SF_CN_SCAN_MS 1000 /* with the connector: the safety scan's period */
 #define WAITER_STACK (16 * 1024)
 #define MAX_WAITERS SF_MAX_WATCHES
 
@@ -35,13 +37,19 @@ extern int sf_dead_watches;
 
 struct waiter {
 	int assigned; /* futex: watch index, -1 idle */
+	pid_t pid;    /* the watch's pid, written before assigned */
+	int idle_next; /* idle list link, as idle_head */
 	int tid;
 	void *stack;
 };
-static struct waiter waiters[MAX_WAITERS];
-static int nwaiters;
-static int idle_head = -1; /* idle list, linked through idle_next */
-static int idle_next[MAX_WAITERS];
+/* The pool in one block: assigning a waiter (pidfd_open of a child) writes
+ * the list head and the first waiters' entries, in one page (see the
+ * copy-on-write note in pidtab.c). */
+static struct {
+	int idle_head; /* idle list (index + 1, 0 = empty), through idle_next */
+	int nwaiters;
+	struct waiter w[MAX_WAITERS];
+} pool __attribute__((aligned(4096)));
 
 static int monitor_tid;
 static int monitor_wake; /* futex */
@@ -69,10 +77,11 @@ static int waiter_main(void *arg)
 		int idx;
 		while ((idx = __atomic_load_n(&wt->assigned, __ATOMIC_ACQUIRE)) < 0)
 			futex_wait(&wt->assigned, -1, -1);
-		sf_lock();
+		/* No lock before the wait: the thread that assigned us may
+		 * still hold it (we can be woken onto its CPU and preempt it).
+		 * The watch cannot be freed while we are assigned to it. */
 		struct sf_watch *w = pidtab_watch(idx);
-		pid_t pid = w->pid;
-		sf_unlock();
+		pid_t pid = wt->pid;
 		siginfo_t si;
 		long r;
 		do
@@ -86,10 +95,9 @@ static int waiter_main(void *arg)
 			pidtab_mark_exited(w);
 		w->waiter = -1;
 		__atomic_store_n(&wt->assigned, -1, __ATOMIC_RELEASE);
-		int me = (int)(wt - waiters);
-		idle_next[me] = idle_head;
-		idle_head = me;
-		monitor_kick();
+		int me = (int)(wt - pool.w);
+		pool.w[me].idle_next = pool.idle_head;
+		pool.idle_head = me + 1;
 		sf_unlock();
 	}
 	return 0;
@@ -108,14 +116,14 @@ static void *stack_alloc(size_t size)
  * -errno. Caller holds the lock. */
 static int waiter_get(void)
 {
-	if (idle_head >= 0) {
-		int i = idle_head;
-		idle_head = idle_next[i];
+	if (pool.idle_head > 0) {
+		int i = pool.idle_head - 1;
+		pool.idle_head = pool.w[i].idle_next;
 		return i;
 	}
-	if (nwaiters >= MAX_WAITERS)
+	if (pool.nwaiters >= MAX_WAITERS)
 		return -EAGAIN;
-	struct waiter *wt = &waiters[nwaiters];
+	struct waiter *wt = &pool.w[pool.nwaiters];
 	if (!wt->stack)
 		wt->stack = stack_alloc(WAITER_STACK);
 	if (!wt->stack)
@@ -127,12 +135,21 @@ static int waiter_get(void)
 	if (tid < 0)
 		return (int)tid;
 	wt->tid = (int)tid;
-	return nwaiters++;
+	return pool.nwaiters++;
 }
 
 static int cn_sock = -1;
 static int zombie_cursor;
 static int cn_unavailable; /* its first error: not tried again */
+static int cn_lost; /* scans with /proc reads still due after an overflow */
+
+/* CLOCK_MONOTONIC in ms. Signal-safe. */
+static long now_ms(void)
+{
+	struct timespec ts = {0, 0};
+	sf_sys2(SF_NR_clock_gettime, CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
 
 /* Subscribe to the proc connector's exit events. Returns the socket or
  * -errno. Signal-safe. */
@@ -176,8 +193,17 @@ static void connector_drain(void)
 {
 	char buf[4096] __attribute__((aligned(8)));
 	long n;
-	while ((n = sf_syscall6(SF_NR_recvfrom, cn_sock, (long)buf, sizeof buf,
-				MSG_DONTWAIT, 0, 0)) > 0) {
+	for (;;) {
+		n = sf_syscall6(SF_NR_recvfrom, cn_sock, (long)buf, sizeof buf,
+				MSG_DONTWAIT, 0, 0);
+		if (n == -ENOBUFS) {
+			/* The socket overflowed: exits were lost. Read /proc
+			 * until every watch has been looked at once. */
+			cn_lost = nonchild_count / SF_ZOMBIE_READS + 1;
+			continue;
+		}
+		if (n <= 0)
+			break;
 		for (struct nlmsghdr *nl = (struct nlmsghdr *)buf;
 		     NLMSG_OK(nl, (unsigned long)n); nl = NLMSG_NEXT(nl, n)) {
 			struct cn_msg *cn = NLMSG_DATA(nl);
@@ -194,7 +220,7 @@ static void connector_drain(void)
 
 static int monitor_main(void *arg)
 {
-	long gc_ms = SF_POLL_MS;
+	long gc_ms = SF_POLL_MS, next_scan = 0, next_gc = 0;
 	for (;;) {
 		int seq = __atomic_load_n(&monitor_wake, __ATOMIC_ACQUIRE);
 		long ms = nonchild_count ? SF_POLL_MS : sf_dead_watches ? gc_ms : -1;
@@ -206,14 +232,30 @@ static int monitor_main(void *arg)
 		} else {
 			futex_wait(&monitor_wake, seq, ms);
 		}
+		sf_lock();
+		int scan = 1, gc = 1;
+		if (cn_sock >= 0) {
+			connector_drain();
+			/* The socket wakes us for every process event of the
+			 * system and reports the exits itself: the table scan
+			 * is only a safety net then (exits before the
+			 * subscription, lost events), once a second or at once
+			 * after an overflow, and gc keeps its own clock. */
+			long t = now_ms();
+			scan = cn_lost > 0 || t >= next_scan;
+			if (scan)
+				next_scan = t + SF_CN_SCAN_MS;
+			gc = t >= next_gc;
+		}
 		/* The connector reports exits itself: no /proc reads then.
 		 * Otherwise at most SF_ZOMBIE_READS a tick, round robin. */
-		int zombie_reads = cn_sock < 0 ? SF_ZOMBIE_READS : 0;
-		sf_lock();
-		int next_cursor = 0;
-		if (cn_sock >= 0)
-			connector_drain();
-		int n = pidtab_count();
+		int zombie_reads = cn_sock < 0 || cn_lost > 0 ? SF_ZOMBIE_READS : 0;
+		if (cn_lost > 0 && scan)
+			cn_lost--;
+		int next_cursor = zombie_cursor;
+		int n = scan ? pidtab_count() : 0;
+		if (scan)
+			next_cursor = 0;
 		for (int k = 0; k < n; k++) {
 			int i = (zombie_cursor + k) % n;
 			struct sf_watch *w = pidtab_watch(i);
@@ -241,12 +283,13 @@ static int monitor_main(void *arg)
 			sf_sys1(SF_NR_close, cn_sock);
 			cn_sock = -1;
 		}
-		if (sf_dead_watches) {
+		if (gc && sf_dead_watches) {
 			int before = sf_dead_watches;
 			pidtab_gc();
 			/* Nothing released: back off up to 250 ms. */
 			gc_ms = sf_dead_watches < before ? SF_POLL_MS
 			      : gc_ms < 250 ? gc_ms * 2 : 250;
+			next_gc = now_ms() + gc_ms;
 		}
 		sf_unlock();
 	}
@@ -282,14 +325,25 @@ int monitor_watch(int idx)
 		if (r < 0)
 			return r;
 		/* Held only while some other process is watched. */
+		int subscribed = 0;
 		if (cn_sock < 0 && !cn_unavailable) {
 			cn_sock = connector_open();
 			if (cn_sock < 0)
 				cn_unavailable = cn_sock;
+			subscribed = cn_sock >= 0;
 			sf_log(SF_LOG_DEBUG, "proc connector: %s",
 			       cn_sock >= 0 ? "in use" : sf_errname(cn_sock));
 		}
 		nonchild_count++;
+		if (subscribed) {
+			/* An exit between the caller's /proc check and the
+			 * subscription is on no socket: look once more. */
+			uint64_t st;
+			char state;
+			if (proc_stat(w->pid, &st, &state) < 0 || state == 'Z' ||
+			    (w->starttime && st != w->starttime))
+				nonchild_exited(w);
+		}
 		__atomic_add_fetch(&monitor_wake, 1, __ATOMIC_RELEASE);
 		futex_wake(&monitor_wake);
 		return 0;
@@ -301,18 +355,22 @@ int monitor_watch(int idx)
 	if (wi < 0)
 		return wi;
 	w->waiter = wi;
-	__atomic_store_n(&waiters[wi].assigned, idx, __ATOMIC_RELEASE);
-	futex_wake(&waiters[wi].assigned);
+	pool.w[wi].pid = w->pid;
+	__atomic_store_n(&pool.w[wi].assigned, idx, __ATOMIC_RELEASE);
+	futex_wake(&pool.w[wi].assigned);
 	return 0;
 }
 
 /* In a fork child none of the threads exist; their stacks are reused. */
 void monitor_atfork_child(void)
 {
-	for (int i = 0; i < nwaiters; i++)
-		waiters[i].assigned = -1;
-	idle_head = -1;
-	nwaiters = 0;
+	/* Write only what differs: every page written here is copied (the
+	 * parent shares them), and a child that execs at once pays for it. */
+	for (int i = 0; i < pool.nwaiters; i++)
+		if (pool.w[i].assigned != -1)
+			pool.w[i].assigned = -1;
+	pool.idle_head = 0;
+	pool.nwaiters = 0;
 	monitor_tid = 0;
 	monitor_wake = 0;
 	if (cn_sock >= 0)
@@ -323,7 +381,8 @@ void monitor_atfork_child(void)
 	int n = pidtab_count();
 	for (int i = 0; i < n; i++) {
 		struct sf_watch *w = pidtab_watch(i);
-		w->waiter = -1;
+		if (w->waiter != -1)
+			w->waiter = -1;
 		if (w->state == SF_W_LIVE) {
 			w->is_child = 0;
 			nonchild_count++;
@@ -331,8 +390,9 @@ void monitor_atfork_child(void)
 	}
 }
 
-/* Called with the lock held when a child watch exits, so that closed
- * pidfds' eventfds get released. */
+/* Called with the lock held when the first watch becomes dead (the monitor
+ * sleeps without a timeout only while none is), so that it starts
+ * releasing closed pidfds' eventfds. */
 void monitor_kick(void)
 {
 	__atomic_add_fetch(&monitor_wake, 1, __ATOMIC_RELEASE);

@@ -178,7 +178,9 @@ long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
 	}
 	sf_lock();
 	long pid = fd_to_pid(fd, 0);
-	long fl = pid >= 0 ? sf_sys2(SF_NR_fcntl, fd, F_GETFL) : 0;
+	/* PIDFD_NONBLOCK only matters to a call that would block. */
+	long fl = pid >= 0 && !(options & WNOHANG) ? sf_sys2(SF_NR_fcntl, fd, F_GETFL)
+						    : 0;
 	sf_unlock();
 	if (pid == -ESRCH) {
 		r = -ECHILD; /* reaped: no such child any more */
@@ -213,10 +215,13 @@ long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
 	if (r == 0 && ru)
 		r = c->write(c, ru, &rus, sizeof rus);
 	/* The kernel writes these six fields and leaves the rest alone. */
-	if (r == 0 && infop)
-		r = c->write(c, infop, &si, 12); /* si_signo, si_errno, si_code */
-	if (r == 0 && infop)
-		r = c->write(c, infop + 16, (char *)&si + 16, 12); /* pid, uid, status */
+	if (r == 0 && infop) {
+		const struct sf_piece p[2] = {
+			{infop, &si, 12},                  /* signo, errno, code */
+			{infop + 16, (char *)&si + 16, 12}, /* pid, uid, status */
+		};
+		r = sf_write_pieces(c, p, 2);
+	}
 out:
 	sf_log(SF_LOG_DEBUG, "waitid(P_PIDFD, %d, %x) = %ld%s%s", fd, options, r,
 	       r < 0 ? " " : "", r < 0 ? sf_errname(r) : "");

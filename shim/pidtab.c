@@ -20,20 +20,35 @@
 #include <sys/epoll.h>
 #include "sf.h"
 
-static int lock_word;
+/* What pidfd_open writes sits in as few pages as possible: right after a
+ * fork every page is shared copy-on-write with the child, and each one the
+ * call writes costs a fault and, in a process with our threads, a TLB
+ * shootdown (together 5-20 us in a VM). Here: the scalars with the first
+ * fd numbers, the watch (with its pid-hash link), one pid-hash bucket. */
+static struct {
+	int lock_word;
+	int fdmap_hi;    /* highest fd ever mapped + 1 */
+	int nwatches_hi; /* highest slot ever used + 1 */
+	int nfree_lo;    /* free slots below nwatches_hi */
+	int alloc_next;  /* where watch_alloc looks first */
+	int fdmap[SF_MAX_FDMAP]; /* watch index + 1, 0 = none */
+} pt __attribute__((aligned(4096)));
 static struct sf_watch watches[SF_MAX_WATCHES];
-static int fdmap[SF_MAX_FDMAP]; /* watch index + 1, 0 = none */
-static int fdmap_hi;            /* highest fd ever mapped + 1 */
 #define PIDHASH 4096
 static int pidhead[PIDHASH]; /* watch index + 1 */
-static int pidnext[SF_MAX_WATCHES];
-static int nwatches_hi; /* highest slot ever used + 1 */
+
+/* Give back a slot that watch_alloc handed out (it is SF_W_FREE again). */
+static void watch_unalloc(void)
+{
+	pt.nfree_lo++;
+}
+
 int sf_dead_watches SF_HIDDEN; /* exited/reaped watches holding an eventfd */
 
 void sf_lock(void)
 {
 	for (int spins = 0;
-	     __atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE); spins++) {
+	     __atomic_exchange_n(&pt.lock_word, 1, __ATOMIC_ACQUIRE); spins++) {
 		if (spins > 100)
 			sf_sys0(SF_NR_sched_yield);
 	}
@@ -41,12 +56,12 @@ void sf_lock(void)
 
 void sf_unlock(void)
 {
-	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&pt.lock_word, 0, __ATOMIC_RELEASE);
 }
 
 int pidtab_count(void)
 {
-	return nwatches_hi;
+	return pt.nwatches_hi;
 }
 
 struct sf_watch *pidtab_watch(int idx)
@@ -79,16 +94,16 @@ static void map_fd(int fd, int idx)
 			watches[idx].nfds++; /* untracked number: never released */
 		return;
 	}
-	int old = fdmap[fd] - 1;
+	int old = pt.fdmap[fd] - 1;
 	if (old == idx)
 		return;
 	if (old >= 0)
 		watches[old].nfds--;
-	fdmap[fd] = idx + 1;
+	pt.fdmap[fd] = idx + 1;
 	if (idx >= 0)
 		watches[idx].nfds++;
-	if (fd >= fdmap_hi)
-		fdmap_hi = fd + 1;
+	if (fd >= pt.fdmap_hi)
+		pt.fdmap_hi = fd + 1;
 }
 
 static int new_watch(pid_t pid);
@@ -140,8 +155,8 @@ int pidtab_resolve(int fd)
 {
 	if (fd < 0)
 		return -EBADF;
-	if (fd < SF_MAX_FDMAP && fdmap[fd] && holds(fd, fdmap[fd] - 1))
-		return fdmap[fd] - 1;
+	if (fd < SF_MAX_FDMAP && pt.fdmap[fd] && holds(fd, pt.fdmap[fd] - 1))
+		return pt.fdmap[fd] - 1;
 	/* Not the number we handed out: closed, reused, or a dup. */
 	long own = sf_sys2(SF_NR_fcntl, fd, F_GETOWN);
 	if (own < 0) {
@@ -151,14 +166,14 @@ int pidtab_resolve(int fd)
 	int found = -1;
 	if (own > 0) {
 		for (int i = pidhead[own % PIDHASH] - 1; i >= 0 && found < 0;
-		     i = pidnext[i] - 1)
+		     i = watches[i].pidnext - 1)
 			if (watches[i].pid == own && holds(fd, i))
 				found = i;
 	} else {
 		/* The owner was reaped (F_GETOWN 0) or this is not ours. Only
 		 * an epoll can be ours: EPOLL_CTL_MOD on anything else fails
 		 * with EINVAL before looking at the target. */
-		for (int i = 0; i < nwatches_hi && found < 0; i++) {
+		for (int i = 0; i < pt.nwatches_hi && found < 0; i++) {
 			if (watches[i].state == SF_W_FREE || watches[i].evfd < 0)
 				continue;
 			struct epoll_event ev = {0};
@@ -179,16 +194,16 @@ int pidtab_resolve(int fd)
 static void hash_insert(int idx)
 {
 	int h = watches[idx].pid % PIDHASH;
-	pidnext[idx] = pidhead[h];
+	watches[idx].pidnext = pidhead[h];
 	pidhead[h] = idx + 1;
 }
 
 static void hash_remove(int idx)
 {
 	int h = watches[idx].pid % PIDHASH;
-	for (int *p = &pidhead[h]; *p; p = &pidnext[*p - 1]) {
+	for (int *p = &pidhead[h]; *p; p = &watches[*p - 1].pidnext) {
 		if (*p - 1 == idx) {
-			*p = pidnext[idx];
+			*p = watches[idx].pidnext;
 			return;
 		}
 	}
@@ -206,7 +221,11 @@ void pidtab_mark_exited(struct sf_watch *w)
 		return;
 	w->state = SF_W_EXITED;
 	evfd_signal(w);
-	sf_dead_watches++;
+	/* Wake the monitor for the first dead watch only, whoever saw the
+	 * exit: a wake-up at every exit competes with the program for the
+	 * CPU just when its poll returns. */
+	if (sf_dead_watches++ == 0)
+		monitor_kick();
 }
 
 void pidtab_mark_reaped(struct sf_watch *w)
@@ -257,11 +276,12 @@ static void watch_free(int idx)
 		sf_sys1(SF_NR_close, w->evfd);
 	w->evfd = -1;
 	w->state = SF_W_FREE;
+	watch_unalloc();
 }
 
 void pidtab_each_of_pid(pid_t pid, void (*fn)(struct sf_watch *w))
 {
-	for (int i = pidhead[pid % PIDHASH] - 1; i >= 0; i = pidnext[i] - 1)
+	for (int i = pidhead[pid % PIDHASH] - 1; i >= 0; i = watches[i].pidnext - 1)
 		if (watches[i].pid == pid && watches[i].state != SF_W_FREE)
 			fn(&watches[i]);
 }
@@ -269,7 +289,7 @@ void pidtab_each_of_pid(pid_t pid, void (*fn)(struct sf_watch *w))
 /* Find a live-enough watch for PID (same process), or -1. */
 static int find_watch(pid_t pid)
 {
-	for (int i = pidhead[pid % PIDHASH] - 1; i >= 0; i = pidnext[i] - 1) {
+	for (int i = pidhead[pid % PIDHASH] - 1; i >= 0; i = watches[i].pidnext - 1) {
 		struct sf_watch *w = &watches[i];
 		if (w->pid != pid || w->state == SF_W_FREE)
 			continue;
@@ -279,20 +299,25 @@ static int find_watch(pid_t pid)
 	return -1;
 }
 
+/* A free slot: round robin among the slots used before while one is free,
+ * else a new one, so that nwatches_hi (which every scan of the table and
+ * the fork child's reset walk) stays the most watches ever held at once.
+ * A slot that stays SF_W_FREE must be given back with watch_unalloc(). */
 static int watch_alloc(void)
 {
-	static int next;
-	for (int n = 0; n < SF_MAX_WATCHES; n++) {
-		int i = (next + n) % SF_MAX_WATCHES;
+	for (int n = 0; pt.nfree_lo > 0 && n < pt.nwatches_hi; n++) {
+		int i = (pt.alloc_next + n) % pt.nwatches_hi;
 		if (watches[i].state == SF_W_FREE) {
-			next = i + 1;
-			if (i >= nwatches_hi)
-				nwatches_hi = i + 1;
+			pt.alloc_next = i + 1;
+			pt.nfree_lo--;
 			return i;
 		}
 	}
-	return -ENOMEM;
+	if (pt.nwatches_hi >= SF_MAX_WATCHES)
+		return -ENOMEM;
+	return pt.nwatches_hi++;
 }
+
 
 static int new_watch(pid_t pid)
 {
@@ -308,11 +333,14 @@ static int new_watch(pid_t pid)
 		return idx;
 	struct sf_watch *w = &watches[idx];
 	long evfd = sf_sys2(SF_NR_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (evfd < 0)
+	if (evfd < 0) {
+		watch_unalloc();
 		return (int)evfd;
+	}
 	r = sf_sys3(SF_NR_fcntl, evfd, F_SETOWN, pid);
 	if (r < 0) {
 		sf_sys1(SF_NR_close, evfd);
+		watch_unalloc();
 		return -ESRCH; /* gone since tgkill */
 	}
 	w->pid = pid;
@@ -381,14 +409,14 @@ int pidtab_new_pidfd(pid_t pid, unsigned flags)
 
 void pidtab_gc(void)
 {
-	for (int fd = 0; fd < fdmap_hi; fd++) {
-		int idx = fdmap[fd] - 1;
+	for (int fd = 0; fd < pt.fdmap_hi; fd++) {
+		int idx = pt.fdmap[fd] - 1;
 		if (idx < 0)
 			continue;
 		if (!holds(fd, idx))
 			map_fd(fd, -1);
 	}
-	for (int i = 0; i < nwatches_hi; i++) {
+	for (int i = 0; i < pt.nwatches_hi; i++) {
 		struct sf_watch *w = &watches[i];
 		if ((w->state == SF_W_EXITED || w->state == SF_W_REAPED) &&
 		    w->nfds <= 0 && w->waiter < 0)
@@ -398,5 +426,5 @@ void pidtab_gc(void)
 
 void pidtab_atfork_child(void)
 {
-	lock_word = 0;
+	pt.lock_word = 0;
 }

@@ -46,6 +46,11 @@ SF_HIDDEN int sf_fmt(char *buf, size_t len, const char *fmt, ...);
 SF_HIDDEN const char *sf_errname(long err);
 
 /* ---- caller memory: how the front end reaches the caller's memory ---- */
+struct sf_piece { /* one piece of a scattered write */
+	uintptr_t dst;
+	const void *src;
+	size_t n;
+};
 struct sf_caller {
 	/* Copy N bytes from caller address SRC; 0 or -EFAULT. */
 	long (*read)(const struct sf_caller *c, void *dst, uintptr_t src,
@@ -53,7 +58,14 @@ struct sf_caller {
 	/* Copy N bytes to caller address DST; 0 or -EFAULT. */
 	long (*write)(const struct sf_caller *c, uintptr_t dst, const void *src,
 		      size_t n);
+	/* Optional: the N pieces P in order, as that many writes would do
+	 * (0 or -EFAULT, the pieces before a fault written). */
+	long (*write_pieces)(const struct sf_caller *c, const struct sf_piece *p,
+			     int n);
 };
+/* Write the N pieces P to the caller (write_pieces, or write for each). */
+SF_HIDDEN long sf_write_pieces(const struct sf_caller *c,
+			       const struct sf_piece *p, int n);
 /* The in-process caller (preload and direct API). */
 extern const struct sf_caller sf_self_caller SF_HIDDEN;
 
@@ -106,6 +118,7 @@ struct sf_watch {
 	int waiter;     /* index of the waiter thread, -1 if none */
 	uint32_t gen;   /* bumped at each reuse of the slot */
 	int nfds;       /* known pidfd numbers pointing here */
+	int pidnext;    /* next watch of the same pid hash + 1 (pidtab.c) */
 };
 #define SF_MAX_WATCHES 16384
 #define SF_MAX_FDMAP 65536

@@ -60,6 +60,7 @@ enum {
 	SF_NR_eventfd2 = 290,
 	SF_NR_epoll_create1 = 291,
 	SF_NR_pipe2 = 293,
+	SF_NR_getcpu = 309,
 	SF_NR_process_vm_readv = 310,
 	SF_NR_process_vm_writev = 311,
 	SF_NR_kcmp = 312,
