@@ -22,7 +22,6 @@
 int (*pl_real_sigaction)(int, const struct sigaction *, struct sigaction *);
 static int (*real_waitid)(idtype_t, id_t, siginfo_t *, int);
 static int (*real_pthread_sigmask)(int, const sigset_t *, sigset_t *);
-static int (*real_sigprocmask)(int, const sigset_t *, sigset_t *);
 static int (*real_execve)(const char *, char *const[], char *const[]);
 static int (*real_execvpe)(const char *, char *const[], char *const[]);
 static int (*real_posix_spawn)(pid_t *, const char *,
@@ -42,7 +41,6 @@ void pl_interpose_init(void)
 {
 	REAL(waitid);
 	REAL(pthread_sigmask);
-	REAL(sigprocmask);
 	REAL(execve);
 	REAL(execvpe);
 	REAL(posix_spawn);
@@ -121,10 +119,11 @@ SF_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 
 /* ---- signal masks ---- */
 
+/* Returns 0 or an errno value (pthread_sigmask's convention). */
 static int mask_call(int (*real)(int, const sigset_t *, sigset_t *), int how,
 		     const sigset_t *set, sigset_t *old)
 {
-	if (pl_mode != MODE_SECCOMP || !real)
+	if (!pl_traps || !real)
 		return real ? real(how, set, old) : EINVAL;
 	int want = pl_sigsys_blocked;
 	sigset_t copy;
@@ -141,8 +140,19 @@ static int mask_call(int (*real)(int, const sigset_t *, sigset_t *), int how,
 			sigdelset(&copy, SIGSYS);
 		set = &copy;
 	}
-	int was = pl_sigsys_blocked;
-	int r = real(how, set, old);
+	int was = pl_sigsys_blocked, r;
+	if (pl_mask_trapped) {
+		/* Through the gate, not libc (its call would trap): what
+		 * glibc's pthread_sigmask does, SIGCANCEL and SIGSETXID (32,
+		 * 33: glibc's own) never blocked. */
+		if (set) {
+			sigdelset(&copy, 32);
+			sigdelset(&copy, 33);
+		}
+		r = (int)-sf_sigmask(how, set, old);
+	} else {
+		r = real(how, set, old);
+	}
 	if (r == 0) {
 		if (old && was)
 			sigaddset(old, SIGSYS);
@@ -163,7 +173,11 @@ SF_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 
 SF_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
-	return mask_call(real_sigprocmask, how, set, old);
+	int r = mask_call(real_pthread_sigmask, how, set, old);
+	if (!r)
+		return 0;
+	errno = r;
+	return -1;
 }
 
 SF_EXPORT int sigaction(int sig, const struct sigaction *act,
@@ -173,7 +187,7 @@ SF_EXPORT int sigaction(int sig, const struct sigaction *act,
 		errno = ENOSYS;
 		return -1;
 	}
-	if (pl_mode != MODE_SECCOMP)
+	if (!pl_traps)
 		return pl_real_sigaction(sig, act, old);
 	if (sig == SIGSYS) {
 		/* Ours stays installed; the program's is called for the

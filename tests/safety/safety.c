@@ -156,6 +156,13 @@ int main(int argc, char **argv)
 	       raw(14, SIG_BLOCK, 16, 0, 8) == -EFAULT ? "EFAULT" : "other");
 	printf("raw-sigprocmask-bad-how: %s\n",
 	       raw(14, 7, (long)&all, 0, 8) == -EINVAL ? "EINVAL" : "other");
+	sigset_t any;
+	sigemptyset(&any);
+	errno = 0;
+	int pr = sigprocmask(99, &any, 0);
+	printf("libc-sigprocmask-bad-how: %d %s\n", pr, errno == EINVAL ? "EINVAL" : "other");
+	printf("pthread_sigmask-bad-how: %s\n",
+	       pthread_sigmask(99, &any, 0) == EINVAL ? "EINVAL" : "other");
 	struct { void *h; unsigned long f; void *r; unsigned long long m; } ko;
 	raw(13, SIGSYS, 0, (long)&ko, 8);
 	printf("raw-sigaction-query: program's handler %d\n",
