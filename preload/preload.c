@@ -164,9 +164,14 @@ static long virt_sigprocmask(ucontext_t *uc, const long a[6])
 	__builtin_memcpy(&real, &uc->uc_sigmask, 8);
 	vold = real | (pl_sigsys_blocked ? SIGBIT(SIGSYS) : 0);
 	if (set) {
+		/* Read with the kernel's own fault check first: this thread
+		 * already blocks every signal (our sa_mask), so blocking SET
+		 * changes nothing, and gives EFAULT for a bad pointer; then
+		 * read it (0.1 us, against 0.8 for process_vm_readv). */
 		uint64_t s;
-		if (sf_self_caller.read(&sf_self_caller, &s, set, 8))
+		if (sf_sigmask(SIG_BLOCK, (const void *)set, 0) < 0)
 			return -EFAULT;
+		__builtin_memcpy(&s, (const void *)set, 8);
 		s &= ~(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP));
 		switch (how) {
 		case SIG_BLOCK:
