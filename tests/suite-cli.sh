@@ -150,6 +150,8 @@ json_expect probe-under-kernel-5.4-sees-it "$tmp/k54.json" \
 json_expect probe-under-kernel-5.10-sees-it "$tmp/k510.json" \
 	'f["pidfd_nonblock"] == ("native", None) and f["pidfd_thread"] == ("missing", "EINVAL") and f["pidfd_signal_flags"] == ("missing", "EINVAL")'
 "$S" run --no-emulate --profile=container-eperm -- "$S" probe --json >"$tmp/eperm.json" 2>&1
+json_expect probe-under-eperm-profile-clone3-emulated "$tmp/eperm.json" \
+	'j["features"]["clone3"]["with_sysfill"].startswith("emulated") and j["features"]["pidfd_open"]["with_sysfill"] == "native"'
 json_expect probe-under-eperm-profile-says-seccomp-profile "$tmp/eperm.json" \
 	'f["clone3"] == ("missing", "EPERM") and j["features"]["clone3"]["detail"] == "seccomp profile" and "EPERM" in j["advice"]'
 
@@ -168,6 +170,8 @@ else
 			'f["waitid_pidfd"] == ("missing", "EINVAL")'
 		json_expect probe-gvisor-clone-pidfd-ignored "$tmp/gvisor.json" \
 			'f["clone_pidfd"] == ("ignored", None)'
+		json_expect probe-gvisor-says-what-sysfill-emulates "$tmp/gvisor.json" \
+			'all(j["features"][k]["with_sysfill"].startswith("emulated") for k in ("pidfd_open", "pidfd_send_signal", "pidfd_getfd", "waitid_pidfd", "clone3", "clone_pidfd", "pidfd_poll")) and j["features"]["pidfd_thread"]["with_sysfill"] == "unavailable"'
 		json_expect probe-gvisor-facilities "$tmp/gvisor.json" \
 			'fac["seccomp"] == "usable" and fac["ptrace"] == "usable" and fac["proc_connector"] == "unusable"'
 		json_expect probe-gvisor-advises-preload "$tmp/gvisor.json" \

@@ -587,6 +587,10 @@ static void probe_all(void *arg, void *out)
 
 /* ---- output ---------------------------------------------------------- */
 
+/* Whether `sysfill run --mode=trace` emulates (set when trace mode
+ * exists). */
+static const int trace_mode_works = 0;
+
 /* "missing (EPERM: seccomp profile)" */
 static const char *describe(const struct pres *p, int facility, char *buf,
 			    size_t len)
@@ -623,13 +627,15 @@ static void json_str(FILE *f, const char *s)
 }
 
 static void json_pres(FILE *f, const struct pres *p, int facility,
-		      unsigned since)
+		      unsigned since, const char *with)
 {
 	char en[16];
 	fprintf(f, "{\"status\":\"%s\",",
 		(facility ? facility_word : pstatus_word)[p->status]);
 	if (since)
 		fprintf(f, "\"since\":\"%s\",", kversion_str(since, en, sizeof en));
+	if (with)
+		fprintf(f, "\"with_sysfill\":\"%s\",", with);
 	fputs("\"errno\":", f);
 	if (p->err)
 		json_str(f, errname(p->err, en, sizeof en));
@@ -638,6 +644,34 @@ static void json_pres(FILE *f, const struct pres *p, int facility,
 	fputs(",\"detail\":", f);
 	json_str(f, p->note);
 	fputc('}', f);
+}
+
+/* What sysfill makes of feature I here: "native" (passed through),
+ * "emulated (...)" or "unavailable". The library emulates the whole pidfd
+ * family (and clone3, CLONE_PIDFD, poll) as soon as one call is missing,
+ * so that every pidfd is of one kind; clone3 also alone (EPERM profile). */
+static const char *with_sysfill(const struct report *rep, int i, char *buf,
+				size_t len)
+{
+	static const int fam[] = {KF_PIDFD_OPEN, KF_PIDFD_SEND_SIGNAL,
+				  KF_PIDFD_GETFD, KF_WAITID_PIDFD};
+	const struct pres *f = rep->feat;
+	int family = 0;
+	for (size_t k = 0; k < sizeof fam / sizeof fam[0]; k++)
+		family |= f[fam[k]].status != PS_NATIVE;
+	int emulated = kfeatures[i].emulated &&
+		       (family || (i == KF_CLONE3 && f[i].status != PS_NATIVE));
+	if (!emulated) {
+		snprintf(buf, len, "%s",
+			 f[i].status == PS_NATIVE ? "native" : "unavailable");
+		return buf;
+	}
+	int seccomp = rep->seccomp.status == PS_NATIVE;
+	int ptrace = rep->ptrace.status == PS_NATIVE;
+	snprintf(buf, len, "emulated (%s%s)",
+		 seccomp ? "preload" : "preload: calls made through libc only",
+		 ptrace && trace_mode_works ? ", trace" : "");
+	return buf;
 }
 
 /* One line: what the results mean for the user. */
@@ -737,14 +771,16 @@ int cmd_probe(int argc, char **argv)
 		printf(",\"seccomp_mode\":%d,\"features\":{", rep->seccomp_mode);
 		for (int i = 0; i < KF_COUNT; i++) {
 			printf("%s\"%s\":", i ? "," : "", kfeatures[i].key);
-			json_pres(stdout, &rep->feat[i], 0, kfeatures[i].since);
+			char w[96];
+			json_pres(stdout, &rep->feat[i], 0, kfeatures[i].since,
+				  with_sysfill(rep, i, w, sizeof w));
 		}
 		printf("},\"facilities\":{\"seccomp\":");
-		json_pres(stdout, &rep->seccomp, 1, 0);
+		json_pres(stdout, &rep->seccomp, 1, 0, 0);
 		printf(",\"ptrace\":");
-		json_pres(stdout, &rep->ptrace, 1, 0);
+		json_pres(stdout, &rep->ptrace, 1, 0, 0);
 		printf(",\"proc_connector\":");
-		json_pres(stdout, &rep->proc_cn, 1, 0);
+		json_pres(stdout, &rep->proc_cn, 1, 0, 0);
 		printf("},\"advice\":");
 		json_str(stdout, adv);
 		printf("}\n");
@@ -752,11 +788,15 @@ int cmd_probe(int argc, char **argv)
 		printf("kernel: %s (%s)%s\n", u.release, u.machine,
 		       rep->seccomp_mode == 2 ? ", this process runs under a "
 						"seccomp filter" : "");
-		printf("%-26s %-6s %s\n", "feature", "since", "status");
-		for (int i = 0; i < KF_COUNT; i++)
-			printf("%-26s %-6s %s\n", kfeatures[i].name,
+		printf("%-26s %-6s %-32s %s\n", "feature", "since", "with sysfill",
+		       "kernel");
+		for (int i = 0; i < KF_COUNT; i++) {
+			char w[96];
+			printf("%-26s %-6s %-32s %s\n", kfeatures[i].name,
 			       kversion_str(kfeatures[i].since, v, sizeof v),
+			       with_sysfill(rep, i, w, sizeof w),
 			       describe(&rep->feat[i], 0, d, sizeof d));
+		}
 		printf("%-33s %s\n", "seccomp filters",
 		       describe(&rep->seccomp, 1, d, sizeof d));
 		printf("%-33s %s\n", "ptrace (seize + TRACESECCOMP)",
