@@ -289,7 +289,11 @@ static int load_filter(unsigned emu, int gate)
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
 		return -ENOMEM;
-	int r = 0;
+	/* Calls of another ABI (an i386 or x32 program exec'd from here,
+	 * which cannot load this library) pass untouched: they get what the
+	 * kernel gives them, as without sysfill. libseccomp's default for
+	 * them is to kill. */
+	int r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW);
 	if (emu & SF_FEAT_PIDFD_FAMILY) {
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_pidfd_open, 0);
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP,
