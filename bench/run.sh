@@ -38,3 +38,7 @@ END {
 	}
 	exit bad
 }' "$tmp/emulated" "$tmp/native"
+
+# Trace mode (`sysfill run --mode=trace`): per-call costs and workloads
+# against untraced runs and PRoot.
+./bench/trace-bench.sh
