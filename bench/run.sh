@@ -118,3 +118,7 @@ for t in ts: t.join()
 json.dumps(list(range(100000)))
 '
 fi
+
+# 5. trace mode (`sysfill run --mode=trace`): per-call costs and workloads
+# against untraced runs and PRoot.
+./bench/trace-bench.sh

@@ -260,13 +260,12 @@ static char *const *keep_preload(char *const *envp, char **buf, char *var,
 
 /* Is PATH an ELF executable without PT_INTERP (statically linked)? Such a
  * program inherits our filter but cannot load the library: its first
- * pidfd call dies of SIGSYS (README: what sysfill does not do). Say so
- * before it happens. Async-signal-safe. */
-static void warn_if_static(const char *path)
+ * pidfd call would die of SIGSYS. Async-signal-safe. */
+static int is_static(const char *path)
 {
 	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
-		return;
+		return 0;
 	Elf64_Ehdr eh;
 	int dynamic = 1;
 	if (sf_syscall6(SF_NR_pread64, fd, (long)&eh, sizeof eh, 0, 0, 0) ==
@@ -285,12 +284,63 @@ static void warn_if_static(const char *path)
 		}
 	}
 	sf_sys1(SF_NR_close, fd);
-	if (!dynamic)
-		sf_log(SF_LOG_WARN,
-		       "%s is statically linked: it keeps sysfill's seccomp filter "
-		       "but cannot load the library, so its first pidfd call "
-		       "will be killed by SIGSYS (run it with `sysfill run`)",
-		       path);
+	return !dynamic;
+}
+
+/* The sysfill command that belongs to this library: next to it (build
+ * tree: build/sysfill) or ../bin/sysfill (installed under lib/). Returns 1
+ * with its path in BUF. Async-signal-safe. */
+static int find_sysfill(char *buf, size_t len)
+{
+	const char *slash = strrchr(pl_self_path, '/');
+	if (!slash)
+		return 0;
+	int dl = (int)(slash - pl_self_path);
+	static const char *const rel[] = {"/sysfill", "/../bin/sysfill"};
+	for (int i = 0; i < 2; i++) {
+		char dir[sizeof pl_self_path];
+		memcpy(dir, pl_self_path, (size_t)dl);
+		dir[dl] = 0;
+		if (sf_fmt(buf, len, "%s%s", dir, rel[i]) >= (int)len - 1)
+			return 0;
+		if (sf_sys4(SF_NR_faccessat, AT_FDCWD, buf, X_OK, 0) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* argv for `SYSFILL run --mode=trace -- PATH ARGV[1...]` in OUT (room for
+ * argc + 6 pointers). */
+static void trace_argv(const char **out, const char *sysfill,
+		       const char *path, char *const argv[])
+{
+	int j = 0;
+	out[j++] = sysfill;
+	out[j++] = "run";
+	out[j++] = "--mode=trace";
+	out[j++] = "--";
+	out[j++] = path;
+	for (int i = 1; argv && argv[0] && argv[i]; i++)
+		out[j++] = argv[i];
+	out[j] = 0;
+}
+
+static void warn_static(const char *path)
+{
+	sf_log(SF_LOG_WARN,
+	       "%s is statically linked: it keeps sysfill's seccomp filter "
+	       "but cannot load the library, and no sysfill command was found "
+	       "next to %s to trace it: its first pidfd call will be killed by "
+	       "SIGSYS (run it with `sysfill run`)",
+	       path, pl_self_path);
+}
+
+static size_t argv_count(char *const *argv)
+{
+	size_t n = 0;
+	while (argv && argv[n])
+		n++;
+	return n;
 }
 
 static size_t env_count(char *const *envp)
@@ -312,10 +362,22 @@ static size_t env_count(char *const *envp)
 		body;                                                         \
 	} while (0)
 
+/* A static program exec'd from an emulating process: run it under
+ * `sysfill run --mode=trace` (the supervisor serves the traps of the
+ * filter it inherits), or warn if there is no sysfill next to us. */
 SF_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	if (pl_mode == MODE_SECCOMP)
-		warn_if_static(path);
+	if (pl_mode == MODE_SECCOMP && is_static(path)) {
+		char sf[sizeof pl_self_path + 32];
+		if (find_sysfill(sf, sizeof sf)) {
+			const char *targv[argv_count(argv) + 6];
+			trace_argv(targv, sf, path, argv);
+			sf_log(SF_LOG_INFO, "%s is statically linked: running it "
+			       "under %s run --mode=trace", path, sf);
+			WITH_ENV(envp, real_execve(sf, (char *const *)targv, env_));
+		}
+		warn_static(path);
+	}
 	WITH_ENV(envp, return real_execve(path, argv, env_));
 }
 
@@ -324,9 +386,43 @@ SF_EXPORT int execv(const char *path, char *const argv[])
 	return execve(path, argv, environ);
 }
 
+/* The file execvp(3) would run for FILE, in BUF; 0 if none is found.
+ * Async-signal-safe. */
+static int search_path(const char *file, char *buf, size_t len)
+{
+	if (strchr(file, '/'))
+		return sf_fmt(buf, len, "%s", file) < (int)len - 1;
+	const char *path = 0;
+	for (char **e = environ; e && *e; e++)
+		if (!strncmp(*e, "PATH=", 5))
+			path = *e + 5;
+	if (!path)
+		path = "/bin:/usr/bin";
+	for (const char *p = path;;) {
+		const char *end = strchr(p, ':');
+		int dl = end ? (int)(end - p) : (int)strlen(p);
+		char dir[1024];
+		if (dl < (int)sizeof dir) {
+			memcpy(dir, p, (size_t)dl);
+			dir[dl] = 0;
+			if (sf_fmt(buf, len, "%s%s%s", dir, dl ? "/" : "", file) <
+				    (int)len - 1 &&
+			    sf_sys4(SF_NR_faccessat, AT_FDCWD, buf, X_OK, 0) == 0)
+				return 1;
+		}
+		if (!end)
+			return 0;
+		p = end + 1;
+	}
+}
+
 SF_EXPORT int execvpe(const char *file, char *const argv[],
 		      char *const envp[])
 {
+	char path[4096];
+	if (pl_mode == MODE_SECCOMP && search_path(file, path, sizeof path) &&
+	    is_static(path))
+		return execve(path, argv, envp);
 	WITH_ENV(envp, return real_execvpe(file, argv, env_));
 }
 
@@ -340,8 +436,22 @@ SF_EXPORT int posix_spawn(pid_t *pid, const char *path,
 			  const posix_spawnattr_t *attr, char *const argv[],
 			  char *const envp[])
 {
-	if (pl_mode == MODE_SECCOMP)
-		warn_if_static(path);
+	if (pl_mode == MODE_SECCOMP && is_static(path)) {
+		char sf[sizeof pl_self_path + 32];
+		if (find_sysfill(sf, sizeof sf)) {
+			const char *targv[argv_count(argv) + 6];
+			trace_argv(targv, sf, path, argv);
+			sf_log(SF_LOG_INFO, "%s is statically linked: running it "
+			       "under %s run --mode=trace", path, sf);
+			int r;
+			WITH_ENV(envp, r = real_posix_spawn(pid, sf, fa, attr,
+							    (char *const *)targv,
+							    env_));
+			if (r == 0)
+				return 0;
+		}
+		warn_static(path);
+	}
 	WITH_ENV(envp, return real_posix_spawn(pid, path, fa, attr, argv, env_));
 }
 
@@ -350,5 +460,9 @@ SF_EXPORT int posix_spawnp(pid_t *pid, const char *file,
 			   const posix_spawnattr_t *attr, char *const argv[],
 			   char *const envp[])
 {
+	char path[4096];
+	if (pl_mode == MODE_SECCOMP && search_path(file, path, sizeof path) &&
+	    is_static(path))
+		return posix_spawn(pid, path, fa, attr, argv, envp);
 	WITH_ENV(envp, return real_posix_spawnp(pid, file, fa, attr, argv, env_));
 }

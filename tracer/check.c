@@ -73,7 +73,8 @@ static void report(const char *file, const struct elfinfo *in)
 		      "linked programs that load it";
 	else
 		rec = "statically linked: LD_PRELOAD cannot reach it; needs trace "
-		      "mode (sysfill run --mode=trace, not implemented yet)";
+		      "mode (sysfill run, which picks it, or sysfill run "
+		      "--mode=trace)";
 	printf("  => %s\n", rec);
 }
 

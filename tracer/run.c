@@ -11,7 +11,8 @@
  *  preload         LD_PRELOAD=libsysfill.so (+ SYSFILL_FORCE=1 when the
  *                  simulated kernel lacks a call the library emulates; the
  *                  filter then leaves those calls to the library's trap)
- *  trace           not implemented yet: exits 125
+ *  trace           the ptrace supervisor (trace.c): emulates for the
+ *                  program and all its descendants, static or not
  *  auto            preload for dynamically linked programs of our arch,
  *                  trace otherwise
  *
@@ -73,7 +74,9 @@ static void run_help(FILE *f)
 "usage: sysfill run [OPTIONS] [--] PROG [ARGS...]\n"
 "\n"
 "Run PROG (execs it: its exit status is sysfill's) with the Linux 5.x\n"
-"process API emulated, and/or with an older kernel's API simulated.\n"
+"process API emulated, and/or with an older kernel's API simulated. In\n"
+"trace mode sysfill stays as PROG's parent and tracer, and exits with PROG's\n"
+"status or dies of its signal.\n"
 "\n"
 "  --kernel VERSION   simulate VERSION's process API with a seccomp filter:\n"
 "                     what VERSION lacks fails as it failed there (table below)\n"
@@ -84,8 +87,8 @@ static void run_help(FILE *f)
 	fprintf(f,
 "  --mode=MODE        auto (default): preload for dynamically linked\n"
 "                     programs, trace for static ones; preload: LD_PRELOAD=\n"
-"                     libsysfill.so (next to this sysfill); trace: ptrace\n"
-"                     front end (NOT IMPLEMENTED YET: exits 125)\n"
+"                     libsysfill.so (next to this sysfill); trace: a ptrace\n"
+"                     supervisor emulates for PROG and its descendants\n"
 "  --strict           refuse (exit 125) when VERSION has behaviour a filter\n"
 "                     cannot simulate, instead of warning\n"
 "  -q, --quiet        no warnings or notes on stderr\n"
@@ -312,18 +315,36 @@ int cmd_run(int argc, char **argv)
 			fprintf(stderr, "sysfill: warning: %s: LD_PRELOAD has no "
 				"effect there\n", reason);
 		}
-		if (o.mode == M_TRACE) {
-			fprintf(stderr, "sysfill run: %s%strace mode, which is not "
-				"implemented yet%s\n",
-				reason ? reason : "", reason ? ": it needs " : "",
-				o.kv || o.prof ? " (--no-emulate runs it under the "
-				"simulated kernel without emulation)" : "");
-			return EXIT_SF_FAIL;
-		}
+		const char *lv = getenv("SYSFILL_LOG");
+		if (lv && (!strcmp(lv, "info") || !strcmp(lv, "debug")))
+			fprintf(stderr, "sysfill: info: %s mode for %s%s%s\n",
+				o.mode == M_TRACE ? "trace" : "preload", prog,
+				reason ? ": " : " (dynamically linked)",
+				reason ? reason : "");
 	}
 	if (o.mode == M_TRACE) {
-		fprintf(stderr, "sysfill run: trace mode is not implemented yet\n");
-		return EXIT_SF_FAIL;
+		int temu = trace_emulates(o.kv);
+		void *tctx = NULL;
+		if (o.kv || o.prof) {
+			struct kplan plan;
+			r = kfilter_build(o.kv, o.prof, temu, &tctx, &plan);
+			if (r < 0) {
+				fprintf(stderr, "sysfill run: cannot build the "
+					"seccomp filter: %s\n", strerror(-r));
+				return EXIT_SF_FAIL;
+			}
+			if (plan.gaps && !o.quiet)
+				fprintf(stderr, "sysfill: warning: --kernel %s: "
+					"clone(CLONE_PIDFD) not simulated: works "
+					"as on this kernel\n",
+					kversion_str(o.kv, v, sizeof v));
+		}
+		int eperm_clone3 = 0;
+		for (const struct kprofile_rule *pr = o.prof ? o.prof->rules : NULL;
+		     pr && pr->syscall; pr++)
+			if (!strcmp(pr->syscall, "clone3") && pr->err == EPERM)
+				eperm_clone3 = 1;
+		return trace_run(path, o.argv, tctx, o.quiet, temu, eperm_clone3);
 	}
 
 	/* The library emulates only if the simulated kernel lacks a call its

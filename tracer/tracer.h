@@ -182,6 +182,19 @@ int elf_native(const struct elfinfo *info);
  * (buf then holds the first candidate). */
 int sysfill_lib_path(char *buf, size_t len);
 
+/* ---- trace.c -------------------------------------------------------- */
+
+/* 1 if trace mode emulates the pidfd calls: SYSFILL_FORCE, a simulated
+ * kernel kv (0: none) that lacks one, or this kernel lacks one. */
+int trace_emulates(unsigned kv);
+/* Run argv (path resolved) under the tracing supervisor; kctx (may be
+ * NULL) is a built --kernel/--profile filter the program gets first;
+ * clone3_enosys: answer clone3 with ENOSYS (a profile answers EPERM).
+ * Returns sysfill's exit status, or does not return if the program died
+ * by a signal (the supervisor re-raises it). */
+int trace_run(const char *path, char **argv, void *kctx, int quiet,
+	      int force_emulate, int clone3_enosys);
+
 /* ---- commands -------------------------------------------------------- */
 
 int cmd_probe(int argc, char **argv);

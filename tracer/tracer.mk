@@ -7,7 +7,7 @@ WERROR ?= $(if $(CI),-Werror,)
 tracer_saved_goal := $(.DEFAULT_GOAL)
 
 TRACER_SRC = $(wildcard tracer/*.c)
-TRACER_HDRS = $(wildcard tracer/*.h include/*.h include/sysfill/*.h)
+TRACER_HDRS = $(wildcard tracer/*.h include/*.h include/sysfill/*.h shim/arch/*.h)
 TRACER_CFLAGS = -std=gnu11 -Wall -Wextra -O2 -g -D_GNU_SOURCE -Iinclude $(WERROR)
 TRACER_LIBS = -lelf -lseccomp
 TRACER_BIN += $(BUILD)/sysfill

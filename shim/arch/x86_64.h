@@ -43,6 +43,7 @@ enum {
 	SF_NR_getdents64 = 217,
 	SF_NR_fstatfs = 138,
 	SF_NR_readlink = 89,
+	SF_NR_ptrace = 101,
 	SF_NR_getuid = 102,
 	SF_NR_getppid = 110,
 	SF_NR_getpgid = 121,
@@ -56,6 +57,7 @@ enum {
 	SF_NR_tgkill = 234,
 	SF_NR_waitid = 247,
 	SF_NR_openat = 257,
+	SF_NR_faccessat = 269,
 	SF_NR_rt_tgsigqueueinfo = 297,
 	SF_NR_eventfd2 = 290,
 	SF_NR_epoll_create1 = 291,
@@ -287,5 +289,62 @@ sf_arch_clone_vfork_sigreturn(unsigned long flags, long ptid, long ctid,
 			 : "rcx", "r11", "memory");
 	__builtin_unreachable();
 }
+
+/* Register access in a ptrace stop (struct user_regs_struct, for the
+ * tracer): syscall number, the six arguments, result, stack and program
+ * counter. SF_SYSCALL_INSN_LEN is the size of the `syscall` instruction,
+ * to re-run it from a syscall-exit or signal-delivery stop. */
+#include <sys/user.h>
+#define SF_SYSCALL_INSN_LEN 2
+static inline long sf_pt_nr(const struct user_regs_struct *r)
+{
+	return (long)r->orig_rax;
+}
+static inline void sf_pt_set_nr(struct user_regs_struct *r, long nr)
+{
+	r->orig_rax = (unsigned long long)nr;
+}
+static inline long sf_pt_arg(const struct user_regs_struct *r, int i)
+{
+	switch (i) {
+	case 0: return (long)r->rdi;
+	case 1: return (long)r->rsi;
+	case 2: return (long)r->rdx;
+	case 3: return (long)r->r10;
+	case 4: return (long)r->r8;
+	default: return (long)r->r9;
+	}
+}
+static inline void sf_pt_set_args(struct user_regs_struct *r, const long a[6])
+{
+	r->rdi = (unsigned long long)a[0];
+	r->rsi = (unsigned long long)a[1];
+	r->rdx = (unsigned long long)a[2];
+	r->r10 = (unsigned long long)a[3];
+	r->r8 = (unsigned long long)a[4];
+	r->r9 = (unsigned long long)a[5];
+}
+static inline long sf_pt_result(const struct user_regs_struct *r)
+{
+	return (long)r->rax;
+}
+static inline void sf_pt_set_result(struct user_regs_struct *r, long v)
+{
+	r->rax = (unsigned long long)v;
+}
+static inline uintptr_t sf_pt_sp(const struct user_regs_struct *r)
+{
+	return (uintptr_t)r->rsp;
+}
+static inline uintptr_t sf_pt_pc(const struct user_regs_struct *r)
+{
+	return (uintptr_t)r->rip;
+}
+static inline void sf_pt_set_pc(struct user_regs_struct *r, uintptr_t pc)
+{
+	r->rip = (unsigned long long)pc;
+}
+/* Bytes below the stack pointer a leaf function may use (x86_64 ABI). */
+#define SF_RED_ZONE 128
 
 #endif

@@ -109,6 +109,13 @@ int main(void)
 	if (write(go_pipe[1], "x", 1) != 1)
 		die("write");
 	pthread_join(t, NULL);
+	/* pthread_join returns when the kernel clears the tid, a moment
+	 * before the thread is released (until then: ENOENT, after: ESRCH);
+	 * wait until it is gone from /proc (a tracer may reap it later). */
+	char task[64];
+	snprintf(task, sizeof task, "/proc/self/task/%d", (int)tid);
+	for (int i = 0; i < 1000 && access(task, F_OK) == 0; i++)
+		usleep(1000);
 	res("open-exited-thread", "pidfd_open", sys_pidfd_open(tid, 0), 1);
 
 	/* ESRCH for a pid that does not exist: the largest pid number */

@@ -1,0 +1,387 @@
+#!/bin/bash
+# Trace mode (`sysfill run --mode=trace`, tracer/trace.c) with statically
+# linked clients, which no library can help:
+#  - the conformance scenarios (tests/conformance/*.c) built with -static:
+#    native (the oracle) = SYSFILL_FORCE=1 sysfill run --mode=trace = the
+#    same inside gVisor (where the calls are missing), after the known
+#    differences of tests/conformance/differences.tsv (rows for all
+#    emulated modes, "trace:" rows, and in gVisor "gvisor:" rows); inside
+#    gVisor without sysfill the calls must be missing;
+#  - the same scenarios exec'd from a dynamic program running
+#    libsysfill.so (SYSFILL_FORCE=1): the library reroutes the static
+#    program to trace mode, and the supervisor serves the SIGSYS traps of
+#    the filter it inherited (natively and in gVisor);
+#  - credentials: a root supervisor does not let a tracee running as nobody
+#    signal a root process (EPERM, as natively; the target lives);
+#  - exit status and terminating signal pass through; SIGTERM/SIGINT/SIGHUP
+#    sent to sysfill reach the program; stop/continue of a child;
+#  - a program that uses ptrace gets EPERM and one clear line, never hangs;
+#  - threads and exec from a non-leader thread; the stress client (8
+#    threads, 1,000 children with pidfds; 200 in gVisor);
+#  - no fd leak in program or supervisor, no zombie;
+#  - --kernel 4.19 and --profile=container-eperm (clone3 -> ENOSYS over
+#    the profile's EPERM: threads work) combine with trace mode;
+#  - the real clients of tests/suite-clients.sh (python3: poll, waitid,
+#    pidfd_send_signal, epoll EPOLLET, asyncio PidfdChildWatcher; procps
+#    pidwait) traced inside gVisor;
+#  - auto mode picks trace for a static binary and says so at info;
+#  - env(1) exit statuses (126, 127) in trace mode.
+# Prints PASS/FAIL/SKIP lines (tests/run-all.sh); exits non-zero on failure.
+set -u
+cd "$(dirname "$0")/.."
+root=$PWD
+S=$root/build/sysfill
+lib=$root/build/libsysfill.so
+o=$root/build/tests/trace
+src=tests/conformance
+table=$src/differences.tsv
+rc=0
+pass() { echo "PASS $1"; }
+fail() {
+	echo "FAIL $1: $2"
+	rc=1
+	[ -n "${3:-}" ] && [ -f "$3" ] && sed 's/^/    /' "$3" | tail -n 40
+	return 0
+}
+skip() {
+	if [ "${SYSFILL_MUST_WORK:-0}" = 1 ]; then fail "$1" "skip not allowed: $2"; else echo "SKIP $1: $2"; fi
+}
+mkdir -p "$o"
+make -s build/sysfill build/libsysfill.so >"$o/make.log" 2>&1 ||
+	{ fail trace-build "make failed" "$o/make.log"; exit 1; }
+cflags="-O1 -g -Wall -D_GNU_SOURCE -I$root/include"
+if ! cc -static $cflags -o "$o/client" tests/trace/client.c -lpthread >"$o/client.log" 2>&1; then
+	fail trace-build-static-client "cc -static failed (libc6-dev has libc.a)" "$o/client.log"
+	exit 1
+fi
+cc -O1 -o "$o/reaper" "$src/helpers/reaper.c" >"$o/reaper.log" 2>&1 ||
+	{ fail trace-build-reaper "cc failed" "$o/reaper.log"; exit 1; }
+have_runsc=0
+command -v runsc >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && have_runsc=1
+
+# ---- conformance scenarios, static ----------------------------------------
+
+# normalize MODE SCENARIO FILE (see suite-conformance.sh): rows without a
+# prefix and "trace:" rows; "gvisor:" rows too in trace-gvisor mode.
+normalize() {
+	awk -F'\t' -v mode="$1" -v scen="$2" '
+		NR == FNR {
+			if ($0 ~ /^#/ || NF < 4) next
+			key = $1
+			if (key ~ /^gvisor:/) { if (mode !~ /gvisor/) next; sub(/^gvisor:/, "", key) }
+			else if (key ~ /^trace:/) sub(/^trace:/, "", key)
+			n = index(key, "/")
+			if (substr(key, 1, n - 1) != scen) next
+			map[substr(key, n + 1) ": " $3] = substr(key, n + 1) ": " $2
+			next
+		}
+		{ if ($0 in map) print map[$0]; else print }
+	' "$table" "$3"
+}
+
+# run MODE BIN OUT: transcript plus "exit: N"; stderr to OUT.err
+run() {
+	local mode=$1 bin=$2 f=$3 st
+	case $mode in
+	native)
+		timeout 60 "$bin" </dev/null 2>"$f.err" | cat >"$f"
+		st=${PIPESTATUS[0]} ;;
+	trace)
+		timeout 60 env SYSFILL_FORCE=1 "$S" run --mode=trace -- "$bin" </dev/null 2>"$f.err" | cat >"$f"
+		st=${PIPESTATUS[0]} ;;
+	inherited)
+		# a dynamic program with the library execs the static one: the
+		# library reroutes it to sysfill run --mode=trace, whose
+		# supervisor serves the traps of the filter it inherits
+		timeout 60 env SYSFILL_FORCE=1 SYSFILL_LOG=debug LD_PRELOAD="$lib" env "$bin" </dev/null 2>"$f.err" | cat >"$f"
+		st=${PIPESTATUS[0]} ;;
+	inherited-gvisor)
+		( timeout 90 "$o/reaper" runsc --network=none --platform=ptrace do \
+			env SYSFILL_FORCE=1 LD_PRELOAD="$lib" env "$bin" </dev/null | cat >"$f"
+		  exit "${PIPESTATUS[0]}" ) 2>&1 | cat >"$f.err"
+		st=${PIPESTATUS[0]} ;;
+	trace-gvisor)
+		( timeout 90 "$o/reaper" runsc --network=none --platform=ptrace do \
+			env SYSFILL_FORCE=1 "$S" run --mode=trace -- "$bin" </dev/null | cat >"$f"
+		  exit "${PIPESTATUS[0]}" ) 2>&1 | cat >"$f.err"
+		st=${PIPESTATUS[0]} ;;
+	gvisor-nolib)
+		( timeout 90 "$o/reaper" runsc --network=none --platform=ptrace do "$bin" </dev/null | cat >"$f"
+		  exit "${PIPESTATUS[0]}" ) 2>&1 | cat >"$f.err"
+		st=${PIPESTATUS[0]} ;;
+	esac
+	echo "exit: $st" >>"$f"
+}
+
+skip_reason() { sed -n 's/^skip: //p' "$1" | head -1; }
+
+# judge SCENARIO MODE: one result line for a finished run
+judge() {
+	local s=$1 m=$2 N=$o/$1.native T=$o/$1.$2 r
+	local reason
+	reason=$(skip_reason "$N")
+	r=$(skip_reason "$T")
+	if [ -n "$r" ]; then skip "trace-conformance-$s-$m" "$r"; return; fi
+	if [ "$m" = gvisor-nolib ]; then
+		if [ -f "$src/$s.gvisor-nolib" ]; then
+			diff -u --label expected --label "$m" "$src/$s.gvisor-nolib" "$T" >"$T.diff" &&
+				pass "trace-conformance-$s-$m" ||
+				fail "trace-conformance-$s-$m" "calls not missing as expected in gVisor" "$T.diff"
+		elif grep -q 'pidfd_open = -1 ENOSYS' "$T" && ! grep -q 'pidfd_open = fd' "$T"; then
+			pass "trace-conformance-$s-$m"
+		else
+			cat "$T" "$T.err" >"$T.diff"
+			fail "trace-conformance-$s-$m" "pidfd_open did not fail with ENOSYS" "$T.diff"
+		fi
+		return
+	fi
+	if [ -n "$reason" ]; then skip "trace-conformance-$s-$m" "$reason"; return; fi
+	normalize "$m" "$s" "$T" >"$T.norm"
+	if diff -u --label native --label "$m" "$N" "$T.norm" >"$T.diff"; then
+		pass "trace-conformance-$s-$m"
+	else
+		{ echo "stderr:"; sed 's/^/  /' "$T.err"; } >>"$T.diff"
+		fail "trace-conformance-$s-$m" "differs from native" "$T.diff"
+	fi
+}
+
+scen=()
+for c in "$src"/*.c; do
+	s=$(basename "$c" .c)
+	if ! cc -static $cflags -o "$o/$s" "$c" -lpthread >"$o/$s.build.log" 2>&1; then
+		fail "trace-conformance-$s-build" "cc -static failed" "$o/$s.build.log"
+		continue
+	fi
+	scen+=("$s")
+done
+# gVisor runs take seconds each, mostly start-up: run them in the
+# background while the native and traced runs go on.
+gvpid=
+if [ "$have_runsc" = 1 ]; then
+	( for s in "${scen[@]}"; do
+		run trace-gvisor "$o/$s" "$o/$s.trace-gvisor"
+		run gvisor-nolib "$o/$s" "$o/$s.gvisor-nolib"
+	  done ) &
+	gvpid=$!
+	( for s in "${scen[@]}"; do
+		run inherited-gvisor "$o/$s" "$o/$s.inherited-gvisor"
+	  done ) &
+	gvpid="$gvpid $!"
+fi
+for s in "${scen[@]}"; do
+	N=$o/$s.native
+	run native "$o/$s" "$N"
+	if [ -z "$(skip_reason "$N")" ] && { [ "$(tail -1 "$N")" != "exit: 0" ] || grep -q '^FATAL' "$N"; }; then
+		cat "$N.err" >>"$N"
+		fail "trace-conformance-$s-native" "scenario failed natively" "$N"
+		continue
+	fi
+	[ -z "$(skip_reason "$N")" ] && pass "trace-conformance-$s-native"
+	run trace "$o/$s" "$o/$s.trace"
+	judge "$s" trace
+	run inherited "$o/$s" "$o/$s.inherited"
+	judge "$s" inherited
+done
+# the inherited runs really went through the SIGSYS stops
+n=$(cat "$o"/*.inherited.err | grep -c 'SIGSYS of the inherited libsysfill.so filter')
+[ "$n" -ge 100 ] && pass trace-inherited-filter-traps-served ||
+	fail trace-inherited-filter-traps-served "only $n SIGSYS stops served"
+
+if [ -n "$gvpid" ]; then
+	wait $gvpid
+	for s in "${scen[@]}"; do
+		judge "$s" trace-gvisor
+		judge "$s" gvisor-nolib
+		judge "$s" inherited-gvisor
+	done
+else
+	skip trace-conformance-gvisor "runsc not available (needs root and the runsc package)"
+fi
+
+# ---- credentials ------------------------------------------------------------
+C=$o/client
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	chmod 755 "$o" "$C"
+	sleep 30 & victim=$!
+	asnobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	nat=$("${asnobody[@]}" "$C" sigsend "$victim" 15 2>&1)
+	tr=$(SYSFILL_FORCE=1 timeout 20 "$S" run --mode=trace -- "${asnobody[@]}" "$C" sigsend "$victim" 15 2>&1)
+	alive=no; kill -0 "$victim" 2>/dev/null && alive=yes
+	if [[ "$nat" == *"pidfd_send_signal = -1 EPERM"* && "$tr" == "$nat" && $alive = yes ]]; then
+		pass trace-tracee-signals-with-its-own-credentials
+	else
+		fail trace-tracee-signals-with-its-own-credentials "native: $nat | trace: $tr | victim alive: $alive"
+	fi
+	kill "$victim" 2>/dev/null; wait "$victim" 2>/dev/null
+	# control: a process nobody owns can be signalled
+	setpriv --reuid=65534 --regid=65534 --clear-groups sleep 30 & victim=$!
+	sleep 0.2
+	tr=$(SYSFILL_FORCE=1 timeout 20 "$S" run --mode=trace -- "${asnobody[@]}" "$C" sigsend "$victim" 15 2>&1)
+	wait "$victim" 2>/dev/null; st=$?
+	if [[ "$tr" == *"pidfd_send_signal = ok"* && $st = 143 ]]; then
+		pass trace-tracee-signals-its-own-user
+	else
+		fail trace-tracee-signals-its-own-user "trace: $tr | victim status $st"
+	fi
+else
+	skip trace-tracee-signals-with-its-own-credentials "needs root and setpriv"
+fi
+
+# ---- exit status, signals ----------------------------------------------------
+T() { SYSFILL_FORCE=1 timeout 20 "$S" run --mode=trace -- "$@"; }
+T "$C" exit 7 >/dev/null 2>&1; st=$?
+[ $st = 7 ] && pass trace-exit-status-passes-through || fail trace-exit-status-passes-through "status $st"
+st=$(bash -c 'SYSFILL_FORCE=1 "$1" run --mode=trace -- "$2" raise 15 >/dev/null 2>&1; echo $?' _ "$S" "$C" 2>/dev/null)
+[ "$st" = 143 ] && pass trace-dies-by-programs-signal || fail trace-dies-by-programs-signal "status $st"
+st=$(bash -c 'ulimit -c 0; SYSFILL_FORCE=1 "$1" run --mode=trace -- "$2" raise 6 >/dev/null 2>&1; echo $?' _ "$S" "$C" 2>/dev/null)
+[ "$st" = 134 ] && pass trace-dies-by-sigabrt || fail trace-dies-by-sigabrt "status $st"
+T "$C" nosuch-cmd >/dev/null 2>&1; st=$?
+[ $st = 2 ] && pass trace-usage-status-2 || fail trace-usage-status-2 "status $st"
+T sysfill-no-such-program >/dev/null 2>&1; st=$?
+[ $st = 127 ] && pass trace-not-found-127 || fail trace-not-found-127 "status $st"
+T /etc/passwd >/dev/null 2>&1; st=$?
+[ $st = 126 ] && pass trace-not-executable-126 || fail trace-not-executable-126 "status $st"
+
+# bg OUT CMD...: start CMD in the background (sf=its pid, the signals
+# below go to sysfill itself, not to a wrapper), killed after 20 s.
+bg() {
+	local f=$1; shift
+	"$@" >"$f" 2>&1 &
+	sf=$!
+	( sleep 20; kill -KILL "$sf" 2>/dev/null ) >/dev/null 2>&1 &
+	dog=$!
+	for i in $(seq 50); do grep -q ready "$f" 2>/dev/null && break; sleep 0.05; done
+}
+for sig in TERM INT HUP; do
+	f=$o/handler.$sig
+	bg "$f" env SYSFILL_FORCE=1 "$S" run --mode=trace -- "$C" handler
+	kill -"$sig" "$sf"
+	wait "$sf"; st=$?
+	kill "$dog" 2>/dev/null
+	if grep -q "got $sig" "$f" && [ $st = 0 ]; then
+		pass "trace-forwards-sig$(echo $sig | tr A-Z a-z)-to-program"
+	else
+		fail "trace-forwards-sig$(echo $sig | tr A-Z a-z)-to-program" "status $st, output: $(tr '\n' ' ' <"$f")"
+	fi
+done
+
+# group-stop of the program itself: stopped and continued from outside (the
+# supervisor keeps it in group-stop with PTRACE_LISTEN; SIGTERM after the
+# SIGCONT reaches its handler, so it runs again)
+f=$o/stopped
+bg "$f" env SYSFILL_FORCE=1 "$S" run --mode=trace -- "$C" handler
+prog=$(pgrep -P "$sf" | head -1)
+kill -STOP "$prog"
+state=?
+# under ptrace a group-stop shows as "t" (tracing stop), not "T"
+for i in $(seq 40); do state=$(awk '{print $3}' "/proc/$prog/stat" 2>/dev/null); [ "$state" = t ] && break; sleep 0.05; done
+kill -CONT "$prog"; sleep 0.1
+kill -TERM "$prog"; wait "$sf"; st=$?
+kill "$dog" 2>/dev/null
+if [ "$state" = t ] && [ $st = 0 ] && grep -q "got TERM" "$f"; then
+	pass trace-program-stops-and-continues
+else
+	fail trace-program-stops-and-continues "state $state, status $st, $(tr '\n' ' ' <"$f")"
+fi
+
+nat=$("$C" stopcont 2>&1)
+tr=$(T "$C" stopcont 2>&1)
+[ "$tr" = "$nat" ] && pass trace-child-stop-continue-kill-matches-native ||
+	fail trace-child-stop-continue-kill-matches-native "native: $nat | trace: $tr"
+
+# ---- ptrace inside: clear error, no hang ---------------------------------------
+out=$(T "$C" ptrace 2>&1); st=$?
+if [ $st = 0 ] && [[ "$out" == *"ptrace(TRACEME) = -1 EPERM"*"ptrace(ATTACH) = -1 EPERM"* ]] &&
+   [ "$(grep -c 'not possible under sysfill run --mode=trace' <<<"$out")" = 1 ]; then
+	pass trace-program-using-ptrace-gets-eperm-and-one-line
+else
+	fail trace-program-using-ptrace-gets-eperm-and-one-line "status $st: $(tr '\n' ' ' <<<"$out")"
+fi
+
+# ---- threads and exec ----------------------------------------------------------
+nat=$("$C" threads 2>&1)
+tr=$(T "$C" threads 2>&1)
+[ "$tr" = "$nat" ] && [[ "$nat" == *"child status 5"* ]] && pass trace-threads-and-exec-from-thread ||
+	fail trace-threads-and-exec-from-thread "native: $nat | trace: $tr"
+if [ "$have_runsc" = 1 ]; then
+	gv=$(runsc --network=none --platform=ptrace do env SYSFILL_FORCE=1 "$S" run --mode=trace -- "$C" threads </dev/null 2>&1 | cat)
+	[ "$gv" = "$nat" ] && pass trace-threads-and-exec-from-thread-gvisor ||
+		fail trace-threads-and-exec-from-thread-gvisor "native: $nat | gvisor: $gv"
+fi
+
+# ---- stress: 8 threads, children with pidfds (tests/stress/stress.c) --------------
+if cc -static -O1 -D_GNU_SOURCE -I"$root/include" -pthread -o "$o/stress" tests/stress/stress.c >"$o/stress.log" 2>&1; then
+	if [ "$have_runsc" = 1 ]; then
+		( timeout 90 runsc --network=none --platform=ptrace do env SYSFILL_FORCE=1 \
+			"$S" run --mode=trace -- "$o/stress" 8 200 0 </dev/null 2>&1 | cat >"$o/stress.gvisor" ) &
+		stresspid=$!
+	fi
+	SYSFILL_FORCE=1 timeout 60 "$S" run --mode=trace -- "$o/stress" 8 1000 0 </dev/null >"$o/stress.trace" 2>&1
+	st=$?
+	if [ $st = 0 ] && grep -q '^OK' "$o/stress.trace" && grep -q '1000 reaped, 0 bad status, 0 lost, 0 errors' "$o/stress.trace"; then
+		pass trace-stress-8-threads-1000-children
+	else
+		fail trace-stress-8-threads-1000-children "status $st" "$o/stress.trace"
+	fi
+	grep '^stress: [0-9.]* s' "$o/stress.trace" | sed 's/^/    /'
+	if [ "$have_runsc" = 1 ]; then
+		wait "$stresspid"
+		if grep -q '^OK' "$o/stress.gvisor" && grep -q '200 reaped, 0 bad status, 0 lost, 0 errors' "$o/stress.gvisor"; then
+			pass trace-stress-gvisor-8-threads-200-children
+		else
+			fail trace-stress-gvisor-8-threads-200-children "see output" "$o/stress.gvisor"
+		fi
+		grep '^stress: [0-9.]* s' "$o/stress.gvisor" | sed 's/^/    /'
+	fi
+else
+	fail trace-stress-build "cc -static failed" "$o/stress.log"
+fi
+
+# ---- no leaks -------------------------------------------------------------------
+out=$(T "$C" leak 2>&1)
+nat=$("$C" leak 2>&1)
+[ "$out" = "leak: own fds +0, parent fds +0" ] && pass trace-no-fd-leak-after-500-pidfds ||
+	fail trace-no-fd-leak-after-500-pidfds "trace: $out | native: $nat"
+zombies=$(ps -eo stat,ppid | awk -v p=$$ '$1 ~ /^Z/ && $2 == p' | wc -l)
+[ "$zombies" = 0 ] && pass trace-no-zombie-left || fail trace-no-zombie-left "$zombies zombies"
+
+# ---- with a simulated kernel or container profile -----------------------------
+out=$("$S" run -q --kernel 4.19 --mode=trace -- "$o/probe" 2>&1)
+[[ "$out" == *"probe-open: pidfd_open = fd"*"probe-waitid: waitid = -1 ECHILD"* ]] &&
+	pass trace-kernel-4.19-emulated || fail trace-kernel-4.19-emulated "$out"
+out=$("$S" run --profile=container-eperm --mode=trace -- "$C" threads 2>&1)
+[[ "$out" == *"4 of 4"*"child status 5"* ]] && pass trace-profile-eperm-threads-work ||
+	fail trace-profile-eperm-threads-work "$out"
+
+# ---- real programs in gVisor (tests/clients/*.py: python3, procps pidwait) ------
+# dynamically linked, but traced: --mode=trace, where the calls are missing
+if [ "$have_runsc" = 1 ]; then
+	pids=
+	for py in tests/clients/[a-z]*.py; do
+		c=$(basename "$py" .py)
+		( timeout 90 runsc --network=none --platform=ptrace do "$S" run --mode=trace -- \
+			/usr/bin/python3 "$root/$py" </dev/null 2>&1 | cat >"$o/client-$c.gvisor" ) &
+		pids="$pids $!"
+	done
+	wait $pids
+	for py in tests/clients/[a-z]*.py; do
+		c=$(basename "$py" .py)
+		if [ "$(tail -1 "$o/client-$c.gvisor")" = OK ]; then
+			pass "trace-client-$c-gvisor"
+		else
+			fail "trace-client-$c-gvisor" "no OK line" "$o/client-$c.gvisor"
+		fi
+	done
+fi
+
+# ---- auto mode ---------------------------------------------------------------
+out=$(SYSFILL_LOG=info "$S" run -- "$C" exit 0 2>&1); st=$?
+[ $st = 0 ] && [[ "$out" == *"trace mode for"*"statically linked"* ]] &&
+	pass trace-auto-mode-picks-trace-for-static || fail trace-auto-mode-picks-trace-for-static "status $st: $out"
+# emulation without SYSFILL_FORCE where the kernel lacks the calls (gVisor)
+if [ "$have_runsc" = 1 ]; then
+	out=$(runsc --network=none --platform=ptrace do "$S" run -- "$o/probe" </dev/null 2>&1 | cat)
+	[[ "$out" == *"probe-open: pidfd_open = fd"*"probe-waitid: waitid = -1 ECHILD"* ]] &&
+		pass trace-auto-mode-emulates-in-gvisor || fail trace-auto-mode-emulates-in-gvisor "$out"
+fi
+exit $rc
