@@ -101,6 +101,7 @@ static void tlog(int level, const char *fmt, ...)
 #define TASK_SLOTS 32768 /* power of two */
 struct task {
 	pid_t tid;     /* 0: free */
+	int sigsys_blocked; /* under an inherited filter: blocked, virtually */
 	int ptrace_warned;
 	/* A blocking waitid left to run as the program's call, whose result
 	 * is fixed at its syscall-exit stop (gVisor's stop reports). */
@@ -1234,6 +1235,98 @@ static void on_seccomp(pid_t tid)
 	serve(&c);
 }
 
+/* ---- the other calls an inherited libsysfill.so filter traps ----------
+ * libsysfill.so also traps rt_sigprocmask and rt_sigaction(SIGSYS) (so
+ * that its own process never really blocks SIGSYS), clone3 and
+ * clone(CLONE_PIDFD). A program without the library gets them as the
+ * kernel would give them, run here with ptrace's own access to its mask. */
+#define SIGBIT(sig) (1ULL << ((sig) - 1))
+
+/* SIGSYS is never really blocked (a trap of the filter raised while it is
+ * blocked would be forced through, or, in gVisor, lost): the program sees
+ * the bit it asked for, kept per thread. */
+static void inherited_sigmask(struct call *c)
+{
+	int how = (int)c->a[0];
+	uintptr_t set = (uintptr_t)c->a[1], oset = (uintptr_t)c->a[2];
+	uint64_t real, old, s, now;
+	struct task *t = task_find(c->tid);
+	if ((size_t)c->a[3] != 8)
+		return finish(c, -EINVAL);
+	if (ptrace(PTRACE_GETSIGMASK, c->tid, (void *)8, &real) < 0)
+		return finish(c, -EINVAL);
+	old = real | (t && t->sigsys_blocked ? SIGBIT(SIGSYS) : 0);
+	if (set) {
+		if (mem_rw(c->tid, set, &s, 8, 0) < 0)
+			return finish(c, -EFAULT);
+		s &= ~(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP));
+		switch (how) {
+		case SIG_BLOCK:
+			now = old | s;
+			break;
+		case SIG_UNBLOCK:
+			now = old & ~s;
+			break;
+		case SIG_SETMASK:
+			now = s;
+			break;
+		default:
+			return finish(c, -EINVAL);
+		}
+		if (t)
+			t->sigsys_blocked = !!(now & SIGBIT(SIGSYS));
+		now &= ~SIGBIT(SIGSYS);
+		if (ptrace(PTRACE_SETSIGMASK, c->tid, (void *)8, &now) < 0)
+			return finish(c, -EINVAL);
+	}
+	if (oset && mem_rw(c->tid, oset, &old, 8, 1) < 0)
+		return finish(c, -EFAULT);
+	finish(c, 0);
+}
+
+/* rt_sigaction(SIGSYS): recorded per process, not installed (a handler
+ * of the program's would also receive the inherited filter's traps).
+ * Limit: a SIGSYS that is not the filter's (kill(), another filter) then
+ * meets the default action. */
+struct k_sigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+static struct {
+	pid_t tgid;
+	struct k_sigaction ka;
+} sigsys_rec[64];
+
+static void inherited_sigaction_sigsys(struct call *c)
+{
+	if ((int)c->a[0] != SIGSYS || (size_t)c->a[3] != 8)
+		return finish(c, (int)c->a[0] != SIGSYS ? -ENOSYS : -EINVAL);
+	pid_t tgid = tgid_of(c->tid);
+	int slot = -1, freeslot = -1;
+	for (int i = 0; i < 64; i++) {
+		if (sigsys_rec[i].tgid == tgid)
+			slot = i;
+		else if (freeslot < 0 && (!sigsys_rec[i].tgid ||
+					  kill(sigsys_rec[i].tgid, 0) < 0))
+			freeslot = i;
+	}
+	struct k_sigaction old = {0}, act;
+	if (slot >= 0)
+		old = sigsys_rec[slot].ka;
+	if (c->a[1]) {
+		if (mem_rw(c->tid, (uintptr_t)c->a[1], &act, sizeof act, 0) < 0)
+			return finish(c, -EFAULT);
+		act.mask &= ~(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP));
+		if (slot < 0)
+			slot = freeslot >= 0 ? freeslot : 0;
+		sigsys_rec[slot].tgid = tgid;
+		sigsys_rec[slot].ka = act;
+	}
+	if (c->a[2] &&
+	    mem_rw(c->tid, (uintptr_t)c->a[2], &old, sizeof old, 1) < 0)
+		return finish(c, -EFAULT);
+	finish(c, 0);
+}
+
 /* A SIGSYS from libsysfill.so's inherited filter, about to be delivered
  * to a process without the library (a static binary exec'd from an
  * emulating process). Returns 1 if served (signal suppressed). */
@@ -1249,11 +1342,34 @@ static int on_preload_trap(pid_t tid, const siginfo_t *si)
 	c.nr = si->si_syscall;
 	for (int i = 0; i < 6; i++)
 		c.a[i] = sf_pt_arg(&c.orig, i);
-	if (c.nr != SF_NR_pidfd_open && c.nr != SF_NR_pidfd_send_signal &&
-	    c.nr != SF_NR_pidfd_getfd && c.nr != SF_NR_waitid)
-		return 0;
 	tlog(3, "[%d] SIGSYS of the inherited libsysfill.so filter for call %ld: "
 	     "served here", (int)tid, c.nr);
+	switch (c.nr) {
+	case SF_NR_pidfd_open:
+	case SF_NR_pidfd_send_signal:
+	case SF_NR_pidfd_getfd:
+	case SF_NR_waitid:
+		break;
+	case SF_NR_rt_sigprocmask:
+		inherited_sigmask(&c);
+		return 1;
+	case SF_NR_rt_sigaction:
+		inherited_sigaction_sigsys(&c);
+		return 1;
+	case SF_NR_clone3:
+		/* as trace mode answers it: glibc falls back to clone */
+		finish(&c, -ENOSYS);
+		return 1;
+	case SF_NR_clone:
+		/* clone(CLONE_PIDFD): run as a kernel before 5.2 runs it (the
+		 * flag ignored, the pidfd slot untouched); without the flag the
+		 * filter lets it through. */
+		finish_with(&c, SF_NR_clone, c.a[0] & ~(long)CLONE_PIDFD, c.a[1],
+			    c.a[2], c.a[3], c.a[4]);
+		return 1;
+	default:
+		return 0;
+	}
 	/* Served even where the kernel has the calls: the inherited filter
 	 * would trap them again if they ran as they are. */
 	serve(&c);
