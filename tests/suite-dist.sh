@@ -120,7 +120,7 @@ assert d["features"]["pidfd_open"]["status"] == "native"' "$out" 2>/dev/null; th
 	fi
 fi
 run gvisor "$alone/root/sysfill" probe
-if grep -Eq '^pidfd_open +5\.3 +emulated \(preload\) +missing \(ENOSYS\)' "$out" &&
+if grep -Eq '^pidfd_open +5\.3 +emulated \(preload, trace\) +missing \(ENOSYS\)' "$out" &&
 	has "=> pidfd calls missing"; then
 	pass dist-sysfill-probe-in-gvisor
 else
