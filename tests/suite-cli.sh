@@ -143,6 +143,9 @@ fi
 "$S" run -q --kernel 4.19 --no-emulate -- "$S" probe --json >"$tmp/k419.json" 2>&1
 json_expect probe-under-kernel-4.19-sees-it "$tmp/k419.json" \
 	'f["pidfd_open"] == ("missing", "ENOSYS") and f["pidfd_send_signal"] == ("missing", "ENOSYS") and f["clone3"] == ("missing", "ENOSYS") and f["waitid_pidfd"] == ("missing", "EINVAL") and f["pidfd_getfd"] == ("missing", "ENOSYS")'
+# Before 5.2 clone ignores CLONE_PIDFD: the supervisor clears the flag.
+json_expect probe-under-kernel-4.19-clone-pidfd-ignored "$tmp/k419.json" \
+	'f["clone_pidfd"] == ("ignored", None)'
 "$S" run -q --kernel 5.4 --no-emulate -- "$S" probe --json >"$tmp/k54.json" 2>&1
 json_expect probe-under-kernel-5.4-sees-it "$tmp/k54.json" \
 	'f["waitid_pidfd"] == ("native", None) and f["clone3"] == ("native", None) and f["pidfd_getfd"] == ("missing", "ENOSYS") and f["pidfd_nonblock"] == ("missing", "EINVAL")'
@@ -237,13 +240,17 @@ expect run-kernel-5.10-pidfd-nonblock-works 0 "nonblock ok" "" \
 # A kernel without clone3: glibc falls back to clone, threads still work.
 expect run-kernel-5.2-threads-fall-back-to-clone 0 "thread: OK" "" \
 	"$S" run -q --kernel 5.2 --no-emulate -- "$tools/thread-probe"
-# clone(CLONE_PIDFD) before 5.2 cannot be simulated by a filter.
-expect run-kernel-4.19-warns-about-clone-pidfd 0 "" "CLONE_PIDFD" \
-	"$S" run --kernel 4.19 --no-emulate -- true
+# clone(CLONE_PIDFD) before 5.2 cannot be simulated by a filter: the
+# program runs under the supervisor, which clears the flag.
+expect run-kernel-4.19-no-emulate-runs-under-the-supervisor 0 "" "CLONE_PIDFD" \
+	env SYSFILL_LOG=info "$S" run --kernel 4.19 --no-emulate -- true
 expect run-quiet-hides-the-warning 0 "" "" "$S" run -q --kernel 4.19 --no-emulate -- true
 if [ -z "$err" ]; then pass run-quiet-stderr-empty; else fail run-quiet-stderr-empty "$(oneline "$err")"; fi
-expect run-strict-refuses-kernel-4.19 125 "" "refusing" \
+expect run-strict-accepts-kernel-4.19 0 "" "" \
 	"$S" run --strict --kernel 4.19 --no-emulate -- true
+# 5.2's CLONE_PIDFD pidfds were not pollable: nothing can hide that.
+expect run-strict-refuses-kernel-5.2 125 "" "refusing" \
+	"$S" run --strict --kernel 5.2 --no-emulate -- true
 expect run-strict-accepts-kernel-5.3 0 "" "" \
 	"$S" run --strict --kernel 5.3 --no-emulate -- true
 if [ $static_ok = 1 ]; then

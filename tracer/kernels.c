@@ -336,7 +336,7 @@ void kfeatures_print(FILE *f)
 		const struct kfeature *k = &kfeatures[i];
 		fprintf(f, "  %-24s %-18s %-6s %s%s\n", k->name, k->syscall,
 			kversion_str(k->since, v, sizeof v), k->before,
-			k->kind == KF_IGNORED ? " [not simulated: needs trace mode]"
+			k->kind == KF_IGNORED ? " [simulated under the supervisor]"
 			: k->kind == KF_PROPERTY ? " [not simulated]" : "");
 	}
 }

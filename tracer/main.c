@@ -63,7 +63,7 @@ static int cmd_features(int argc, char **argv)
 	printf("| --- | --- | --- | --- | --- | --- |\n");
 	for (int i = 0; i < KF_COUNT; i++) {
 		const struct kfeature *k = &kfeatures[i];
-		const char *sim = k->kind == KF_IGNORED ? "not simulated (needs trace mode)"
+		const char *sim = k->kind == KF_IGNORED ? "flag cleared by the supervisor (trace mode)"
 				: k->kind == KF_PROPERTY ? "not simulated"
 				: "errno rule";
 		printf("| %s | `%s` | %s | %s | %s | %s |\n", k->name, k->syscall,

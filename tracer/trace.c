@@ -69,7 +69,14 @@
 #define SYSGOOD_TRAP (SIGTRAP | 0x80)
 
 /* SECCOMP_RET_DATA of our RET_TRACE rules. */
-enum { TR_PIDFD_OPEN = 1, TR_SEND_SIGNAL, TR_GETFD, TR_WAITID, TR_PTRACE };
+enum {
+	TR_PIDFD_OPEN = 1,
+	TR_SEND_SIGNAL,
+	TR_GETFD,
+	TR_WAITID,
+	TR_PTRACE,
+	TR_CLONE_PIDFD,
+};
 
 extern char **environ;
 
@@ -1210,6 +1217,10 @@ static void serve(struct call *c)
 				   c->a[3], c->a[4]);
 	case SF_NR_ptrace:
 		return do_ptrace(c);
+	case SF_NR_clone:
+		/* --kernel < 5.2: CLONE_PIDFD ignored, the slot untouched */
+		return finish_with(c, SF_NR_clone, c->a[0] & ~(long)CLONE_PIDFD,
+				   c->a[1], c->a[2], c->a[3], c->a[4]);
 	}
 	finish(c, -ENOSYS);
 }
@@ -1514,7 +1525,7 @@ static int add_trace(scmp_filter_ctx ctx, const char *name, int tag, int ncmp,
  * answers EPERM, which breaks glibc's pthread_create; ENOSYS makes it fall
  * back to clone, and this filter, loaded last, wins over the profile's). */
 static int build_trace_filter(int emulate, int clone3_enosys,
-			      scmp_filter_ctx *out)
+			      int ignore_clone_pidfd, scmp_filter_ctx *out)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
@@ -1523,6 +1534,13 @@ static int build_trace_filter(int emulate, int clone3_enosys,
 	int r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW);
 	if (!r)
 		r = add_trace(ctx, "ptrace", TR_PTRACE, 0, NULL);
+	if (!r && ignore_clone_pidfd) {
+		struct scmp_arg_cmp f = {
+			.arg = 0, .op = SCMP_CMP_MASKED_EQ,
+			.datum_a = CLONE_PIDFD, .datum_b = CLONE_PIDFD,
+		};
+		r = add_trace(ctx, "clone", TR_CLONE_PIDFD, 1, &f);
+	}
 	if (!r && emulate) {
 		struct scmp_arg_cmp pidfd = {
 			.arg = 0, .op = SCMP_CMP_MASKED_EQ,
@@ -1587,7 +1605,8 @@ int trace_emulates(unsigned kv)
 }
 
 int trace_run(const char *path, char **argv, void *kctx, int quiet,
-	      int force_emulate, int clone3_enosys)
+	      int force_emulate, int clone3_enosys, int no_emulate,
+	      int ignore_clone_pidfd)
 {
 	const char *lv = getenv("SYSFILL_LOG");
 	if (lv) {
@@ -1608,7 +1627,8 @@ int trace_run(const char *path, char **argv, void *kctx, int quiet,
 	prog_name = argv[0];
 	const char *f = getenv("SYSFILL_FORCE");
 	int forced = f && *f && strcmp(f, "0");
-	emulating = forced || force_emulate || kernel_lacks_pidfd();
+	emulating = !no_emulate &&
+		    (forced || force_emulate || kernel_lacks_pidfd());
 	/* gVisor says 4.4.0; its waitid misreports stops and continues. */
 	struct utsname u;
 	gvisor_wait_quirk = uname(&u) == 0 && !strcmp(u.release, "4.4.0");
@@ -1618,7 +1638,8 @@ int trace_run(const char *path, char **argv, void *kctx, int quiet,
 	     forced ? " (SYSFILL_FORCE)" : "");
 
 	scmp_filter_ctx tctx = NULL;
-	int r = build_trace_filter(emulating, clone3_enosys, &tctx);
+	int r = build_trace_filter(emulating, clone3_enosys, ignore_clone_pidfd,
+				   &tctx);
 	if (r < 0) {
 		fprintf(stderr, "sysfill run: cannot build the seccomp filter: "
 			"%s\n", strerror(-r));

@@ -189,11 +189,15 @@ int sysfill_lib_path(char *buf, size_t len);
 int trace_emulates(unsigned kv);
 /* Run argv (path resolved) under the tracing supervisor; kctx (may be
  * NULL) is a built --kernel/--profile filter the program gets first;
- * clone3_enosys: answer clone3 with ENOSYS (a profile answers EPERM).
+ * clone3_enosys: answer clone3 with ENOSYS (a profile answers EPERM);
+ * no_emulate: emulate nothing, whatever the kernel lacks (--no-emulate);
+ * ignore_clone_pidfd: clear CLONE_PIDFD from clone's flags, as a kernel
+ * before 5.2 ignores it (--kernel < 5.2).
  * Returns sysfill's exit status, or does not return if the program died
  * by a signal (the supervisor re-raises it). */
 int trace_run(const char *path, char **argv, void *kctx, int quiet,
-	      int force_emulate, int clone3_enosys);
+	      int force_emulate, int clone3_enosys, int no_emulate,
+	      int ignore_clone_pidfd);
 
 /* ---- commands -------------------------------------------------------- */
 
