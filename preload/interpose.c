@@ -367,7 +367,7 @@ static size_t env_count(char *const *envp)
  * filter it inherits), or warn if there is no sysfill next to us. */
 SF_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	if (pl_mode == MODE_SECCOMP && is_static(path)) {
+	if (pl_traps && is_static(path)) {
 		char sf[sizeof pl_self_path + 32];
 		if (find_sysfill(sf, sizeof sf)) {
 			const char *targv[argv_count(argv) + 6];
@@ -436,7 +436,7 @@ SF_EXPORT int posix_spawn(pid_t *pid, const char *path,
 			  const posix_spawnattr_t *attr, char *const argv[],
 			  char *const envp[])
 {
-	if (pl_mode == MODE_SECCOMP && is_static(path)) {
+	if (pl_traps && is_static(path)) {
 		char sf[sizeof pl_self_path + 32];
 		if (find_sysfill(sf, sizeof sf)) {
 			const char *targv[argv_count(argv) + 6];

@@ -41,7 +41,7 @@ SF_TLS int pl_sigsys_blocked;
 SF_TLS int pl_sigsys_deferred;
 SF_TLS siginfo_t pl_deferred_info;
 char pl_self_path[4096];
-static volatile int probing, inherited_filter;
+static volatile int probing, inherited_filter, inherited_family;
 
 struct k_sigaction {
 	void *handler;
@@ -258,6 +258,10 @@ static void sf_sigsys(int sig, siginfo_t *si, void *vuc)
 		/* Our filter came with execve from a process that ran sysfill:
 		 * the probe must see the call as missing. */
 		inherited_filter = 1;
+		/* The parent emulated the pidfd calls if its filter traps
+		 * one of them (not only clone3, as under an EPERM profile). */
+		if (si->si_syscall != SF_NR_clone3)
+			inherited_family = 1;
 		sf_ctx_set_result(uc, -ENOSYS);
 		return;
 	}
@@ -406,7 +410,7 @@ __attribute__((constructor)) static void sf_preload_init(void)
 	probing = 1;
 	sf_probe_native();
 	probing = 0;
-	if (inherited_filter)
+	if (inherited_family)
 		sf_force_emulation();
 	unsigned emu = sf_init();
 	int family = !!(emu & SF_FEAT_PIDFD_FAMILY);

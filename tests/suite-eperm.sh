@@ -88,6 +88,12 @@ check eperm-with-sysfill-python-threads-work "thread: OK" \
 check eperm-with-sysfill-python-subprocess-works "rc=7" \
 	"$eperm" env LD_PRELOAD="$lib" /usr/bin/python3 -c \
 	'import subprocess; print("rc=%d" % subprocess.run(["/bin/sh", "-c", "exit 7"]).returncode)'
+# A program exec'd from there inherits the filter (clone3 and masks
+# trapped, not the pidfd calls): its pidfds stay the kernel's, and its
+# threads work.
+check eperm-with-sysfill-exec-child-keeps-native-pidfds "anon_inode:[pidfd] thread: OK" \
+	"$eperm" env LD_PRELOAD="$lib" /usr/bin/python3 -c \
+	'import subprocess, sys; sys.exit(subprocess.run([sys.executable, "-c", "import os, threading; fd = os.pidfd_open(os.getpid()); t = threading.Thread(target=len, args=((),)); t.start(); t.join(); print(os.readlink(\"/proc/self/fd/%d\" % fd), \"thread: OK\")"]).returncode)'
 # ------------------------------------------------------------------------
 
 exit $rc
