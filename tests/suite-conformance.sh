@@ -43,22 +43,9 @@ if ! cc -O1 -g -Wall -D_GNU_SOURCE -o "$reaper" "$src/helpers/reaper.c" >"$out/r
 fi
 
 # normalize MODE SCENARIO FILE: rewrite each emulated text of the table to
-# its native text (rows for this scenario; gvisor: rows only in gvisor mode).
+# its native text (tests/conformance/normalize.awk).
 normalize() {
-	local mode=$1 scen=$2 file=$3
-	awk -F'\t' -v mode="$mode" -v scen="$scen" '
-		NR == FNR {
-			if ($0 ~ /^#/ || NF < 4) next
-			key = $1
-			if (key ~ /^gvisor:/) { if (mode != "gvisor") next; sub(/^gvisor:/, "", key) }
-			n = index(key, "/")
-			if (substr(key, 1, n - 1) != scen) next
-			step = substr(key, n + 1)
-			map[step ": " $3] = step ": " $2
-			next
-		}
-		{ if ($0 in map) print map[$0]; else print }
-	' "$table" "$file"
+	awk -F'\t' -v mode="$1" -v scen="$2" -f "$src/normalize.awk" "$table" "$3"
 }
 
 # run MODE BIN OUTFILE: transcript (stdout) plus a final "exit: N" line;

@@ -61,22 +61,10 @@ command -v runsc >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && have_runsc=1
 
 # ---- conformance scenarios, static ----------------------------------------
 
-# normalize MODE SCENARIO FILE (see suite-conformance.sh): rows without a
-# prefix and "trace:" rows; "gvisor:" rows too in trace-gvisor mode.
+# normalize MODE SCENARIO FILE (tests/conformance/normalize.awk): rows
+# without a prefix and "trace:" rows; "gvisor:" rows too in gVisor modes.
 normalize() {
-	awk -F'\t' -v mode="$1" -v scen="$2" '
-		NR == FNR {
-			if ($0 ~ /^#/ || NF < 4) next
-			key = $1
-			if (key ~ /^gvisor:/) { if (mode !~ /gvisor/) next; sub(/^gvisor:/, "", key) }
-			else if (key ~ /^trace:/) sub(/^trace:/, "", key)
-			n = index(key, "/")
-			if (substr(key, 1, n - 1) != scen) next
-			map[substr(key, n + 1) ": " $3] = substr(key, n + 1) ": " $2
-			next
-		}
-		{ if ($0 in map) print map[$0]; else print }
-	' "$table" "$3"
+	awk -F'\t' -v mode="trace-$1" -v scen="$2" -f "$src/normalize.awk" "$table" "$3"
 }
 
 # run MODE BIN OUT: transcript plus "exit: N"; stderr to OUT.err
