@@ -32,8 +32,6 @@ static int (*real_posix_spawnp)(pid_t *, const char *,
 				const posix_spawn_file_actions_t *,
 				const posix_spawnattr_t *, char *const[],
 				char *const[]);
-/* sa_mask of each signal's action included SIGSYS (we removed it). */
-static unsigned char mask_had_sigsys[_NSIG];
 
 #define REAL(name) real_##name = (__typeof__(real_##name))dlsym(RTLD_NEXT, #name)
 
@@ -207,13 +205,13 @@ SF_EXPORT int sigaction(int sig, const struct sigaction *act,
 		sigdelset(&copy.sa_mask, SIGSYS);
 		act = &copy;
 	}
-	int prev_had = sig > 0 && sig < _NSIG ? mask_had_sigsys[sig] : 0;
+	int prev_had = sig > 0 && sig < _NSIG ? pl_mask_had_sigsys[sig] : 0;
 	int r = pl_real_sigaction(sig, act, old);
 	if (r == 0) {
 		if (old && prev_had)
 			sigaddset(&old->sa_mask, SIGSYS);
 		if (act)
-			mask_had_sigsys[sig] = (unsigned char)had;
+			pl_mask_had_sigsys[sig] = (unsigned char)had;
 	}
 	return r;
 }

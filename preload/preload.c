@@ -41,6 +41,7 @@ SF_TLS int pl_sigsys_blocked;
 SF_TLS int pl_sigsys_deferred;
 SF_TLS siginfo_t pl_deferred_info;
 char pl_self_path[4096];
+unsigned char pl_mask_had_sigsys[_NSIG];
 static volatile int probing, inherited_filter, inherited_family;
 
 struct k_sigaction {
@@ -230,6 +231,41 @@ static long virt_sigaction_sigsys(const long a[6])
 	return 0;
 }
 
+/* A raw rt_sigaction that installs an action (glibc's sigaction, Go's
+ * runtime): SIGSYS is taken out of its sa_mask, so that it is never
+ * really blocked while the handler runs, and put back in what the program
+ * reads. Same checks and order as the kernel: size, act copy, the call's
+ * own errors, then oact copy (after the change). */
+static long virt_sigaction(const long a[6])
+{
+	int sig = (int)a[0];
+	uintptr_t act = (uintptr_t)a[1], oact = (uintptr_t)a[2];
+	if ((size_t)a[3] != 8)
+		return -EINVAL;
+	struct k_sigaction k, o;
+	int had = 0;
+	if (act) {
+		if (sf_self_caller.read(&sf_self_caller, &k, act, sizeof k))
+			return -EFAULT;
+		had = !!(k.mask & SIGBIT(SIGSYS));
+		k.mask &= ~SIGBIT(SIGSYS);
+	}
+	long r = sf_gate_call(SF_NR_rt_sigaction, sig, act ? (long)&k : 0,
+			      oact ? (long)&o : 0, 8);
+	if (r < 0)
+		return r;
+	int in = sig > 0 && sig < _NSIG, prev = in && pl_mask_had_sigsys[sig];
+	if (act && in)
+		pl_mask_had_sigsys[sig] = (unsigned char)had;
+	if (oact) {
+		if (prev)
+			o.mask |= SIGBIT(SIGSYS);
+		if (sf_self_caller.write(&sf_self_caller, oact, &o, sizeof o))
+			return -EFAULT;
+	}
+	return 0;
+}
+
 static void owner_after_fork(void)
 {
 	pl_owner_pid = sf_getpid();
@@ -273,7 +309,8 @@ static void sf_sigsys(int sig, siginfo_t *si, void *vuc)
 		r = virt_sigprocmask(uc, a);
 		break;
 	case SF_NR_rt_sigaction:
-		r = virt_sigaction_sigsys(a);
+		r = (int)a[0] == SIGSYS ? virt_sigaction_sigsys(a)
+					: virt_sigaction(a);
 		break;
 	case SF_NR_clone3:
 	case SF_NR_clone:
@@ -318,6 +355,9 @@ static int load_filter(unsigned emu, int gate)
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_rt_sigprocmask, 0);
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_rt_sigaction, 1,
 				      SCMP_A0(SCMP_CMP_EQ, SIGSYS));
+		/* an action installed: its sa_mask must not block SIGSYS */
+		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_rt_sigaction, 1,
+				      SCMP_A1(SCMP_CMP_NE, 0));
 	}
 	int mfd = -1;
 	struct sock_filter *insns = 0;

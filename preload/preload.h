@@ -25,6 +25,8 @@ extern struct sigaction pl_prog_sigsys SF_HIDDEN;
 extern SF_TLS int pl_sigsys_blocked SF_HIDDEN;
 extern SF_TLS int pl_sigsys_deferred SF_HIDDEN;
 extern SF_TLS siginfo_t pl_deferred_info SF_HIDDEN;
+/* Per signal: the program's sa_mask included SIGSYS (we removed it). */
+extern unsigned char pl_mask_had_sigsys[_NSIG] SF_HIDDEN;
 /* Path of this library, for keeping LD_PRELOAD across execve. */
 extern char pl_self_path[4096] SF_HIDDEN;
 

@@ -65,6 +65,23 @@ else
 	fail static-exec-runs-under-trace-mode "cannot link statically"
 fi
 
+# A static program installing a full-mask handler that makes a pidfd call,
+# exec'd from an emulating python: the same as natively, and in gVisor.
+sh=$PWD/build/tests/static-handler
+if cc -static -O1 -o "$sh" tests/safety/static-handler.c 2>/dev/null; then
+	want=$("$sh")
+	py="import subprocess; print(subprocess.run(['$sh']).returncode)"
+	got=$(SYSFILL_FORCE=1 LD_PRELOAD=$lib /usr/bin/python3 -c "$py" 2>/dev/null)
+	[ "$got" = "$want"$'\n'0 ] && [[ "$want" == *"pidfd ok, mask kept 1"* ]] &&
+		pass static-handler-exec-under-trace-mode ||
+		fail static-handler-exec-under-trace-mode "want '$want' got '$got'"
+	got=$(gv env SYSFILL_FORCE=1 LD_PRELOAD=$lib /usr/bin/python3 -c "$py")
+	[ "$got" = "$want"$'\n'0 ] && pass static-handler-exec-under-trace-mode-gvisor ||
+		fail static-handler-exec-under-trace-mode-gvisor "want '$want' got '$got'"
+else
+	fail static-handler-exec-under-trace-mode "cannot link statically"
+fi
+
 # An i386 program exec'd by an emulating process cannot load the library:
 # its calls (another ABI) pass the filter untouched and get what the kernel
 # gives, as without sysfill (libseccomp's default would kill it at its first
