@@ -255,7 +255,9 @@ static long virt_sigaction(const long a[6])
 	if (r < 0)
 		return r;
 	int in = sig > 0 && sig < _NSIG, prev = in && pl_mask_had_sigsys[sig];
-	if (act && in)
+	/* A CLONE_VM child (posix_spawn's, resetting handlers) shares the
+	 * record with its parent: it does not write it. */
+	if (act && in && sf_getpid() == pl_owner_pid)
 		pl_mask_had_sigsys[sig] = (unsigned char)had;
 	if (oact) {
 		if (prev)

@@ -49,19 +49,20 @@ struct k_sigaction {
 /* CLONE_CLEAR_SIGHAND as flush_signal_handlers(t, 0): every handler that
  * is not SIG_IGN becomes SIG_DFL, flags and masks are cleared. sysfill's
  * own SIGSYS handler stays. Runs in a child that may have a new TLS and
- * whose stack is the caller's: no TLS, no stack protector. */
+ * whose stack is the caller's: no TLS, no stack protector. Through the
+ * gate: our filter traps rt_sigaction that installs an action. */
 __attribute__((no_stack_protector)) static void clear_sighand(void)
 {
 	for (int sig = 1; sig <= 64; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP || sig == SIGSYS)
 			continue;
 		struct k_sigaction old, new = {0};
-		if (sf_sys4(SF_NR_rt_sigaction, sig, 0, &old, 8) < 0)
+		if (sf_gate_call(SF_NR_rt_sigaction, sig, 0, (long)&old, 8) < 0)
 			continue;
 		new.handler = old.handler == SIG_IGN ? SIG_IGN : SIG_DFL;
 		if (old.handler != new.handler || old.flags || old.mask ||
 		    old.restorer)
-			sf_sys4(SF_NR_rt_sigaction, sig, &new, 0, 8);
+			sf_gate_call(SF_NR_rt_sigaction, sig, (long)&new, 0, 8);
 	}
 }
 
