@@ -206,7 +206,20 @@ SF_EXPORT int sigaction(int sig, const struct sigaction *act,
 		act = &copy;
 	}
 	int prev_had = sig > 0 && sig < _NSIG ? pl_mask_had_sigsys[sig] : 0;
-	int r = pl_real_sigaction(sig, act, old);
+	int r;
+	if (pl_mask_trapped) {
+		/* Not through libc: its call would trap. glibc refuses its
+		 * own signals (SIGCANCEL, SIGSETXID) as it does. */
+		r = sig <= 0 || sig >= _NSIG || sig == 32 || sig == 33
+			    ? -EINVAL
+			    : pl_raw_sigaction(sig, act, old);
+		if (r) {
+			errno = -r;
+			r = -1;
+		}
+	} else {
+		r = pl_real_sigaction(sig, act, old);
+	}
 	if (r == 0) {
 		if (old && prev_had)
 			sigaddset(&old->sa_mask, SIGSYS);

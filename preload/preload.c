@@ -53,10 +53,11 @@ struct k_sigaction {
 
 /* SIGSYS's disposition, set and read with the raw call through the gate
  * (an inherited filter traps rt_sigaction(SIGSYS) from anywhere else). */
-static int sigsys_action(const struct sigaction *act, struct sigaction *old)
+int pl_raw_sigaction(int sig, const struct sigaction *act,
+		     struct sigaction *old)
 {
 	if (!sf_gate_ready)
-		return pl_real_sigaction(SIGSYS, act, old);
+		return pl_real_sigaction(sig, act, old) ? -errno : 0;
 	struct k_sigaction k, o;
 	if (act) {
 		k.handler = (void *)act->sa_handler;
@@ -68,10 +69,10 @@ static int sigsys_action(const struct sigaction *act, struct sigaction *old)
 		}
 		__builtin_memcpy(&k.mask, &act->sa_mask, 8);
 	}
-	long r = sf_gate_call(SF_NR_rt_sigaction, SIGSYS, act ? (long)&k : 0,
+	long r = sf_gate_call(SF_NR_rt_sigaction, sig, act ? (long)&k : 0,
 			      old ? (long)&o : 0, 8);
 	if (r < 0)
-		return -1;
+		return (int)r;
 	if (old) {
 		memset(old, 0, sizeof *old);
 		old->sa_handler = (sighandler_t)o.handler;
@@ -80,6 +81,11 @@ static int sigsys_action(const struct sigaction *act, struct sigaction *old)
 		__builtin_memcpy(&old->sa_mask, &o.mask, 8);
 	}
 	return 0;
+}
+
+static int sigsys_action(const struct sigaction *act, struct sigaction *old)
+{
+	return pl_raw_sigaction(SIGSYS, act, old) ? -1 : 0;
 }
 
 static void die_by(siginfo_t *si)

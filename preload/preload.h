@@ -34,6 +34,10 @@ extern char pl_self_path[4096] SF_HIDDEN;
 extern int (*pl_real_sigaction)(int, const struct sigaction *,
 				struct sigaction *) SF_HIDDEN;
 SF_HIDDEN void pl_interpose_init(void);
+/* rt_sigaction as libc's sigaction makes it, through the gate once it
+ * exists (sysfill's own restorer unless ACT names one). 0 or -errno. */
+SF_HIDDEN int pl_raw_sigaction(int sig, const struct sigaction *act,
+			       struct sigaction *old);
 /* Deliver a deferred SIGSYS now that the program unblocked it. */
 SF_HIDDEN void pl_flush_deferred(void);
 #endif

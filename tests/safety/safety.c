@@ -184,6 +184,18 @@ int main(int argc, char **argv)
 	printf("raw-full-mask-handler: pidfd %s\n", raw_handler_result);
 	raw(13, SIGUSR2, 0, (long)&kb, 8);
 	signal(SIGUSR2, SIG_DFL);
+	struct sigaction any_act = {.sa_handler = SIG_IGN};
+	errno = 0;
+	int s32 = sigaction(32, &any_act, 0);
+	printf("libc-sigaction-32: %d %s\n", s32, errno == EINVAL ? "EINVAL" : "other");
+	errno = 0;
+	int skill = sigaction(SIGKILL, &any_act, 0);
+	printf("libc-sigaction-sigkill: %d %s\n", skill, errno == EINVAL ? "EINVAL" : "other");
+	struct sigaction got_act;
+	sigaction(SIGUSR1, 0, &got_act);
+	printf("libc-sigaction-query: handler is ours %d, mask has SIGSYS %d\n",
+	       got_act.sa_handler == full_mask_handler,
+	       sigismember(&got_act.sa_mask, SIGSYS));
 	struct { void *h; unsigned long f; void *r; unsigned long long m; } ko;
 	raw(13, SIGSYS, 0, (long)&ko, 8);
 	printf("raw-sigaction-query: program's handler %d\n",
