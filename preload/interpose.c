@@ -208,7 +208,7 @@ SF_EXPORT int sigaction(int sig, const struct sigaction *act,
 	int prev_had = sig > 0 && sig < _NSIG ? pl_mask_had_sigsys[sig] : 0;
 	int r;
 	if (pl_mask_trapped) {
-		/* Not through libc: its call would trap. glibc refuses its
+		/* Through the gate, as our other calls; glibc refuses its
 		 * own signals (SIGCANCEL, SIGSETXID) as it does. */
 		r = sig <= 0 || sig >= _NSIG || sig == 32 || sig == 33
 			    ? -EINVAL

@@ -42,7 +42,8 @@ SF_TLS int pl_sigsys_deferred;
 SF_TLS siginfo_t pl_deferred_info;
 char pl_self_path[4096];
 unsigned char pl_mask_had_sigsys[_NSIG];
-static volatile int probing, inherited_filter, inherited_family;
+static volatile int probing, inherited_filter, inherited_family,
+	inherited_masks;
 
 struct k_sigaction {
 	void *handler;
@@ -237,43 +238,6 @@ static long virt_sigaction_sigsys(const long a[6])
 	return 0;
 }
 
-/* A raw rt_sigaction that installs an action (glibc's sigaction, Go's
- * runtime): SIGSYS is taken out of its sa_mask, so that it is never
- * really blocked while the handler runs, and put back in what the program
- * reads. Same checks and order as the kernel: size, act copy, the call's
- * own errors, then oact copy (after the change). */
-static long virt_sigaction(const long a[6])
-{
-	int sig = (int)a[0];
-	uintptr_t act = (uintptr_t)a[1], oact = (uintptr_t)a[2];
-	if ((size_t)a[3] != 8)
-		return -EINVAL;
-	struct k_sigaction k, o;
-	int had = 0;
-	if (act) {
-		if (sf_self_caller.read(&sf_self_caller, &k, act, sizeof k))
-			return -EFAULT;
-		had = !!(k.mask & SIGBIT(SIGSYS));
-		k.mask &= ~SIGBIT(SIGSYS);
-	}
-	long r = sf_gate_call(SF_NR_rt_sigaction, sig, act ? (long)&k : 0,
-			      oact ? (long)&o : 0, 8);
-	if (r < 0)
-		return r;
-	int in = sig > 0 && sig < _NSIG, prev = in && pl_mask_had_sigsys[sig];
-	/* A CLONE_VM child (posix_spawn's, resetting handlers) shares the
-	 * record with its parent: it does not write it. */
-	if (act && in && sf_getpid() == pl_owner_pid)
-		pl_mask_had_sigsys[sig] = (unsigned char)had;
-	if (oact) {
-		if (prev)
-			o.mask |= SIGBIT(SIGSYS);
-		if (sf_self_caller.write(&sf_self_caller, oact, &o, sizeof o))
-			return -EFAULT;
-	}
-	return 0;
-}
-
 static void owner_after_fork(void)
 {
 	pl_owner_pid = sf_getpid();
@@ -303,8 +267,11 @@ static void sf_sigsys(int sig, siginfo_t *si, void *vuc)
 		 * the probe must see the call as missing. */
 		inherited_filter = 1;
 		/* The parent emulated the pidfd calls if its filter traps
-		 * one of them (not only clone3, as under an EPERM profile). */
-		if (si->si_syscall != SF_NR_clone3)
+		 * one of them (not only clone3, as under an EPERM profile);
+		 * it trapped masks (and installed actions) if it had a gate. */
+		if (si->si_syscall == SF_NR_rt_sigprocmask)
+			inherited_masks = 1;
+		else if (si->si_syscall != SF_NR_clone3)
 			inherited_family = 1;
 		sf_ctx_set_result(uc, -ENOSYS);
 		return;
@@ -317,8 +284,7 @@ static void sf_sigsys(int sig, siginfo_t *si, void *vuc)
 		r = virt_sigprocmask(uc, a);
 		break;
 	case SF_NR_rt_sigaction:
-		r = (int)a[0] == SIGSYS ? virt_sigaction_sigsys(a)
-					: virt_sigaction(a);
+		r = virt_sigaction_sigsys(a);
 		break;
 	case SF_NR_clone3:
 	case SF_NR_clone:
@@ -361,11 +327,12 @@ static int load_filter(unsigned emu, int gate)
 				      SF_NR_clone3, 0);
 	if (gate) {
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_rt_sigprocmask, 0);
+		/* Not every rt_sigaction that installs an action, to take
+		 * SIGSYS out of its sa_mask: glibc's posix_spawn child resets
+		 * all 64 actions raw, and as traps that doubled the cost of a
+		 * spawn (+450 us here). libc's sigaction is interposed. */
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_rt_sigaction, 1,
 				      SCMP_A0(SCMP_CMP_EQ, SIGSYS));
-		/* an action installed: its sa_mask must not block SIGSYS */
-		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_rt_sigaction, 1,
-				      SCMP_A1(SCMP_CMP_NE, 0));
 	}
 	int mfd = -1;
 	struct sock_filter *insns = 0;
@@ -457,6 +424,10 @@ __attribute__((constructor)) static void sf_preload_init(void)
 	int have_handler = sigsys_action(&sa, &pl_prog_sigsys) == 0;
 	probing = 1;
 	sf_probe_native();
+	if (sf_gate_ready) { /* does an inherited filter trap masks? */
+		uint64_t cur;
+		sf_sys4(SF_NR_rt_sigprocmask, SIG_BLOCK, 0, &cur, 8);
+	}
 	probing = 0;
 	if (inherited_family)
 		sf_force_emulation();
@@ -482,7 +453,7 @@ __attribute__((constructor)) static void sf_preload_init(void)
 	} else {
 		pl_filter = 1;
 		pl_traps = 1;
-		pl_mask_trapped = gate && !inherited_filter;
+		pl_mask_trapped = gate && (!inherited_filter || inherited_masks);
 	}
 	if (family)
 		pl_mode = r < 0 ? MODE_INTERPOSE : MODE_SECCOMP;

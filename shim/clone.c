@@ -50,7 +50,7 @@ struct k_sigaction {
  * is not SIG_IGN becomes SIG_DFL, flags and masks are cleared. sysfill's
  * own SIGSYS handler stays. Runs in a child that may have a new TLS and
  * whose stack is the caller's: no TLS, no stack protector. Through the
- * gate: our filter traps rt_sigaction that installs an action. */
+ * gate, as sysfill's other calls. */
 __attribute__((no_stack_protector)) static void clear_sighand(void)
 {
 	for (int sig = 1; sig <= 64; sig++) {

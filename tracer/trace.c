@@ -45,7 +45,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -552,19 +551,8 @@ static int to_syscall_stop(struct call *c)
 
 /* Run system call nr(a) in the tracee. Returns its result (-errno), or
  * -ESRCH with c->gone set if the tracee died. */
-static long tsys_at(struct call *c, uintptr_t pc, long nr, long a0, long a1,
-		    long a2, long a3, long a4, long a5);
-
 static long tsys(struct call *c, long nr, long a0, long a1, long a2, long a3,
 		 long a4, long a5)
-{
-	return tsys_at(c, 0, nr, a0, a1, a2, a3, a4, a5);
-}
-
-/* tsys, with the syscall instruction at PC (0: the stopped call's own)
- * when not at a seccomp stop. */
-static long tsys_at(struct call *c, uintptr_t pc, long nr, long a0, long a1,
-		    long a2, long a3, long a4, long a5)
 {
 	long a[6] = {a0, a1, a2, a3, a4, a5};
 	struct user_regs_struct r = c->orig;
@@ -583,8 +571,8 @@ static long tsys_at(struct call *c, uintptr_t pc, long nr, long a0, long a1,
 		if (sf_pt_result(&c->cur) == -ENOSYS && to_syscall_stop(c) < 0)
 			return -ESRCH;
 	} else {
-		/* rerun the syscall instruction (or the one at pc) */
-		sf_pt_set_pc(&r, pc ? pc : sf_pt_pc(&c->orig) - SF_SYSCALL_INSN_LEN);
+		/* rerun the syscall instruction */
+		sf_pt_set_pc(&r, sf_pt_pc(&c->orig) - SF_SYSCALL_INSN_LEN);
 		sf_pt_set_result(&r, nr);
 		if (setregs(c->tid, &r) < 0)
 			return c->gone = 1, -ESRCH;
@@ -1319,54 +1307,10 @@ static struct {
 	struct k_sigaction ka;
 } sigsys_rec[64];
 
-/* The library's gate in the tracee (mapped at the first need): the
- * inherited filter lets through whatever is called from there. Returns its
- * syscall instruction's address, 0 if it cannot be had. */
-static uintptr_t tracee_gate(struct call *c)
-{
-	unsigned char code[3];
-	if (mem_rw(c->tid, SF_GATE_ADDR, code, 2, 0) == 0 && code[0] == 0x0f &&
-	    code[1] == 0x05)
-		return SF_GATE_ADDR;
-	long p = tsys(c, SF_NR_mmap, SF_GATE_ADDR, 4096, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (p != (long)SF_GATE_ADDR) {
-		if (p > 0)
-			tsys(c, SF_NR_munmap, p, 4096, 0, 0, 0, 0);
-		return 0;
-	}
-	unsigned char page[32] = {0};
-	sf_arch_gate_fill(page);
-	if (mem_rw(c->tid, SF_GATE_ADDR, page, sizeof page, 1) < 0 ||
-	    tsys(c, SF_NR_mprotect, SF_GATE_ADDR, 4096, PROT_READ | PROT_EXEC,
-		 0, 0, 0) < 0)
-		return 0;
-	return SF_GATE_ADDR;
-}
-
-/* rt_sigaction installing an action of another signal: run as it is, from
- * the gate (the program has no library: its handlers are its own). */
-static void inherited_sigaction_other(struct call *c)
-{
-	uintptr_t gate = tracee_gate(c);
-	if (c->gone)
-		return;
-	if (!gate) {
-		tlog(1, "[%d] rt_sigaction(%ld) trapped by the inherited filter "
-		     "and no gate can be mapped: ENOSYS", (int)c->tid, c->a[0]);
-		return finish(c, -ENOSYS);
-	}
-	long r = tsys_at(c, gate, SF_NR_rt_sigaction, c->a[0], c->a[1],
-			 c->a[2], c->a[3], 0, 0);
-	finish(c, r);
-}
-
 static void inherited_sigaction_sigsys(struct call *c)
 {
-	if ((int)c->a[0] != SIGSYS)
-		return inherited_sigaction_other(c);
-	if ((size_t)c->a[3] != 8)
-		return finish(c, -EINVAL);
+	if ((int)c->a[0] != SIGSYS || (size_t)c->a[3] != 8)
+		return finish(c, (int)c->a[0] != SIGSYS ? -ENOSYS : -EINVAL);
 	pid_t tgid = tgid_of(c->tid);
 	int slot = -1, freeslot = -1;
 	for (int i = 0; i < 64; i++) {

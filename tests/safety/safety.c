@@ -65,16 +65,6 @@ static void full_mask_handler(int sig)
 	handler_result = pidfd_roundtrip();
 }
 
-/* For handlers installed with a raw rt_sigaction: the kernel needs a
- * restorer (glibc's is not reachable). */
-void raw_restorer(void);
-__asm__(".text\n.globl raw_restorer\nraw_restorer:\n\tmov $15, %eax\n\tsyscall\n");
-static const char *raw_handler_result;
-static void raw_full_mask_handler(int sig)
-{
-	raw_handler_result = pidfd_roundtrip();
-}
-
 static volatile sig_atomic_t got_sigsys, sigsys_code, sigsys_data;
 static void user_sigsys(int sig, siginfo_t *si, void *uc)
 {
@@ -173,29 +163,6 @@ int main(int argc, char **argv)
 	printf("libc-sigprocmask-bad-how: %d %s\n", pr, errno == EINVAL ? "EINVAL" : "other");
 	printf("pthread_sigmask-bad-how: %s\n",
 	       pthread_sigmask(99, &any, 0) == EINVAL ? "EINVAL" : "other");
-	/* A handler installed with a raw rt_sigaction whose sa_mask holds
-	 * every signal (Go's runtime does so): its raw pidfd calls work, and
-	 * the mask reads back as set. */
-	struct { void *h; unsigned long f; void *r; unsigned long long m; } ka = {
-		(void *)raw_full_mask_handler, 0x04000000 /* SA_RESTORER */,
-		(void *)raw_restorer, ~0ULL}, kb;
-	raw(13, SIGUSR2, (long)&ka, 0, 8);
-	raise(SIGUSR2);
-	printf("raw-full-mask-handler: pidfd %s\n", raw_handler_result);
-	raw(13, SIGUSR2, 0, (long)&kb, 8);
-	signal(SIGUSR2, SIG_DFL);
-	struct sigaction any_act = {.sa_handler = SIG_IGN};
-	errno = 0;
-	int s32 = sigaction(32, &any_act, 0);
-	printf("libc-sigaction-32: %d %s\n", s32, errno == EINVAL ? "EINVAL" : "other");
-	errno = 0;
-	int skill = sigaction(SIGKILL, &any_act, 0);
-	printf("libc-sigaction-sigkill: %d %s\n", skill, errno == EINVAL ? "EINVAL" : "other");
-	struct sigaction got_act;
-	sigaction(SIGUSR1, 0, &got_act);
-	printf("libc-sigaction-query: handler is ours %d, mask has SIGSYS %d\n",
-	       got_act.sa_handler == full_mask_handler,
-	       sigismember(&got_act.sa_mask, SIGSYS));
 	struct { void *h; unsigned long f; void *r; unsigned long long m; } ko;
 	raw(13, SIGSYS, 0, (long)&ko, 8);
 	printf("raw-sigaction-query: program's handler %d\n",

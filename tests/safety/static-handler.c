@@ -1,8 +1,9 @@
 /* A static program (it cannot load the library) that installs a handler
  * whose sa_mask holds every signal and makes a raw pidfd call from it:
  * exec'd from an emulating process, it runs under trace mode with the
- * library's inherited filter, which traps the rt_sigaction (the
- * supervisor runs it from the gate it maps) and the pidfd call. */
+ * library's inherited filter, whose trap of the pidfd call, raised while
+ * the handler blocks SIGSYS, the kernel forces through to the
+ * supervisor's signal-delivery stop. */
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
