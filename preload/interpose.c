@@ -336,6 +336,21 @@ static void trace_argv(const char **out, const char *sysfill,
 	out[j] = 0;
 }
 
+/* A static PATH from an emulating process: 1 with SF (room for LEN) and
+ * TARGV (room for argc + 6) set to run it under `sysfill run --mode=trace`
+ * (the supervisor serves the traps of the filter it inherits); 0 if there
+ * is no sysfill next to us. */
+static int via_trace(const char *path, char *const argv[], char *sf,
+		     size_t len, const char **targv)
+{
+	if (!find_sysfill(sf, len))
+		return 0;
+	trace_argv(targv, sf, path, argv);
+	sf_log(SF_LOG_INFO, "%s is statically linked: running it under %s run "
+	       "--mode=trace", path, sf);
+	return 1;
+}
+
 static void warn_static(const char *path)
 {
 	sf_log(SF_LOG_WARN,
@@ -380,13 +395,9 @@ SF_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	if (pl_traps && is_static(path)) {
 		char sf[sizeof pl_self_path + 32];
-		if (find_sysfill(sf, sizeof sf)) {
-			const char *targv[argv_count(argv) + 6];
-			trace_argv(targv, sf, path, argv);
-			sf_log(SF_LOG_INFO, "%s is statically linked: running it "
-			       "under %s run --mode=trace", path, sf);
+		const char *targv[argv_count(argv) + 6];
+		if (via_trace(path, argv, sf, sizeof sf, targv))
 			WITH_ENV(envp, real_execve(sf, (char *const *)targv, env_));
-		}
 		warn_static(path);
 	}
 	WITH_ENV(envp, return real_execve(path, argv, env_));
@@ -431,7 +442,7 @@ SF_EXPORT int execvpe(const char *file, char *const argv[],
 		      char *const envp[])
 {
 	char path[4096];
-	if (pl_mode == MODE_SECCOMP && search_path(file, path, sizeof path) &&
+	if (pl_traps && search_path(file, path, sizeof path) &&
 	    is_static(path))
 		return execve(path, argv, envp);
 	WITH_ENV(envp, return real_execvpe(file, argv, env_));
@@ -449,18 +460,14 @@ SF_EXPORT int posix_spawn(pid_t *pid, const char *path,
 {
 	if (pl_traps && is_static(path)) {
 		char sf[sizeof pl_self_path + 32];
-		if (find_sysfill(sf, sizeof sf)) {
-			const char *targv[argv_count(argv) + 6];
-			trace_argv(targv, sf, path, argv);
-			sf_log(SF_LOG_INFO, "%s is statically linked: running it "
-			       "under %s run --mode=trace", path, sf);
-			int r;
+		const char *targv[argv_count(argv) + 6];
+		int r = -1;
+		if (via_trace(path, argv, sf, sizeof sf, targv))
 			WITH_ENV(envp, r = real_posix_spawn(pid, sf, fa, attr,
 							    (char *const *)targv,
 							    env_));
-			if (r == 0)
-				return 0;
-		}
+		if (r == 0)
+			return 0;
 		warn_static(path);
 	}
 	WITH_ENV(envp, return real_posix_spawn(pid, path, fa, attr, argv, env_));
@@ -472,7 +479,7 @@ SF_EXPORT int posix_spawnp(pid_t *pid, const char *file,
 			   char *const envp[])
 {
 	char path[4096];
-	if (pl_mode == MODE_SECCOMP && search_path(file, path, sizeof path) &&
+	if (pl_traps && search_path(file, path, sizeof path) &&
 	    is_static(path))
 		return posix_spawn(pid, path, fa, attr, argv, envp);
 	WITH_ENV(envp, return real_posix_spawnp(pid, file, fa, attr, argv, env_));
