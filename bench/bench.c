@@ -206,23 +206,33 @@ static void bench_calls(void)
 	kill_reap(c);
 }
 
-/* fork + pidfd_open + poll + waitid(P_PIDFD), child exits at once. */
-static void bench_spawn(void)
+/* fork + pidfd_open; the child exits at once. Returns the pidfd. */
+static long fork_pidfd(pid_t *pidp)
+{
+	pid_t p = fork();
+	if (p < 0)
+		die("fork");
+	if (p == 0)
+		_exit(0);
+	*pidp = p;
+	long fd = raw5(NR_pidfd_open, p, 0, 0, 0, 0);
+	if (fd < 0) {
+		errno = -fd;
+		die("pidfd_open");
+	}
+	return fd;
+}
+
+/* SPAWN (a child that exits at once, and its pidfd) + poll + waitid(P_PIDFD),
+ * median of 201 round trips, printed as NAME. */
+static void spawn_roundtrip(const char *name, long (*spawn)(pid_t *))
 {
 	enum { N = 201 };
 	double t[N];
 	for (int i = 0; i < N; i++) {
 		double s = now_ns();
-		pid_t p = fork();
-		if (p < 0)
-			die("fork");
-		if (p == 0)
-			_exit(0);
-		long fd = raw5(NR_pidfd_open, p, 0, 0, 0, 0);
-		if (fd < 0) {
-			errno = -fd;
-			die("pidfd_open");
-		}
+		pid_t p;
+		long fd = spawn(&p);
 		struct pollfd pf = {.fd = fd, .events = POLLIN};
 		if (poll(&pf, 1, -1) != 1)
 			die("poll");
@@ -235,8 +245,7 @@ static void bench_spawn(void)
 		close(fd);
 		t[i] = now_ns() - s;
 	}
-	printf("spawn-roundtrip(fork+pidfd_open,no-clone3) %.1f us\n",
-	       pct(t, N, 0.5) / 1e3);
+	printf("%s %.1f us\n", name, pct(t, N, 0.5) / 1e3);
 	fflush(stdout);
 }
 
@@ -357,43 +366,7 @@ static long spawn_pidfd(pid_t *pidp)
 		}
 		no_clone3 = 1;
 	}
-	pid_t p = fork();
-	if (p < 0)
-		die("fork");
-	if (p == 0)
-		_exit(0);
-	*pidp = p;
-	long fd = raw5(NR_pidfd_open, p, 0, 0, 0, 0);
-	if (fd < 0) {
-		errno = -fd;
-		die("pidfd_open");
-	}
-	return fd;
-}
-
-static void bench_spawn_clone3(void)
-{
-	enum { N = 201 };
-	double t[N];
-	for (int i = 0; i < N; i++) {
-		double s = now_ns();
-		pid_t p;
-		long fd = spawn_pidfd(&p);
-		struct pollfd pf = {.fd = fd, .events = POLLIN};
-		if (poll(&pf, 1, -1) != 1)
-			die("poll");
-		siginfo_t si;
-		long r = raw5(NR_waitid, P_PIDFD_, fd, (long)&si, WEXITED, 0);
-		if (r < 0) {
-			errno = -r;
-			die("waitid");
-		}
-		close(fd);
-		t[i] = now_ns() - s;
-	}
-	printf("spawn-roundtrip(clone3+CLONE_PIDFD) %.1f us\n",
-	       pct(t, N, 0.5) / 1e3);
-	fflush(stdout);
+	return fork_pidfd(pidp);
 }
 
 /* ---- issue 7: the calls the library interposes ---- */
@@ -827,8 +800,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "spawnlat")) { /* for A/B runs of one change */
 		want_emulated(argc > 2 ? argv[2] : "native");
-		bench_spawn();
-		bench_spawn_clone3();
+		spawn_roundtrip("spawn-roundtrip(fork+pidfd_open,no-clone3)",
+				fork_pidfd);
+		spawn_roundtrip("spawn-roundtrip(clone3+CLONE_PIDFD)",
+				spawn_pidfd);
 		exit_latency(sh, 0, 300);
 		return 0;
 	}
@@ -843,8 +818,8 @@ int main(int argc, char **argv)
 	 * per child watched at once, kept for reuse) slow fork and SIG_IGN. */
 	bench_interposed();
 	bench_calls();
-	bench_spawn();
-	bench_spawn_clone3();
+	spawn_roundtrip("spawn-roundtrip(fork+pidfd_open,no-clone3)", fork_pidfd);
+	spawn_roundtrip("spawn-roundtrip(clone3+CLONE_PIDFD)", spawn_pidfd);
 	exit_latency(sh, 0, 300);
 	bench_watch_mem(emu);
 	return 0;

@@ -323,31 +323,11 @@ int cmd_run(int argc, char **argv)
 				reason ? ": " : " (dynamically linked)",
 				reason ? reason : "");
 	}
-	if (o.mode == M_TRACE) {
-		int temu = trace_emulates(o.kv);
-		void *tctx = NULL;
-		if (o.kv || o.prof) {
-			struct kplan plan;
-			r = kfilter_build(o.kv, o.prof, temu, &tctx, &plan);
-			if (r < 0) {
-				fprintf(stderr, "sysfill run: cannot build the "
-					"seccomp filter: %s\n", strerror(-r));
-				return EXIT_SF_FAIL;
-			}
-		}
-		int eperm_clone3 = 0;
-		for (const struct kprofile_rule *pr = o.prof ? o.prof->rules : NULL;
-		     pr && pr->syscall; pr++)
-			if (!strcmp(pr->syscall, "clone3") && pr->err == EPERM)
-				eperm_clone3 = 1;
-		return trace_run(path, o.argv, tctx, o.quiet, temu, eperm_clone3,
-				 0, o.kv && o.kv < KV(5, 2));
-	}
-
 	/* The library emulates only if the simulated kernel lacks a call its
 	 * probe looks for; otherwise it would pass through there too. */
 	int lib_emulates = o.mode == M_PRELOAD && o.kv &&
 			   kversion_triggers_emulation(o.kv);
+	int emulates = o.mode == M_TRACE ? trace_emulates(o.kv) : lib_emulates;
 	char lib[PATH_MAX];
 	if (o.mode == M_PRELOAD && sysfill_lib_path(lib, sizeof lib) < 0) {
 		fprintf(stderr, "sysfill run: cannot find libsysfill.so (looked "
@@ -356,45 +336,54 @@ int cmd_run(int argc, char **argv)
 	}
 
 	void *ctx = NULL;
+	struct kplan plan = {0};
 	if (o.kv || o.prof) {
-		struct kplan plan;
-		r = kfilter_build(o.kv, o.prof, lib_emulates, &ctx, &plan);
+		r = kfilter_build(o.kv, o.prof, emulates, &ctx, &plan);
 		if (r < 0) {
 			fprintf(stderr, "sysfill run: cannot build the seccomp "
 				"filter: %s\n", strerror(-r));
 			return EXIT_SF_FAIL;
 		}
-		if (plan.gaps & (1u << KF_CLONE_PIDFD)) {
-			/* Before 5.2 clone ignores CLONE_PIDFD: only the
-			 * supervisor can clear the flag (trace mode, emulating
-			 * nothing). No pidfd then exists: none to poll either. */
-			const char *lv = getenv("SYSFILL_LOG");
-			if (lv && (!strcmp(lv, "info") || !strcmp(lv, "debug")))
-				fprintf(stderr, "sysfill: info: --kernel %s: under the "
-					"supervisor, so that clone ignores "
-					"CLONE_PIDFD\n",
-					kversion_str(o.kv, v, sizeof v));
-			return trace_run(path, o.argv, ctx, o.quiet, 0, 0, 1, 1);
+	}
+	if (o.mode == M_TRACE) {
+		int eperm_clone3 = 0;
+		for (const struct kprofile_rule *pr = o.prof ? o.prof->rules : NULL;
+		     pr && pr->syscall; pr++)
+			if (!strcmp(pr->syscall, "clone3") && pr->err == EPERM)
+				eperm_clone3 = 1;
+		return trace_run(path, o.argv, ctx, o.quiet, emulates,
+				 eperm_clone3, 0, o.kv && o.kv < KV(5, 2));
+	}
+	if (plan.gaps & (1u << KF_CLONE_PIDFD)) {
+		/* Before 5.2 clone ignores CLONE_PIDFD: only the
+		 * supervisor can clear the flag (trace mode, emulating
+		 * nothing). No pidfd then exists: none to poll either. */
+		const char *lv = getenv("SYSFILL_LOG");
+		if (lv && (!strcmp(lv, "info") || !strcmp(lv, "debug")))
+			fprintf(stderr, "sysfill: info: --kernel %s: under the "
+				"supervisor, so that clone ignores "
+				"CLONE_PIDFD\n",
+				kversion_str(o.kv, v, sizeof v));
+		return trace_run(path, o.argv, ctx, o.quiet, 0, 0, 1, 1);
+	}
+	if (plan.gaps) {
+		char list[256] = "";
+		for (int i = 0; i < KF_COUNT; i++)
+			if (plan.gaps & (1u << i))
+				snprintf(list + strlen(list),
+					 sizeof list - strlen(list), "%s%s",
+					 list[0] ? ", " : "", kfeatures[i].name);
+		if (o.strict) {
+			fprintf(stderr, "sysfill run: --kernel %s: cannot "
+				"simulate %s; refusing (--strict)\n",
+				kversion_str(o.kv, v, sizeof v), list);
+			kfilter_release(ctx);
+			return EXIT_SF_FAIL;
 		}
-		if (plan.gaps) {
-			char list[256] = "";
-			for (int i = 0; i < KF_COUNT; i++)
-				if (plan.gaps & (1u << i))
-					snprintf(list + strlen(list),
-						 sizeof list - strlen(list), "%s%s",
-						 list[0] ? ", " : "", kfeatures[i].name);
-			if (o.strict) {
-				fprintf(stderr, "sysfill run: --kernel %s: cannot "
-					"simulate %s; refusing (--strict)\n",
-					kversion_str(o.kv, v, sizeof v), list);
-				kfilter_release(ctx);
-				return EXIT_SF_FAIL;
-			}
-			if (!o.quiet)
-				fprintf(stderr, "sysfill: warning: --kernel %s: %s "
-					"not simulated: works as on this kernel\n",
-					kversion_str(o.kv, v, sizeof v), list);
-		}
+		if (!o.quiet)
+			fprintf(stderr, "sysfill: warning: --kernel %s: %s "
+				"not simulated: works as on this kernel\n",
+				kversion_str(o.kv, v, sizeof v), list);
 	}
 
 	if (o.mode == M_PRELOAD) {
