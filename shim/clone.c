@@ -100,54 +100,14 @@ static long finish_parent(const struct clone_req *q, long pid)
  * the program's credentials, as the kernel checks the caller's). If that
  * fails the child is killed before it ran any of the program's code and
  * reaped; its exit still queues SIGCHLD (README). */
-static long read_small_file(const char *path, char *buf, size_t len)
-{
-	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return fd;
-	long n = sf_sys3(SF_NR_read, fd, buf, len - 1);
-	sf_sys1(SF_NR_close, fd);
-	if (n >= 0)
-		buf[n] = 0;
-	return n;
-}
-
-static long parse_long(const char *s)
-{
-	long v = 0;
-	while (*s >= '0' && *s <= '9')
-		v = v * 10 + (*s++ - '0');
-	return v;
-}
-
-/* The caller's pid namespace level: the NSpid fields of /proc/self/status
- * minus one; -1 if unknown. */
-static int pidns_level(void)
-{
-	char buf[4096];
-	if (read_small_file("/proc/self/status", buf, sizeof buf) < 0)
-		return -1;
-	const char *p = buf;
-	while (*p && !(p[0] == 'N' && !__builtin_memcmp(p, "NSpid:", 6)))
-		while (*p && *p++ != '\n')
-			;
-	if (!*p)
-		return -1;
-	int n = 0;
-	for (p += 6; *p && *p != '\n'; p++)
-		if (*p >= '0' && *p <= '9' && (p[-1] == ' ' || p[-1] == '\t'))
-			n++;
-	return n - 1;
-}
-
 /* Before the clone: the checks alloc_pid makes, then ns_last_pid. */
 static long set_tid_prepare(int tid)
 {
 	char buf[32];
-	long r = read_small_file("/proc/sys/kernel/pid_max", buf, sizeof buf);
+	long r = proc_read("/proc/sys/kernel/pid_max", buf, sizeof buf);
 	if (r < 0)
 		return -E2BIG; /* no /proc: as a kernel without set_tid */
-	if (tid < 1 || tid >= parse_long(buf))
+	if (tid < 1 || (uint64_t)tid >= proc_number(buf))
 		return -EINVAL;
 	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, "/proc/sys/kernel/ns_last_pid",
 			  O_WRONLY | O_CLOEXEC, 0);
@@ -341,7 +301,7 @@ long sf_clone_emulate(ucontext_t *uc, long nr, const long a[6])
 		q.cgroup_fd = -1;
 		if (!(ca.flags & CLONE_VM)) {
 			/* alloc_pid: more levels than the namespace has. */
-			int level = ca.set_tid_size > 1 ? pidns_level() : 0;
+			int level = ca.set_tid_size > 1 ? proc_pidns_level() : 0;
 			if (level >= 0 && ca.set_tid_size > (uint64_t)level + 1)
 				return -EINVAL;
 			if (ca.set_tid_size == 1) {

@@ -1,18 +1,53 @@
 /* /proc helpers. Signal-safe: raw syscalls, stack buffers. */
 #include "sf.h"
 
+long proc_read(const char *path, char *buf, size_t len)
+{
+	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	long n = sf_sys3(SF_NR_read, fd, buf, len - 1);
+	sf_sys1(SF_NR_close, fd);
+	if (n >= 0)
+		buf[n] = 0;
+	return n;
+}
+
+uint64_t proc_number(const char *s)
+{
+	uint64_t v = 0;
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (uint64_t)(*s++ - '0');
+	return v;
+}
+
+int proc_pidns_level(void)
+{
+	char buf[4096];
+	if (proc_read("/proc/self/status", buf, sizeof buf) < 0)
+		return -1;
+	const char *p = buf;
+	while (*p && !(p[0] == 'N' && !__builtin_memcmp(p, "NSpid:", 6)))
+		while (*p && *p++ != '\n')
+			;
+	if (!*p)
+		return -1;
+	int n = 0;
+	for (p += 6; *p && *p != '\n'; p++)
+		if (*p >= '0' && *p <= '9' && (p[-1] == ' ' || p[-1] == '\t'))
+			n++;
+	return n - 1;
+}
+
 int proc_stat(pid_t pid, uint64_t *starttime, char *state)
 {
 	char path[48], buf[1024];
 	sf_fmt(path, sizeof path, "/proc/%d/stat", (int)pid);
-	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return fd == -ENOENT ? -ESRCH : (int)fd;
-	long n = sf_sys3(SF_NR_read, fd, buf, sizeof buf - 1);
-	sf_sys1(SF_NR_close, fd);
-	if (n <= 0)
-		return n < 0 ? (int)n : -ESRCH;
-	buf[n] = 0;
+	long n = proc_read(path, buf, sizeof buf);
+	if (n == -ENOENT || n == 0)
+		return -ESRCH;
+	if (n < 0)
+		return (int)n;
 	/* comm may contain spaces and ')': the fields start after the last ')'. */
 	char *p = 0;
 	for (char *q = buf; *q; q++)
@@ -28,10 +63,7 @@ int proc_stat(pid_t pid, uint64_t *starttime, char *state)
 		if (*p++ == ' ')
 			field++;
 	}
-	uint64_t v = 0;
-	while (*p >= '0' && *p <= '9')
-		v = v * 10 + (uint64_t)(*p++ - '0');
 	if (starttime)
-		*starttime = v;
+		*starttime = proc_number(p);
 	return 0;
 }
