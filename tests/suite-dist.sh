@@ -127,17 +127,9 @@ else
 	fail dist-sysfill-probe-in-gvisor "expected pidfd_open missing (ENOSYS)"
 fi
 
-prog='
-import os, select, signal, subprocess
-p = subprocess.Popen(["/bin/sleep", "30"])
-fd = os.pidfd_open(p.pid)
-signal.pidfd_send_signal(fd, signal.SIGTERM)
-select.select([fd], [], [], 5)
-si = os.waitid(os.P_PIDFD, fd, os.WEXITED)
-print("child", si.si_pid == p.pid and "found", "killed by signal", si.si_status)
-'
+prog=$PWD/tests/tools/pidfd-demo.py
 ok="child found killed by signal 15"
-run gvisor env LD_PRELOAD="$alone/lib/libsysfill.so" SYSFILL_LOG=info "$PY" -c "$prog"
+run gvisor env LD_PRELOAD="$alone/lib/libsysfill.so" SYSFILL_LOG=info "$PY" "$prog"
 if has "$ok" && has "mode=seccomp"; then
 	pass dist-lib-alone-python-pidfds-in-gvisor
 else
@@ -146,7 +138,7 @@ fi
 # Linux < 3.17 (CentOS 7) lacks memfd_create, which glibc 2.17 lacks too:
 # the library's replacement must still give it its seccomp filter.
 run "$tools/deny-call" memfd_create env LD_PRELOAD="$alone/lib/libsysfill.so" \
-	SYSFILL_FORCE=1 SYSFILL_LOG=info "$PY" -c "$prog"
+	SYSFILL_FORCE=1 SYSFILL_LOG=info "$PY" "$prog"
 if has "$ok" && has "mode=seccomp"; then
 	pass dist-lib-seccomp-mode-without-memfd-create
 else
@@ -154,7 +146,7 @@ else
 fi
 # sysfill run finds the library next to itself
 cp dist/sysfill "$alone/lib/sysfill"
-run "$alone/lib/sysfill" run --kernel 4.19 -q -- "$PY" -c "$prog"
+run "$alone/lib/sysfill" run --kernel 4.19 -q -- "$PY" "$prog"
 if has "$ok"; then
 	pass dist-run-kernel-4.19-with-dist-lib
 else
