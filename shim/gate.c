@@ -48,8 +48,5 @@ long sf_gate_call(long nr, long a, long b, long c, long d)
 
 long sf_sigmask(int how, const void *set, void *old)
 {
-	if (sf_gate_ready)
-		return sf_arch_gate_call4(SF_NR_rt_sigprocmask, how, (long)set,
-					  (long)old, 8);
-	return sf_sys4(SF_NR_rt_sigprocmask, how, set, old, 8);
+	return sf_gate_call(SF_NR_rt_sigprocmask, how, (long)set, (long)old, 8);
 }

@@ -587,10 +587,6 @@ static void probe_all(void *arg, void *out)
 
 /* ---- output ---------------------------------------------------------- */
 
-/* `sysfill run --mode=trace` emulates the pidfd calls (not clone3, which
- * it answers ENOSYS, nor CLONE_PIDFD). */
-static const int trace_mode_works = 1;
-
 /* "missing (EPERM: seccomp profile)" */
 static const char *describe(const struct pres *p, int facility, char *buf,
 			    size_t len)
@@ -670,8 +666,9 @@ static const char *with_sysfill(const struct report *rep, int i, char *buf,
 	int ptrace = rep->ptrace.status == PS_NATIVE;
 	snprintf(buf, len, "emulated (%s%s)",
 		 seccomp ? "preload" : "preload: calls made through libc only",
-		 ptrace && trace_mode_works && i != KF_CLONE3 &&
-				 i != KF_CLONE_PIDFD
+		 /* trace mode emulates the pidfd calls, not clone3 (it
+		  * answers ENOSYS) nor CLONE_PIDFD */
+		 ptrace && i != KF_CLONE3 && i != KF_CLONE_PIDFD
 			 ? ", trace"
 			 : "");
 	return buf;
