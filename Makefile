@@ -19,7 +19,7 @@ PRELOAD_OBJ = $(PRELOAD_SRC:%.c=$(BUILD)/%.o)
 HDRS = $(wildcard shim/*.h shim/arch/*.h include/*.h include/sysfill/*.h)
 
 # Build and test dependencies, installed when absent (Debian).
-DEB_BUILD_DEPS = gcc make libseccomp-dev libelf-dev pkg-config
+DEB_BUILD_DEPS = gcc make libseccomp-dev libelf-dev libcapstone-dev pkg-config
 DEB_TEST_DEPS = libcriterion-dev runsc python3 procps qemu-user
 
 .PHONY: all deps test-deps demo check bench install uninstall clean

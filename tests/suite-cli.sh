@@ -182,35 +182,7 @@ else
 	fi
 fi
 
-# ---- check ------------------------------------------------------------
-expect check-dynamic-python 0 "dynamically linked" "" "$S" check "$PY"
-if [[ "$out" == *"interpreter /lib64/ld-linux-x86-64.so.2"* && "$out" == *"imports: waitid syscall"* &&
-	"$out" == *"preload mode works"* && "$out" == *"heuristic"* ]]; then
-	pass check-dynamic-python-details
-else
-	fail check-dynamic-python-details "$(oneline "$out")"
-fi
-if [ $static_ok = 1 ]; then
-	expect check-static-binary 0 "statically linked executable" "" "$S" check "$tools/static-hello"
-	n=$(sed -n 's/.*raw system call instructions: \([0-9]*\).*/\1/p' <<<"$out")
-	if [ -n "$n" ] && [ "$n" -gt 0 ] && [[ "$out" == *"needs trace mode"* && "$out" == *heuristic* ]]; then
-		pass check-static-binary-counts-raw-syscalls
-	else
-		fail check-static-binary-counts-raw-syscalls "$(oneline "$out")"
-	fi
-fi
-printf '#!/bin/sh\necho hi\n' >"$tmp/script.sh"
-chmod +x "$tmp/script.sh"
-expect check-script-is-not-elf 1 "" "$tmp/script.sh: not an ELF file" "$S" check "$tmp/script.sh"
-head -c 4000 "$PY" >"$tmp/trunc"
-expect check-truncated-elf 1 "" "$tmp/trunc: truncated" "$S" check "$tmp/trunc"
-head -c 30 "$PY" >"$tmp/trunc30"
-expect check-truncated-elf-header 1 "" "$tmp/trunc30: truncated" "$S" check "$tmp/trunc30"
-expect check-missing-file 1 "" "$tmp/nope: No such file or directory" "$S" check "$tmp/nope"
-if [ "$(wc -l <"$tmp/err")" = 1 ]; then pass check-error-is-one-line; else fail check-error-is-one-line "$(oneline "$err")"; fi
-expect check-goes-on-after-errors 1 "$PY: ELF64" "$tmp/nope" "$S" check "$tmp/nope" "$PY" "$tmp/trunc"
-if [ "$(wc -l <"$tmp/err")" = 2 ]; then pass check-names-each-bad-file; else fail check-names-each-bad-file "$(oneline "$err")"; fi
-expect check-without-files-is-usage-error 2 "" "usage" "$S" check
+# ---- check: tests/suite-check.sh ----------------------------------------
 
 # ---- run: --kernel --no-emulate -------------------------------------------
 pidfd_open='import os; print("pidfd", os.pidfd_open(os.getpid()) >= 0)'

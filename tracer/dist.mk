@@ -72,7 +72,7 @@ $(DIST)/libsysfill.so: $(DIST_OBJ) preload/exports.map tracer/compat/glibc-floor
 $(DIST)/sysfill: $(TRACER_SRC) $(TRACER_HDRS) tracer/dist.mk | dist-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(TRACER_CFLAGS) -static -s -o $@.tmp $(TRACER_SRC) $(TRACER_LIBS) \
-		$$(pkg-config --static --libs libelf libseccomp 2>/dev/null || echo -lelf -lz -lseccomp)
+		$$(pkg-config --static --libs libelf libseccomp capstone 2>/dev/null || echo -lelf -lz -lseccomp -lcapstone)
 	@mv $@.tmp $@
 
 # sysfill.1 carries the feature table, from `sysfill features --markdown`.

@@ -25,6 +25,11 @@ const char *const elf_api_symbols[ES_COUNT] = {
 	[ES_WAITID] = "waitid",
 	[ES_CLONE3] = "clone3",
 	[ES_SYSCALL] = "syscall",
+	[ES_PTHREAD_CREATE] = "pthread_create",
+	[ES_POSIX_SPAWN] = "posix_spawn",
+	[ES_POSIX_SPAWNP] = "posix_spawnp",
+	[ES_SYSTEM] = "system",
+	[ES_POPEN] = "popen",
 };
 
 const char *elf_machine_name(int machine, char *buf, size_t len)

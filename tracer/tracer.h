@@ -147,6 +147,13 @@ enum {
 	ES_WAITID,
 	ES_CLONE3,
 	ES_SYSCALL,
+	/* glibc functions that create processes or threads with clone3
+	 * (2.34+), when libc itself contains the call. */
+	ES_PTHREAD_CREATE,
+	ES_POSIX_SPAWN,
+	ES_POSIX_SPAWNP,
+	ES_SYSTEM,
+	ES_POPEN,
 	ES_COUNT
 };
 extern const char *const elf_api_symbols[ES_COUNT];
@@ -174,6 +181,37 @@ int elf_inspect(const char *path, struct elfinfo *info, char *why,
 const char *elf_machine_name(int machine, char *buf, size_t len);
 /* 1 if an ELF of this class and machine can load our libsysfill.so. */
 int elf_native(const struct elfinfo *info);
+
+/* ---- scan.c: disassembly (Capstone) ---------------------------------- */
+
+/* Process-API calls found in code. */
+enum {
+	SC_PIDFD_OPEN,
+	SC_PIDFD_SEND_SIGNAL,
+	SC_PIDFD_GETFD,
+	SC_CLONE3,
+	SC_WAITID_PIDFD,
+	SC_CLONE_PIDFD,
+	SC_PROCESS_MADVISE,
+	SC_PROCESS_MRELEASE,
+	SC_COUNT
+};
+extern const char *const scan_call_names[SC_COUNT];
+struct scaninfo {
+	int scanned;        /* x86-64 code was disassembled */
+	unsigned raw;       /* bit per SC_*: an inline syscall instruction */
+	unsigned via_syscall; /* bit per SC_*: a call of libc's syscall() */
+	unsigned via_waitid;  /* bit per SC_*: libc's waitid(P_PIDFD, ...) */
+	long syscall_insns, unknown_insns; /* number not a constant */
+	long syscall_calls, unknown_calls;
+};
+/* Disassemble PATH's code. Returns 0 (scanned = 0 for another machine) or
+ * -1 with a one-line reason in why. */
+int elf_scan(const char *path, struct scaninfo *si, char *why, size_t wl);
+/* DT_NEEDED names (at most max), DT_SONAME and DT_RUNPATH (or DT_RPATH)
+ * of PATH. Returns the number of names or -1. */
+int elf_needed(const char *path, char names[][128], int max, char *soname,
+	       size_t sonlen, char *runpath, size_t rplen);
 
 /* ---- run.c ---------------------------------------------------------- */
 

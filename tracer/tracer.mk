@@ -9,7 +9,7 @@ tracer_saved_goal := $(.DEFAULT_GOAL)
 TRACER_SRC = $(wildcard tracer/*.c)
 TRACER_HDRS = $(wildcard tracer/*.h include/*.h include/sysfill/*.h shim/arch/*.h)
 TRACER_CFLAGS = -std=gnu11 -Wall -Wextra -O2 -g -D_GNU_SOURCE -Iinclude $(WERROR)
-TRACER_LIBS = -lelf -lseccomp
+TRACER_LIBS = -lelf -lseccomp -lcapstone
 TRACER_BIN += $(BUILD)/sysfill
 
 $(BUILD)/sysfill: $(TRACER_SRC) $(TRACER_HDRS) tracer/tracer.mk
