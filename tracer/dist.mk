@@ -75,14 +75,20 @@ $(DIST)/sysfill: $(TRACER_SRC) $(TRACER_HDRS) tracer/dist.mk | dist-deps
 		$$(pkg-config --static --libs libelf libseccomp 2>/dev/null || echo -lelf -lz -lseccomp)
 	@mv $@.tmp $@
 
-# sysfill.1 carries the feature table, from `sysfill features --markdown`.
+# sysfill.1 carries the feature table, from `sysfill features --markdown`
+# (fields: feature, call, since, before that, libsysfill.so, run --kernel):
+# @FEATURES@ gets the table rows, @BEFORE@ a tagged list of what older
+# kernels answer.
 $(BUILD)/man/sysfill.1: tracer/sysfill.1.in tracer/tracer.h $(BUILD)/sysfill
 	@mkdir -p $(dir $@)
 	$(BUILD)/sysfill features --markdown | awk -F ' *[|] *' 'NR > 2 { \
-		gsub(/-/, "\\-"); sub(/ [(].*/, "", $$7); \
-		printf "%s\t%s\t%s\tT{\n%s\nT}\n", $$2, $$4, $$7, $$5 }' >$@.rows
-	sed -e 's/@VERSION@/$(SYSFILL_VERSION)/g' -e '/^@FEATURES@$$/{r $@.rows' -e 'd}' $< >$@.tmp
-	@rm -f $@.rows
+		gsub(/-/, "\\-"); \
+		printf "%s\t%s\t%s\tT{\n%s\nT}\n", $$2, $$4, $$6, $$7 }' >$@.rows
+	$(BUILD)/sysfill features --markdown | awk -F ' *[|] *' 'NR > 2 { \
+		gsub(/-/, "\\-"); printf ".TP 25\n.B %s\n%s\n", $$2, $$5 }' >$@.before
+	sed -e 's/@VERSION@/$(SYSFILL_VERSION)/g' -e '/^@FEATURES@$$/{r $@.rows' -e 'd}' \
+		-e '/^@BEFORE@$$/{r $@.before' -e 'd}' $< >$@.tmp
+	@rm -f $@.rows $@.before
 	@mv $@.tmp $@
 $(BUILD)/man/%: preload/%.in tracer/tracer.h
 	@mkdir -p $(dir $@)
