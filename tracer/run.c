@@ -63,11 +63,18 @@ int sysfill_lib_path(char *buf, size_t len)
 	snprintf(buf, len, "%s/libsysfill.so", self);
 	if (access(buf, R_OK) == 0)
 		return 0;
-	char alt[PATH_MAX + 32];
-	snprintf(alt, sizeof alt, "%s/../lib/libsysfill.so", self);
-	if (access(alt, R_OK) == 0 && realpath(alt, self)) {
-		snprintf(buf, len, "%s", self);
-		return 0;
+	/* installed: BINDIR/../LIBDIR, LIBDIR lib or multiarch */
+	static const char *const rel[] = {
+		"../lib/libsysfill.so", "../lib/x86_64-linux-gnu/libsysfill.so",
+		"../lib64/libsysfill.so", "../lib/libsysfill.so.0",
+		"../lib/x86_64-linux-gnu/libsysfill.so.0"};
+	char alt[PATH_MAX + 64];
+	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+		snprintf(alt, sizeof alt, "%s/%s", self, rel[i]);
+		if (access(alt, R_OK) == 0 && realpath(alt, self)) {
+			snprintf(buf, len, "%s", self);
+			return 0;
+		}
 	}
 	return -ENOENT;
 }
