@@ -7,6 +7,20 @@
 # floor). Lines the bench prints as "bench: ..." are complete already.
 set -eu
 cd "$(dirname "$0")/.."
+# Everything printed also goes to docs/bench.txt (BENCH_OUT=FILE elsewhere).
+if [ -z "${BENCH_INNER:-}" ]; then
+	out=${BENCH_OUT:-docs/bench.txt}
+	{
+		echo "# make bench, $(date -u '+%Y-%m-%d %H:%M UTC'), Linux $(uname -r), $(nproc) CPUs"
+		rc=0
+		BENCH_INNER=1 "$0" "$@" 2>&1 || rc=$?
+		echo "$rc" >"$out.rc"
+	} | tee "$out.tmp"
+	rc=$(cat "$out.rc")
+	rm -f "$out.rc"
+	[ "$rc" = 0 ] && mv "$out.tmp" "$out" || rm -f "$out.tmp"
+	exit "$rc"
+fi
 BUILD=${BUILD:-build}
 LIB=$PWD/$BUILD/libsysfill.so
 BIN=$PWD/$BUILD/bench/bench

@@ -299,7 +299,8 @@ static int is_static(const char *path)
 }
 
 /* The sysfill command that belongs to this library: next to it (build
- * tree: build/sysfill) or ../bin/sysfill (installed under lib/). Returns 1
+ * tree: build/sysfill), ../bin/sysfill (installed under lib/) or
+ * ../../bin/sysfill (under a multiarch lib/x86_64-linux-gnu/). Returns 1
  * with its path in BUF. Async-signal-safe. */
 static int find_sysfill(char *buf, size_t len)
 {
@@ -307,8 +308,9 @@ static int find_sysfill(char *buf, size_t len)
 	if (!slash)
 		return 0;
 	int dl = (int)(slash - pl_self_path);
-	static const char *const rel[] = {"/sysfill", "/../bin/sysfill"};
-	for (int i = 0; i < 2; i++) {
+	static const char *const rel[] = {"/sysfill", "/../bin/sysfill",
+					  "/../../bin/sysfill"};
+	for (int i = 0; i < 3; i++) {
 		char dir[sizeof pl_self_path];
 		memcpy(dir, pl_self_path, (size_t)dl);
 		dir[dl] = 0;

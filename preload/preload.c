@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include "preload.h"
+#include "env.h"
 
 #define SF_TRAP_TAG 0x5f5fU /* SECCOMP_RET_DATA of our traps */
 #ifndef SYS_SECCOMP
@@ -390,7 +391,9 @@ static int load_filter(unsigned emu, int gate)
 			 SECCOMP_FILTER_FLAG_TSYNC, &prog);
 	if (e == -EACCES) {
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-		sf_log(SF_LOG_INFO, "no CAP_SYS_ADMIN: set no_new_privs");
+		sf_log(SF_LOG_WARN, "no CAP_SYS_ADMIN: set no_new_privs to load "
+		       "the filter; setuid programs started from here (sudo, "
+		       "su) gain no privileges");
 		e = sf_sys3(SF_NR_seccomp, SECCOMP_SET_MODE_FILTER,
 			    SECCOMP_FILTER_FLAG_TSYNC, &prog);
 	}
@@ -440,8 +443,8 @@ __attribute__((constructor)) static void sf_preload_init(void)
 	}
 	/* The gate, also where the filter is inherited: an inherited filter
 	 * lets this library's mask changes through only from there. */
-	const char *c3 = getenv("SYSFILL_CLONE3");
-	int gate = sf_gate_ready && !(c3 && !strcmp(c3, "enosys"));
+	static const char *const c3[] = {"emulate", "enosys", 0};
+	int gate = sf_gate_ready && sf_env_choice("SYSFILL_CLONE3", c3, 0) != 1;
 	sf_clear_sigsys_hook = clear_prog_sigsys;
 	sf_fork_child_hook = owner_after_fork;
 	pl_owner_pid = sf_getpid();

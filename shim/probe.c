@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sf.h"
+#include "env.h"
 
 unsigned sf_emulated;
 static unsigned probed_native;
@@ -68,11 +69,11 @@ unsigned sf_init(void)
 	static int done;
 	if (done)
 		return sf_emulated;
+	sf_log_init();
 	pthread_atfork(0, 0, sf_atfork_child);
 	unsigned native = sf_probe_native();
-	const char *force = getenv("SYSFILL_FORCE");
-	int forced = force_emulation ||
-		     (force && *force && strcmp(force, "0") != 0);
+	int env_forced = sf_env_bool("SYSFILL_FORCE", 0);
+	int forced = force_emulation || env_forced;
 	unsigned emu = 0;
 	/* The pidfd calls work on one kind of object: if any is missing,
 	 * emulate all of them so every pidfd the program holds is ours. */
@@ -96,6 +97,8 @@ unsigned sf_init(void)
 	       emu & SF_FEAT_PIDFD_FAMILY ? "emulating the pidfd calls"
 					  : "pidfd calls native, passing through",
 	       emu & SF_FEAT_CLONE3 ? "; clone3 emulated" : "",
-	       forced ? " (SYSFILL_FORCE)" : "");
+	       env_forced	 ? " (SYSFILL_FORCE)"
+	       : force_emulation ? " (the inherited filter traps the pidfd calls)"
+				 : "");
 	return emu;
 }

@@ -281,4 +281,105 @@ printf 'echo plain-script\n' >"$tmp/plain"
 chmod +x "$tmp/plain"
 expect run-script-without-shebang 0 "plain-script" "" "$S" run --no-emulate -- "$tmp/plain"
 
+# ---- settings: spellings, warnings, the log file ---------------------------
+pidfd_line='import os; os.close(os.pidfd_open(os.getpid())); print("pidfd ok")'
+# lib_run NAME WANT_STDERR_SUBSTR ENV...: python3 under the library
+lib_run() {
+	local name=$1 want=$2
+	shift 2
+	expect "$name" 0 "pidfd ok" "$want" env LD_PRELOAD="$LIB" "$@" "$PY" -c "$pidfd_line"
+}
+lib_run settings-log-level-any-case 'info: kernel has' SYSFILL_LOG=INFO
+lib_run settings-log-level-number 'debug: pidfd_open(' SYSFILL_LOG=3 SYSFILL_FORCE=1
+lib_run settings-log-level-warning-is-warn '' SYSFILL_LOG=Warning
+if [ -z "$err" ]; then pass settings-warning-level-is-quiet; else fail settings-warning-level-is-quiet "$(oneline "$err")"; fi
+lib_run settings-bad-log-level-warns 'SYSFILL_LOG=verbose: not a log level' SYSFILL_LOG=verbose
+if [ "$(grep -c 'SYSFILL_LOG=' <<<"$err")" = 1 ]; then pass settings-bad-value-warned-once; else fail settings-bad-value-warned-once "$(oneline "$err")"; fi
+for v in no false OFF 0; do
+	lib_run "settings-force-$v-does-not-force" 'pidfd calls native, passing through' SYSFILL_FORCE=$v SYSFILL_LOG=info
+done
+for v in yes TRUE on 1; do
+	lib_run "settings-force-$v-forces" 'emulating the pidfd calls' SYSFILL_FORCE=$v SYSFILL_LOG=info
+done
+lib_run settings-bad-force-warns 'SYSFILL_FORCE=maybe: not a boolean' SYSFILL_FORCE=maybe
+lib_run settings-clone3-enosys-any-case 'clone3 answers ENOSYS' SYSFILL_CLONE3=ENOSYS SYSFILL_FORCE=1 SYSFILL_LOG=info
+lib_run settings-bad-clone3-warns 'SYSFILL_CLONE3=bad: not one of emulate, enosys' SYSFILL_CLONE3=bad SYSFILL_FORCE=1
+expect settings-command-warns-too 0 "" "SYSFILL_FORCE=maybe: not a boolean" \
+	env SYSFILL_FORCE=maybe "$S" run --mode=trace -- true
+# An exec'd program under the inherited filter of a forced parent, with
+# SYSFILL_FORCE removed: its log must not name SYSFILL_FORCE.
+expect settings-exec-child-log-names-the-filter 0 "" "(the inherited filter traps" \
+	env LD_PRELOAD="$LIB" SYSFILL_FORCE=1 "$PY" -c 'import os, subprocess
+env = dict(os.environ, SYSFILL_LOG="info"); del env["SYSFILL_FORCE"]
+subprocess.run(["true"], env=env, check=True)'
+if [[ "$err" != *"(SYSFILL_FORCE)"* ]]; then pass settings-exec-child-log-no-false-force; else fail settings-exec-child-log-no-false-force "$(oneline "$err")"; fi
+
+# SYSFILL_LOG_FILE: lines in the file, none on stderr; the fd is high and
+# close-on-exec, and a program that closes every fd still gets its log.
+logf=$tmp/lib.log
+expect log-file-takes-the-lines 0 "pidfd ok" "" env LD_PRELOAD="$LIB" SYSFILL_FORCE=1 \
+	SYSFILL_LOG=debug SYSFILL_LOG_FILE="$logf" "$PY" -c "$pidfd_line"
+if [ -z "$err" ] && grep -q 'debug: pidfd_open(' "$logf"; then pass log-file-not-stderr; else fail log-file-not-stderr "stderr: $(oneline "$err") file: $(oneline "$(cat "$logf" 2>&1)")"; fi
+rm -f "$logf"
+expect log-file-after-closerange 0 "pidfd ok" "" env LD_PRELOAD="$LIB" SYSFILL_FORCE=1 \
+	SYSFILL_LOG=debug SYSFILL_LOG_FILE="$logf" "$PY" -c 'import os, fcntl
+log = os.environ["SYSFILL_LOG_FILE"]
+fds = [int(f) for f in os.listdir("/proc/self/fd")
+       if os.path.realpath("/proc/self/fd/" + f) == log]
+assert len(fds) == 1 and fds[0] > 100, fds
+assert fcntl.fcntl(fds[0], fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+os.closerange(3, 1 << 20)
+os.close(os.pidfd_open(os.getpid())); print("pidfd ok")'
+n=$(grep -c 'debug: pidfd_open(' "$logf" 2>/dev/null)
+if [ "${n:-0}" = 1 ]; then pass log-file-reopened-after-closerange; else fail log-file-reopened-after-closerange "$n lines: $(oneline "$(cat "$logf" 2>&1)")"; fi
+expect log-file-unopenable-warns 0 "pidfd ok" "SYSFILL_LOG_FILE=/nonexistent/x.log: cannot open" \
+	env LD_PRELOAD="$LIB" SYSFILL_LOG_FILE=/nonexistent/x.log "$PY" -c "$pidfd_line"
+
+# sysfill run -o FILE / -v: the command's and the library's lines go there.
+rm -f "$logf"
+expect run-o-v-logs-to-file 0 "pidfd ok" "" "$S" run -v -o "$logf" --mode=preload -- "$PY" -c "$pidfd_line"
+if grep -q 'info: preload mode for' "$logf" && grep -q 'kernel has pidfd_open' "$logf"; then
+	pass run-o-file-has-command-and-library-lines
+else
+	fail run-o-file-has-command-and-library-lines "$(oneline "$(cat "$logf" 2>&1)")"
+fi
+if [ $static_ok = 1 ]; then
+	rm -f "$logf"
+	expect run-o-trace-mode 0 "static: OK" "" env SYSFILL_FORCE=1 "$S" run -v -o "$logf" -- "$tools/static-hello"
+	if grep -q 'info: trace mode: emulating' "$logf"; then pass run-o-file-has-supervisor-lines; else fail run-o-file-has-supervisor-lines "$(oneline "$(cat "$logf" 2>&1)")"; fi
+fi
+expect run-o-unopenable-125 125 "" "-o /nonexistent/x.log" "$S" run -o /nonexistent/x.log -- true
+expect run-o-needs-a-value 125 "" "needs a value" "$S" run -o
+
+# no_new_privs set for an unprivileged user: one warning at the default level
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	d=$(mktemp -d) && chmod 755 "$d" && cp "$LIB" "$d/" && chmod 644 "$d/libsysfill.so"
+	expect nnp-warned-at-default-level 0 "pidfd ok" "set no_new_privs" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups env LD_PRELOAD="$d/libsysfill.so" \
+		SYSFILL_FORCE=1 "$PY" -c 'import subprocess; subprocess.run(["true"])
+import os; os.close(os.pidfd_open(os.getpid())); print("pidfd ok")'
+	if [ "$(grep -c no_new_privs <<<"$err")" = 1 ]; then pass nnp-warned-once; else fail nnp-warned-once "$(oneline "$err")"; fi
+	rm -rf "$d"
+else
+	skip nnp-warned-at-default-level "needs root and setpriv"
+fi
+
+# ---- CLI refusals and the lone release binary ------------------------------
+expect version-with-argument-refused 2 "" "takes no arguments" "$S" --version extra
+expect help-with-argument-refused 2 "" "takes no arguments" "$S" --help extra
+expect probe-bad-option-names-it 2 "" "'--bogus'" "$S" probe --bogus
+if [ $static_ok = 1 ]; then
+	expect run-preload-kernel-static-refused 125 "" "statically linked" \
+		"$S" run --mode=preload --kernel 4.19 -- "$tools/static-hello"
+	lone=$tmp/lone
+	mkdir -p "$lone" && cp "$S" "$lone/sysfill"
+	expect run-lone-binary-auto-falls-back-to-trace 0 "static: OK" "trace mode for" \
+		env SYSFILL_LOG=info "$lone/sysfill" run -- "$tools/static-hello"
+	expect run-lone-binary-auto-dynamic-uses-trace 0 "pidfd True" "" \
+		"$lone/sysfill" run -q --kernel 4.19 -- "$PY" -c "$pidfd_open"
+	expect run-lone-binary-preload-refused 125 "" "use --mode=trace" \
+		"$lone/sysfill" run --mode=preload -- true
+	if [[ "$err" != *"make"* ]]; then pass run-lone-binary-does-not-say-make; else fail run-lone-binary-does-not-say-make "$(oneline "$err")"; fi
+fi
+
 exit $rc

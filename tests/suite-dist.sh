@@ -237,12 +237,27 @@ dest=$tmp/destdir
 if ! run make -s ${CI:+CI=1} install DESTDIR="$dest" PREFIX=/usr/local; then
 	fail make-install-destdir "make install failed"
 else
-	want="bin/sysfill lib/libsysfill.so lib/libsysfill.a include/sysfill.h
+	want="bin/sysfill lib/libsysfill.so.0 lib/libsysfill.a include/sysfill.h
 include/sysfill/uapi.h lib/pkgconfig/sysfill.pc share/man/man1/sysfill.1
-share/man/man3/libsysfill.3 share/man/man3/sysfill_pidfd_open.3"
+share/man/man3/libsysfill.3 share/man/man3/sysfill_pidfd_open.3
+share/doc/sysfill/README share/doc/sysfill/design.md"
 	miss=""
 	for f in $want; do [ -f "$dest/usr/local/$f" ] || miss="$miss $f"; done
 	if [ -z "$miss" ]; then pass make-install-destdir; else fail make-install-destdir "missing:$miss"; fi
+	if [ "$(readlink "$dest/usr/local/lib/libsysfill.so")" = libsysfill.so.0 ] &&
+		readelf -d "$dest/usr/local/lib/libsysfill.so.0" | grep -q 'SONAME.*\[libsysfill\.so\.0\]' &&
+		readelf -d dist/libsysfill.so | grep -q 'SONAME.*\[libsysfill\.so\.0\]'; then
+		pass installed-library-soname-and-dev-link
+	else
+		fail installed-library-soname-and-dev-link "libsysfill.so is not a link to libsysfill.so.0 with that SONAME"
+	fi
+	# the installed pair finds each other: run preloads ../lib's library
+	if run "$dest/usr/local/bin/sysfill" run --mode=preload -- sh -c 'echo "pre=$LD_PRELOAD"' &&
+		has "pre=$dest/usr/local/lib/libsysfill.so.0"; then
+		pass installed-sysfill-run-finds-the-library
+	else
+		fail installed-sysfill-run-finds-the-library "LD_PRELOAD not the installed library"
+	fi
 	export PKG_CONFIG_PATH=$dest/usr/local/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$dest
 	if run pkg-config --cflags --libs sysfill && has "-I$dest/usr/local/include" &&
 		has "-lsysfill" && [ "$(pkg-config --modversion sysfill)" = "$version" ] &&
@@ -299,5 +314,61 @@ EOF
 	else
 		fail make-uninstall-leaves-no-file "left: $(echo "$left" | tr '\n' ' ')"
 	fi
+fi
+# GNU directories: a multiarch LIBDIR and a DOCDIR elsewhere
+dest=$tmp/destdir-gnu
+ma="LIBDIR=/usr/lib/x86_64-linux-gnu DOCDIR=/usr/share/doc/sysfill-dev"
+# shellcheck disable=SC2086
+if run make -s install DESTDIR="$dest" PREFIX=/usr $ma &&
+	[ -f "$dest/usr/lib/x86_64-linux-gnu/libsysfill.so.0" ] &&
+	[ -f "$dest/usr/lib/x86_64-linux-gnu/pkgconfig/sysfill.pc" ] &&
+	grep -qx 'libdir=/usr/lib/x86_64-linux-gnu' "$dest/usr/lib/x86_64-linux-gnu/pkgconfig/sysfill.pc" &&
+	[ -f "$dest/usr/share/doc/sysfill-dev/README" ] && [ -x "$dest/usr/bin/sysfill" ]; then
+	pass make-install-gnu-directories
+else
+	fail make-install-gnu-directories "multiarch LIBDIR, pkgconfig or DOCDIR not where asked"
+fi
+if run "$dest/usr/bin/sysfill" run --mode=preload -- sh -c 'echo "pre=$LD_PRELOAD"' &&
+	has "pre=$dest/usr/lib/x86_64-linux-gnu/libsysfill.so.0"; then
+	pass multiarch-sysfill-run-finds-the-library
+else
+	fail multiarch-sysfill-run-finds-the-library "LD_PRELOAD not the multiarch library"
+fi
+# shellcheck disable=SC2086
+run make -s uninstall DESTDIR="$dest" PREFIX=/usr $ma
+left=$(cd "$dest" && find . ! -type d)
+if [ -z "$left" ]; then pass make-uninstall-gnu-directories; else fail make-uninstall-gnu-directories "left: $(echo "$left" | tr '\n' ' ')"; fi
+
+# ---- the release tarball ------------------------------------------------
+name=sysfill-$version-x86_64-linux
+if [ -f "dist/$name.tar.gz" ] && (cd dist && sha256sum -c --quiet SHA256SUMS) >"$out" 2>&1; then
+	pass dist-tarball-and-sha256sums
+else
+	fail dist-tarball-and-sha256sums "dist/$name.tar.gz or SHA256SUMS missing or wrong"
+fi
+rel=$tmp/release
+mkdir -p "$rel" && tar -C "$rel" -xzf "dist/$name.tar.gz"
+miss=""
+for f in sysfill libsysfill.so sysfill.1 libsysfill.3 README docs/design.md; do
+	[ -f "$rel/$name/$f" ] || miss="$miss $f"
+done
+if [ -z "$miss" ] && [ "$(tar -tzf "dist/$name.tar.gz" | grep -cv "^$name/")" = 0 ]; then
+	pass dist-tarball-contents
+else
+	fail dist-tarball-contents "missing:$miss (or files outside $name/)"
+fi
+if run "$rel/$name/sysfill" --version && has "sysfill $version" &&
+	run "$rel/$name/sysfill" run --kernel 4.19 -q -- "$PY" "$prog" && has "$ok"; then
+	pass dist-tarball-runs
+else
+	fail dist-tarball-runs "sysfill --version or run --kernel 4.19 from the tarball"
+fi
+# a lone release sysfill: auto mode falls back to trace mode
+lone=$tmp/lone
+mkdir -p "$lone" && cp dist/sysfill "$lone/"
+if run "$lone/sysfill" run -q --kernel 4.19 -- "$PY" "$prog" && has "$ok"; then
+	pass dist-lone-sysfill-runs-dynamic-program-in-trace-mode
+else
+	fail dist-lone-sysfill-runs-dynamic-program-in-trace-mode "expected '$ok'"
 fi
 exit $failed

@@ -1,7 +1,8 @@
 # Drop-in artifacts, manual pages and the pkg-config file. Included from the
 # top Makefile (after tracer/tracer.mk).
 #
-#   make dist   dist/sysfill        static: no interpreter, no library
+#   make dist   dist/sysfill-VERSION-x86_64-linux.tar.gz, dist/SHA256SUMS
+#               dist/sysfill        static: no interpreter, no library
 #               dist/libsysfill.so  libseccomp linked in; needs only libc.so.6
 #                                   and libdl.so.2, at glibc symbol versions
 #                                   <= GLIBC_$(GLIBC_FLOOR) (CentOS 7)
@@ -32,8 +33,16 @@ MAN_PAGES = $(BUILD)/man/sysfill.1 $(BUILD)/man/libsysfill.3
 MAN3_LINKS = sysfill_pidfd_open sysfill_pidfd_send_signal sysfill_pidfd_getfd \
 	sysfill_waitid sysfill_emulating
 
+# The release: $(DIST)/$(DIST_NAME).tar.gz (one directory: the static
+# sysfill, the portable library, the manual pages, README, docs) and
+# $(DIST)/SHA256SUMS.
+DIST_NAME = sysfill-$(SYSFILL_VERSION)-x86_64-linux
+DIST_TAR = $(DIST)/$(DIST_NAME).tar.gz
+DIST_FILES = README docs/design.md docs/testing.md docs/benchmarks.md \
+	$(wildcard LICENSE COPYING)
+
 .PHONY: dist dist-deps man
-dist: $(DIST)/sysfill $(DIST)/libsysfill.so
+dist: $(DIST)/sysfill $(DIST)/libsysfill.so $(DIST_TAR) $(DIST)/SHA256SUMS
 man: $(MAN_PAGES)
 
 dist-deps:
@@ -63,7 +72,7 @@ $(DIST)/libsysfill.so: $(DIST_OBJ) preload/exports.map tracer/compat/glibc-floor
 	@mkdir -p $(dir $@)
 	$(CC) -shared -s -o $@.tmp $(DIST_OBJ) $(LIBSECCOMP_A) \
 		-Wl,--version-script=preload/exports.map -Wl,-z,now -Wl,-z,relro \
-		-Wl,--no-as-needed -l:libdl.so.2
+		-Wl,-soname,libsysfill.so.0 -Wl,--no-as-needed -l:libdl.so.2
 	tracer/compat/glibc-floor.sh check $(GLIBC_FLOOR) $@.tmp
 	@mv $@.tmp $@
 
@@ -75,24 +84,42 @@ $(DIST)/sysfill: $(TRACER_SRC) $(TRACER_HDRS) tracer/dist.mk | dist-deps
 		$$(pkg-config --static --libs libelf libseccomp capstone 2>/dev/null || echo -lelf -lz -lseccomp -lcapstone)
 	@mv $@.tmp $@
 
-# sysfill.1 carries the feature table, from `sysfill features --markdown`.
+# sysfill.1 carries the feature table, from `sysfill features --markdown`
+# (fields: feature, call, since, before that, libsysfill.so, run --kernel):
+# @FEATURES@ gets the table rows, @BEFORE@ a tagged list of what older
+# kernels answer.
 $(BUILD)/man/sysfill.1: tracer/sysfill.1.in tracer/tracer.h $(BUILD)/sysfill
 	@mkdir -p $(dir $@)
 	$(BUILD)/sysfill features --markdown | awk -F ' *[|] *' 'NR > 2 { \
-		gsub(/-/, "\\-"); sub(/ [(].*/, "", $$7); \
-		printf "%s\t%s\t%s\tT{\n%s\nT}\n", $$2, $$4, $$7, $$5 }' >$@.rows
-	sed -e 's/@VERSION@/$(SYSFILL_VERSION)/g' -e '/^@FEATURES@$$/{r $@.rows' -e 'd}' $< >$@.tmp
-	@rm -f $@.rows
+		gsub(/-/, "\\-"); \
+		printf "%s\t%s\t%s\tT{\n%s\nT}\n", $$2, $$4, $$6, $$7 }' >$@.rows
+	$(BUILD)/sysfill features --markdown | awk -F ' *[|] *' 'NR > 2 { \
+		gsub(/-/, "\\-"); printf ".TP 25\n.B %s\n%s\n", $$2, $$5 }' >$@.before
+	sed -e 's/@VERSION@/$(SYSFILL_VERSION)/g' -e '/^@FEATURES@$$/{r $@.rows' -e 'd}' \
+		-e '/^@BEFORE@$$/{r $@.before' -e 'd}' $< >$@.tmp
+	@rm -f $@.rows $@.before
 	@mv $@.tmp $@
 $(BUILD)/man/%: preload/%.in tracer/tracer.h
 	@mkdir -p $(dir $@)
 	sed 's/@VERSION@/$(SYSFILL_VERSION)/g' $< >$@.tmp
 	@mv $@.tmp $@
 
-# For install: the .pc file of PREFIX.
+$(DIST_TAR): $(DIST)/sysfill $(DIST)/libsysfill.so $(MAN_PAGES) $(DIST_FILES)
+	rm -rf $(DIST_BUILD)/$(DIST_NAME)
+	mkdir -p $(DIST_BUILD)/$(DIST_NAME)/docs
+	cp $(DIST)/sysfill $(DIST)/libsysfill.so $(MAN_PAGES) $(DIST_BUILD)/$(DIST_NAME)/
+	for f in $(DIST_FILES); do cp $$f $(DIST_BUILD)/$(DIST_NAME)/$$f; done
+	tar -C $(DIST_BUILD) --owner=0 --group=0 --numeric-owner --sort=name \
+		-czf $@.tmp $(DIST_NAME)
+	@mv $@.tmp $@
+$(DIST)/SHA256SUMS: $(DIST_TAR)
+	cd $(DIST) && sha256sum $(DIST_NAME).tar.gz >SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS
+
+# For install: the .pc file of PREFIX, LIBDIR and INCLUDEDIR (install.mk).
 $(BUILD)/sysfill.pc: preload/sysfill.pc.in tracer/tracer.h FORCE
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(SYSFILL_VERSION)|g' $< >$@
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(SYSFILL_VERSION)|g' $< >$@
 .PHONY: FORCE clean-dist
 FORCE:
 

@@ -26,9 +26,12 @@ static void help(FILE *f)
 "  -h, --help          this help; COMMAND --help: that command's\n"
 "  -V, --version       print the version\n"
 "\n"
-"Environment of programs using libsysfill.so: SYSFILL_FORCE=1 emulates even\n"
-"where the kernel has the calls; SYSFILL_LOG=error|warn|info|debug.\n"
-"See sysfill(1) and libsysfill(3).\n");
+"environment (of sysfill and of programs using libsysfill.so):\n"
+"  SYSFILL_FORCE=1     emulate even where the kernel has the calls\n"
+"  SYSFILL_LOG=LEVEL   error, warn (default), info or debug\n"
+"  SYSFILL_LOG_FILE=F  log to F instead of stderr\n"
+"  SYSFILL_CLONE3=enosys  answer clone3 with ENOSYS instead of emulating it\n"
+"See sysfill(1) and libsysfill(3) for the others.\n");
 }
 
 /* `sysfill features [--markdown]`: the feature table of tracer/kernels.c,
@@ -80,11 +83,18 @@ int main(int argc, char **argv)
 		return EXIT_SF_USAGE;
 	}
 	const char *c = argv[1];
-	if (!strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help")) {
+	int is_help = !strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help");
+	int is_version = !strcmp(c, "--version") || !strcmp(c, "-V");
+	if ((is_help || is_version) && argc > 2) {
+		fprintf(stderr, "sysfill: %s takes no arguments (got '%s'; see "
+			"sysfill --help)\n", c, argv[2]);
+		return EXIT_SF_USAGE;
+	}
+	if (is_help) {
 		help(stdout);
 		return 0;
 	}
-	if (!strcmp(c, "--version") || !strcmp(c, "-V")) {
+	if (is_version) {
 		printf("sysfill %s\n", SYSFILL_VERSION);
 		return 0;
 	}

@@ -742,8 +742,11 @@ int cmd_probe(int argc, char **argv)
 			       "sandbox, and whether\nseccomp, ptrace and the proc "
 			       "connector are usable. --json: one JSON object.\n");
 			return 0;
-		} else
+		} else {
+			fprintf(stderr, "sysfill probe: unknown option '%s'\n",
+				argv[i]);
 			return usage();
+		}
 	}
 	struct report *rep = calloc(1, sizeof *rep);
 	if (!rep) {

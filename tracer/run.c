@@ -25,12 +25,14 @@
  * refuses instead (exit 125). */
 #include <errno.h>
 #include <elf.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "tracer.h"
+#include "env.h"
 
 extern char **environ;
 
@@ -40,7 +42,8 @@ struct runopt {
 	unsigned kv;                 /* 0: no --kernel */
 	const char *kv_arg;
 	const struct kprofile *prof;
-	int no_emulate, strict, quiet;
+	int no_emulate, strict, quiet, verbose;
+	const char *log_file;        /* -o FILE */
 	enum mode mode;
 	int mode_given;
 	char **argv;                 /* program and its arguments */
@@ -60,11 +63,18 @@ int sysfill_lib_path(char *buf, size_t len)
 	snprintf(buf, len, "%s/libsysfill.so", self);
 	if (access(buf, R_OK) == 0)
 		return 0;
-	char alt[PATH_MAX + 32];
-	snprintf(alt, sizeof alt, "%s/../lib/libsysfill.so", self);
-	if (access(alt, R_OK) == 0 && realpath(alt, self)) {
-		snprintf(buf, len, "%s", self);
-		return 0;
+	/* installed: BINDIR/../LIBDIR, LIBDIR lib or multiarch */
+	static const char *const rel[] = {
+		"../lib/libsysfill.so", "../lib/x86_64-linux-gnu/libsysfill.so",
+		"../lib64/libsysfill.so", "../lib/libsysfill.so.0",
+		"../lib/x86_64-linux-gnu/libsysfill.so.0"};
+	char alt[PATH_MAX + 64];
+	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+		snprintf(alt, sizeof alt, "%s/%s", self, rel[i]);
+		if (access(alt, R_OK) == 0 && realpath(alt, self)) {
+			snprintf(buf, len, "%s", self);
+			return 0;
+		}
 	}
 	return -ENOENT;
 }
@@ -93,6 +103,9 @@ static void run_help(FILE *f)
 "  --strict           refuse (exit 125) when VERSION has behaviour a filter\n"
 "                     cannot simulate, instead of warning\n"
 "  -q, --quiet        no warnings or notes on stderr\n"
+"  -o, --output FILE  write the log lines of sysfill and of libsysfill.so in\n"
+"                     PROG and its children to FILE (SYSFILL_LOG_FILE=FILE)\n"
+"  -v, --verbose      log every emulated call (SYSFILL_LOG=debug)\n"
 "\n"
 "With --kernel and emulation (preload), SYSFILL_FORCE=1 is set when VERSION\n"
 "lacks a call the library emulates; the filter then leaves those calls to\n"
@@ -224,6 +237,11 @@ static int parse(int argc, char **argv, struct runopt *o, int *help)
 			o->strict = 1;
 		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 			o->quiet = 1;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			o->verbose = 1;
+		} else if ((v = optval(argc, argv, &i, "--output")) ||
+			   (!strcmp(a, "-o") && i + 1 < argc && (v = argv[++i]))) {
+			o->log_file = v;
 		} else if ((v = optval(argc, argv, &i, "--kernel"))) {
 			if (kversion_parse(v, &o->kv) < 0)
 				return run_usage("bad kernel version '%s' "
@@ -245,7 +263,8 @@ static int parse(int argc, char **argv, struct runopt *o, int *help)
 				return run_usage("unknown mode '%s' (auto, preload "
 						 "or trace)", v);
 		} else if (!strcmp(a, "--kernel") || !strcmp(a, "--profile") ||
-			   !strcmp(a, "--mode")) {
+			   !strcmp(a, "--mode") || !strcmp(a, "--output") ||
+			   !strcmp(a, "-o")) {
 			return run_usage("option '%s' needs a value", a);
 		} else {
 			return run_usage("unknown option '%s'", a);
@@ -268,6 +287,28 @@ int cmd_run(int argc, char **argv)
 		run_help(stdout);
 		return 0;
 	}
+	if (o.verbose && setenv("SYSFILL_LOG", "debug", 1) < 0)
+		return run_usage("setenv: %s", strerror(errno));
+	if (o.log_file) {
+		/* Absolute: PROG may change directory before it logs. */
+		char abs[PATH_MAX];
+		int fd = open(o.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			      0644);
+		if (fd < 0) {
+			fprintf(stderr, "sysfill run: -o %s: %s\n", o.log_file,
+				strerror(errno));
+			return EXIT_SF_FAIL;
+		}
+		close(fd);
+		if (o.log_file[0] != '/' && getcwd(abs, sizeof abs - 1) &&
+		    strlen(abs) + strlen(o.log_file) + 2 < sizeof abs) {
+			strcat(abs, "/");
+			strcat(abs, o.log_file);
+			o.log_file = abs;
+		}
+		if (setenv("SYSFILL_LOG_FILE", o.log_file, 1) < 0)
+			return run_usage("setenv: %s", strerror(errno));
+	}
 	const char *prog = o.argv[0];
 	char path[PATH_MAX];
 	r = resolve(prog, path, sizeof path);
@@ -278,7 +319,7 @@ int cmd_run(int argc, char **argv)
 	}
 
 	/* Which front end. */
-	char v[16];
+	char v[16], lib[PATH_MAX];
 	if (o.no_emulate) {
 		if (o.mode_given && o.mode != M_AUTO) {
 			fprintf(stderr, "sysfill run: --no-emulate runs %s without "
@@ -312,28 +353,42 @@ int cmd_run(int argc, char **argv)
 				return EXIT_SF_FAIL;
 			}
 			o.mode = reason ? M_TRACE : M_PRELOAD;
+		} else if (reason && o.kv && kversion_triggers_emulation(o.kv)) {
+			/* The filter would leave the calls VERSION lacks to a
+			 * library that cannot load: the program would get this
+			 * kernel's calls while told it runs on VERSION. */
+			fprintf(stderr, "sysfill run: --mode=preload --kernel %s: %s, "
+				"so the calls %s lacks would reach this kernel; use "
+				"--mode=trace (or --no-emulate)\n", o.kv_arg, reason,
+				o.kv_arg);
+			return EXIT_SF_FAIL;
 		} else if (reason && !o.quiet) {
 			fprintf(stderr, "sysfill: warning: %s: LD_PRELOAD has no "
 				"effect there\n", reason);
 		}
-		const char *lv = getenv("SYSFILL_LOG");
-		if (lv && (!strcmp(lv, "info") || !strcmp(lv, "debug")))
-			fprintf(stderr, "sysfill: info: %s mode for %s%s%s\n",
+		if (o.mode == M_TRACE || sysfill_lib_path(lib, sizeof lib) == 0)
+			env_log(2, "%s mode for %s%s%s",
 				o.mode == M_TRACE ? "trace" : "preload", prog,
 				reason ? ": " : " (dynamically linked)",
 				reason ? reason : "");
+	}
+	if (o.mode == M_PRELOAD && sysfill_lib_path(lib, sizeof lib) < 0) {
+		if (o.mode_given) {
+			fprintf(stderr, "sysfill run: --mode=preload: no "
+				"libsysfill.so next to this sysfill or in ../lib "
+				"(looked for %s); use --mode=trace\n", lib);
+			return EXIT_SF_FAIL;
+		}
+		/* A release binary copied alone: trace mode needs no library. */
+		env_log(2, "no libsysfill.so next to this sysfill or in ../lib: "
+			"trace mode for %s", prog);
+		o.mode = M_TRACE;
 	}
 	/* The library emulates only if the simulated kernel lacks a call its
 	 * probe looks for; otherwise it would pass through there too. */
 	int lib_emulates = o.mode == M_PRELOAD && o.kv &&
 			   kversion_triggers_emulation(o.kv);
 	int emulates = o.mode == M_TRACE ? trace_emulates(o.kv) : lib_emulates;
-	char lib[PATH_MAX];
-	if (o.mode == M_PRELOAD && sysfill_lib_path(lib, sizeof lib) < 0) {
-		fprintf(stderr, "sysfill run: cannot find libsysfill.so (looked "
-			"for %s): build it with 'make'\n", lib);
-		return EXIT_SF_FAIL;
-	}
 
 	void *ctx = NULL;
 	struct kplan plan = {0};
@@ -358,12 +413,8 @@ int cmd_run(int argc, char **argv)
 		/* Before 5.2 clone ignores CLONE_PIDFD: only the
 		 * supervisor can clear the flag (trace mode, emulating
 		 * nothing). No pidfd then exists: none to poll either. */
-		const char *lv = getenv("SYSFILL_LOG");
-		if (lv && (!strcmp(lv, "info") || !strcmp(lv, "debug")))
-			fprintf(stderr, "sysfill: info: --kernel %s: under the "
-				"supervisor, so that clone ignores "
-				"CLONE_PIDFD\n",
-				kversion_str(o.kv, v, sizeof v));
+		env_log(2, "--kernel %s: under the supervisor, so that clone "
+			"ignores CLONE_PIDFD", kversion_str(o.kv, v, sizeof v));
 		return trace_run(path, o.argv, ctx, o.quiet, 0, 0, 1, 1);
 	}
 	if (plan.gaps) {

@@ -58,6 +58,7 @@
 #include "sysfill/uapi.h"
 #include "../shim/arch/arch.h"
 #include "tracer.h"
+#include "env.h"
 
 #ifndef PTRACE_EVENT_STOP
 #define PTRACE_EVENT_STOP 128
@@ -99,7 +100,7 @@ static void tlog(int level, const char *fmt, ...)
 	if (n > (int)sizeof buf - 2)
 		n = (int)sizeof buf - 2;
 	buf[n++] = '\n';
-	if (write(2, buf, (size_t)n) < 0) {
+	if (write(env_log_fd(), buf, (size_t)n) < 0) {
 	}
 }
 
@@ -1599,8 +1600,7 @@ static void child_fail(const char *prog, int e)
 
 int trace_emulates(unsigned kv)
 {
-	const char *f = getenv("SYSFILL_FORCE");
-	return (f && *f && strcmp(f, "0")) ||
+	return env_bool("SYSFILL_FORCE", 0) ||
 	       (kv && kversion_triggers_emulation(kv)) || kernel_lacks_pidfd();
 }
 
@@ -1608,25 +1608,12 @@ int trace_run(const char *path, char **argv, void *kctx, int quiet,
 	      int force_emulate, int clone3_enosys, int no_emulate,
 	      int ignore_clone_pidfd)
 {
-	const char *lv = getenv("SYSFILL_LOG");
-	if (lv) {
-		static const char *names[] = {"error", "warn", "info", "debug"};
-		for (int i = 0; i < 4; i++)
-			if (!strcmp(lv, names[i]))
-				log_level = i;
-	}
-	const char *ho = getenv("SYSFILL_TRACE_HANDOFF");
-	if (ho)
-		handoff = atoi(ho);
-	const char *fo = getenv("SYSFILL_TRACE_FOLLOW");
-	if (fo)
-		follow_cpu = atoi(fo);
-	const char *sp = getenv("SYSFILL_TRACE_SPIN_US");
-	if (sp)
-		spin_ns = atol(sp) * 1000;
+	log_level = env_log_level();
+	handoff = env_bool("SYSFILL_TRACE_HANDOFF", handoff);
+	follow_cpu = env_bool("SYSFILL_TRACE_FOLLOW", follow_cpu);
+	spin_ns = env_ulong("SYSFILL_TRACE_SPIN_US", spin_ns / 1000) * 1000;
 	prog_name = argv[0];
-	const char *f = getenv("SYSFILL_FORCE");
-	int forced = f && *f && strcmp(f, "0");
+	int forced = env_bool("SYSFILL_FORCE", 0);
 	emulating = !no_emulate &&
 		    (forced || force_emulate || kernel_lacks_pidfd());
 	/* gVisor says 4.4.0; its waitid misreports stops and continues. */
