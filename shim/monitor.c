@@ -176,7 +176,7 @@ static int connector_open(void)
 		sf_sys1(SF_NR_close, s);
 		return (int)r;
 	}
-	return (int)s;
+	return sf_fd_hide((int)s);
 }
 
 static void nonchild_exited(struct sf_watch *w)
