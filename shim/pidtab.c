@@ -58,11 +58,9 @@ static int pidhead[PIDHASH]; /* watch index + 1 */
 /* evmap[N]: index + 1 of the watch whose eventfd we put at number N. */
 static int evmap[SF_MAX_FDMAP];
 
-/* F_SETSIG values that mark our open file descriptions (valid: 0-64;
- * programs that use F_SETSIG pick SIGIO or a low real-time signal). */
-#define TAG_EVFD 63
-#define TAG_PIDFD 62
-#define TAG_SENTRY 61
+#define TAG_EVFD SF_TAG_EVFD
+#define TAG_PIDFD SF_TAG_PIDFD
+#define TAG_SENTRY SF_TAG_SENTRY
 
 /* Give back a slot that watch_alloc handed out (it is SF_W_FREE again). */
 static void watch_unalloc(void)
@@ -113,6 +111,14 @@ int sf_fd_hide(int fd)
 		return fd; /* a low limit, or all taken: keep the number */
 	sf_sys1(SF_NR_close, fd);
 	return (int)n;
+}
+
+int sf_fd_tagged(int fd, int tag)
+{
+	if (sf_sys2(SF_NR_fcntl, fd, F_GETSIG) == tag)
+		return 1;
+	sf_log(SF_LOG_WARN, "the program closed sysfill's fd %d", fd);
+	return 0;
 }
 
 /* Does /proc/self/fd/FD link to WANT? */
@@ -205,6 +211,7 @@ static int sentry_ok(void)
 
 /* Put pidfd EP (of watch IDX) into the sentry; a watch whose pidfd cannot
  * be tracked there is never freed. Lock held. */
+#define SENTRY_MAX 100
 static void sentry_add(int ep, int idx)
 {
 	if (!sentry_ok()) {
@@ -219,13 +226,24 @@ static void sentry_add(int ep, int idx)
 			pt.sentry = (int)s + 1;
 		}
 	}
+	/* Each registration is a wakeup path of the watch's eventfd, and Linux
+	 * allows 500 of that length (fs/eventpoll.c, path_limits): leave the
+	 * program's own epolls room. */
+	if (watches[idx].nsentry >= SENTRY_MAX) {
+		watches[idx].pinned = 1;
+		return;
+	}
 	uint32_t serial = ++pt.serial;
 	struct epoll_event ev = {
 		.events = EPOLLIN,
 		.data.u64 = 0x5f5eULL << 48 | (uint64_t)serial << 16 | (uint64_t)idx};
-	if (!pt.sentry ||
-	    (sf_sys4(SF_NR_epoll_ctl, sentry_fd(), EPOLL_CTL_ADD, ep, &ev) < 0 &&
-	     sf_sys4(SF_NR_epoll_ctl, sentry_fd(), EPOLL_CTL_MOD, ep, &ev) < 0))
+	long r = pt.sentry ? sf_sys4(SF_NR_epoll_ctl, sentry_fd(), EPOLL_CTL_ADD,
+				    ep, &ev)
+			   : -1;
+	if (r == 0)
+		watches[idx].nsentry++;
+	else if (!pt.sentry ||
+		 sf_sys4(SF_NR_epoll_ctl, sentry_fd(), EPOLL_CTL_MOD, ep, &ev) < 0)
 		watches[idx].pinned = 1;
 }
 
@@ -589,6 +607,7 @@ static int new_watch(pid_t pid)
 	w->waiter = -1;
 	w->starttime = 0;
 	w->pinned = 0;
+	w->nsentry = 0;
 	w->state = SF_W_LIVE;
 	hash_insert(idx);
 

@@ -120,6 +120,7 @@ struct sf_watch {
 	int nfds;       /* known pidfd numbers pointing here */
 	int pidnext;    /* next watch of the same pid hash + 1 (pidtab.c) */
 	int pinned;     /* some pidfd of it is not in the sentry: never freed */
+	int nsentry;    /* its pidfds ever put into the sentry (pidtab.c) */
 	uint32_t seen;  /* gc pass that saw a pidfd file of it (pidtab.c) */
 };
 #define SF_MAX_WATCHES 16384
@@ -148,6 +149,17 @@ SF_HIDDEN void pidtab_mark_reaped(struct sf_watch *w);
 SF_HIDDEN void pidtab_gc(void);
 /* Reset per-process state in a fork child. */
 SF_HIDDEN void pidtab_atfork_child(void);
+/* F_SETSIG values that mark sysfill's open file descriptions (valid:
+ * 0-64; programs that use F_SETSIG pick SIGIO or a low real-time signal).
+ * The tag sticks to the file, whatever number, dup or process holds it. */
+enum {
+	SF_TAG_CONNECTOR = 60,
+	SF_TAG_SENTRY = 61,
+	SF_TAG_PIDFD = 62,
+	SF_TAG_EVFD = 63,
+};
+/* Does FD still hold a file of ours tagged TAG? Warns if not. */
+SF_HIDDEN int sf_fd_tagged(int fd, int tag);
 /* Move internal fd FD above the numbers the program uses (F_DUPFD_CLOEXEC
  * to a high base below RLIMIT_NOFILE; FD is closed). Returns the new
  * number, or FD itself when no high number is free. Signal-safe. */

@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -474,6 +475,74 @@ static void emfile(void)
 		close(p);
 }
 
+/* The same with a non-child's pidfd (the library may hold a netlink
+ * socket for it) and the numbers filled with the program's socket that
+ * has a message queued: the message stays the program's. */
+static void close_everything_nonchild(void)
+{
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	struct gc g = spawn_grandchild();
+	long p = sys_pidfd_open(g.pid, 0);
+	res("closeall-nonchild-open", "pidfd_open", p, 1);
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv))
+		die("socketpair");
+	int low = (int)p > sv[1] ? (int)p : sv[1];
+	for (int n = 3; n <= low; n++)
+		if (fcntl(n, F_GETFD) >= 0 && n != p && n != sv[0] && n != sv[1])
+			close(n);
+	syscall(NR_close_range, low + 1, FD_SCAN - 1, 0);
+	for (int n = low + 1; n < (int)rl.rlim_cur - 4 && n < FD_SCAN; n++)
+		dup2(sv[0], n);
+	if (send(sv[1], "m", 1, 0) != 1)
+		die("send");
+	msleep(GC_MS);
+	char c = 0;
+	long r = recv(sv[0], &c, 1, MSG_DONTWAIT);
+	out("closeall-nonchild: program message still queued: %s",
+	    r == 1 && c == 'm' ? "yes" : "no");
+	syscall(NR_close_range, low + 1, FD_SCAN - 1, 0);
+	res("closeall-nonchild-sig0", "pidfd_send_signal",
+	    p >= 0 ? sys_pidfd_send_signal(p, 0, NULL, 0) : -1, 0);
+	kill(g.pid, SIGKILL);
+	poll_report("closeall-nonchild-poll", p, POLLIN, 3000);
+	stop_grandchild(&g);
+	if (p >= 0)
+		close(p);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* Many pidfds of one process: each can still go into the program's own
+ * epoll (Linux limits the epoll paths from one file, fs/eventpoll.c). */
+static void many(void)
+{
+	enum { N = 600 };
+	static long p[N];
+	pid_t k = spawn_pause();
+	int opened = 0;
+	for (int i = 0; i < N; i++) {
+		p[i] = sys_pidfd_open(k, 0);
+		opened += p[i] >= 0;
+	}
+	yesno("many-open", "600 pidfds of one child opened", opened == N);
+	int e = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN };
+	int added = 0;
+	for (int i = N - 10; i < N; i++)
+		added += p[i] >= 0 && epoll_ctl(e, EPOLL_CTL_ADD, (int)p[i], &ev) == 0;
+	yesno("many-epoll", "the last 10 go into an epoll of the program", added == 10);
+	kill(k, SIGKILL);
+	struct epoll_event got;
+	out("many-exit: epoll_wait = %d", epoll_wait(e, &got, 1, 3000));
+	reap_pidfd("many-reap", p[0], k);
+	for (int i = 0; i < N; i++)
+		if (p[i] >= 0)
+			close((int)p[i]);
+	close(e);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "poll-inherited"))
@@ -499,6 +568,8 @@ int main(int argc, char **argv)
 	identity();
 	identity_numbers();
 	emfile();
+	many();
 	close_everything();
+	close_everything_nonchild();
 	return 0;
 }
