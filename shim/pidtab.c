@@ -149,7 +149,7 @@ static void evfd_lost(struct sf_watch *w)
 
 /* F_GETOWN of W's eventfd: W's pid, or 0 once reaped; -1 when the number
  * no longer holds W's eventfd (then forgotten). STRICT adds the
- * /proc/self/fd check, required before a write or a close. Lock held. */
+ * /proc/self/fd check, required before a close. Lock held. */
 static long evfd_owner(struct sf_watch *w, int strict)
 {
 	if (w->evfd < 0)
@@ -442,7 +442,9 @@ static void hash_remove(int idx)
 static void evfd_signal(struct sf_watch *w)
 {
 	uint64_t one = 1;
-	if (evfd_owner(w, 1) >= 0)
+	/* Our tag and W's owner: no file but W's eventfd (or a dup of it)
+	 * carries both, and on the exit path a /proc lookup costs. */
+	if (evfd_owner(w, 0) >= 0)
 		sf_sys3(SF_NR_write, w->evfd, &one, sizeof one);
 }
 
