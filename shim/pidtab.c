@@ -294,6 +294,9 @@ static void map_fd(int fd, int idx)
 static int new_watch(pid_t pid);
 static int find_watch(pid_t pid);
 static int evfd_make(int idx, int owned);
+static int watch_alloc(void);
+static void watch_free(int idx);
+static void hash_insert(int idx);
 
 /* FD carries our pidfd tag but holds no registration of a watch of ours:
  * made by another process (fork, SCM_RIGHTS) or an earlier program of this
@@ -365,6 +368,40 @@ static int rearm(int fd, int idx)
 	return 0;
 }
 
+/* FD, our pidfd, came from elsewhere after its process was reaped (it
+ * holds no registration of ours): a watch of a reaped process, with a
+ * signalled eventfd, so that it is readable as the kernel's. Returns the
+ * watch or -1. Caller holds the lock. */
+static int adopt_reaped(int fd)
+{
+	int idx = watch_alloc();
+	if (idx < 0)
+		return -1;
+	struct sf_watch *w = &watches[idx];
+	w->pid = 0; /* never used: a reaped watch answers ESRCH first */
+	if (evfd_make(idx, 0) < 0) {
+		watch_unalloc();
+		return -1;
+	}
+	w->gen++;
+	w->nfds = 0;
+	w->waiter = -1;
+	w->starttime = 0;
+	w->pinned = 0;
+	w->nsentry = 0;
+	w->is_child = 0;
+	w->state = SF_W_LIVE;
+	hash_insert(idx);
+	pidtab_mark_reaped(w);
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = cookie(idx)};
+	if (sf_sys4(SF_NR_epoll_ctl, fd, EPOLL_CTL_ADD, w->evfd, &ev) < 0) {
+		watch_free(idx);
+		return -1;
+	}
+	sentry_add(fd, idx);
+	return idx;
+}
+
 int pidtab_resolve(int fd)
 {
 	if (fd < 0)
@@ -402,6 +439,8 @@ int pidtab_resolve(int fd)
 	}
 	if (found < 0 && own > 0)
 		found = adopt(fd, (pid_t)own);
+	if (found < 0 && own == 0)
+		found = adopt_reaped(fd);
 	map_fd(fd, found);
 	if (found < 0 && own == 0)
 		return -ESRCH; /* our pidfd of a reaped process */

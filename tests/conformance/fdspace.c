@@ -320,6 +320,64 @@ static void received(const char *step, int wait_for_command, int use_mmsg)
 	close(cmd[1]);
 }
 
+/* A grandchild sends its own pidfd, exits and is reaped by its parent
+ * before we receive the pidfd: readable (POLLHUP too since Linux 6.9),
+ * ESRCH, and no child of ours. */
+static void received_reaped(void)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		die("socketpair");
+	fflush(stdout);
+	pid_t h = track(fork());
+	if (h < 0)
+		die("fork");
+	if (h == 0) {
+		pid_t g = fork();
+		if (g == 0) {
+			long p = sys_pidfd_open(getpid(), 0);
+			char byte = 'p', ctl[CMSG_SPACE(sizeof(int))];
+			memset(ctl, 0, sizeof ctl);
+			struct iovec iov = { &byte, 1 };
+			struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+			if (p >= 0) {
+				int fd = (int)p;
+				mh.msg_control = ctl;
+				mh.msg_controllen = sizeof ctl;
+				struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+				cm->cmsg_level = SOL_SOCKET;
+				cm->cmsg_type = SCM_RIGHTS;
+				cm->cmsg_len = CMSG_LEN(sizeof(int));
+				memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+			}
+			_exit(sendmsg(sv[1], &mh, 0) == 1 ? 0 : 3);
+		}
+		int st;
+		_exit(g > 0 && waitpid(g, &st, 0) == g ? 0 : 4);
+	}
+	close(sv[1]);
+	int st;
+	waitpid(h, &st, 0);
+	out("scm-reaped: sender reaped by its parent: %s",
+	    WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "yes" : "no");
+	long r = recv_fd(sv[0], 0);
+	out("scm-reaped-recv: pidfd received = %s", r >= 0 ? "yes" : "no");
+	struct pollfd pf = { .fd = (int)r, .events = POLLIN };
+	if (r >= 0)
+		out("scm-reaped-poll: readable = %s",
+		    poll(&pf, 1, 3000) == 1 && (pf.revents & POLLIN) ? "yes" : "no");
+	else
+		out("scm-reaped-poll: no pidfd");
+	res("scm-reaped-sig0", "pidfd_send_signal",
+	    r >= 0 ? sys_pidfd_send_signal(r, 0, NULL, 0) : -1, 0);
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	waitid_report("scm-reaped-waitid", r >= 0 ? sys_waitid(P_PIDFD, r, &si, WEXITED | WNOHANG) : -1, &si, 0);
+	if (r >= 0)
+		close(r);
+	close(sv[0]);
+}
+
 /* A zombie's pidfd must keep naming the zombie while other pidfds are
  * made, closed and collected, and after the program closed the library's
  * fds and new pidfds were made at those numbers; no pidfd may lose its
@@ -565,6 +623,7 @@ int main(int argc, char **argv)
 	inherited(self);
 	received("scm-exited", 0, 0);
 	received("scm-live", 1, 1);
+	received_reaped();
 	identity();
 	identity_numbers();
 	emfile();
