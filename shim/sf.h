@@ -150,13 +150,14 @@ SF_HIDDEN void pidtab_gc(void);
 /* Reset per-process state in a fork child. */
 SF_HIDDEN void pidtab_atfork_child(void);
 /* F_SETSIG values that mark sysfill's open file descriptions (valid:
- * 0-64; programs that use F_SETSIG pick SIGIO or a low real-time signal).
- * The tag sticks to the file, whatever number, dup or process holds it. */
+ * 0-64, and qemu-user refuses 63 and 64; programs that use F_SETSIG pick
+ * SIGIO or a low real-time signal). The tag sticks to the file, whatever
+ * number, dup or process holds it. */
 enum {
-	SF_TAG_CONNECTOR = 60,
-	SF_TAG_SENTRY = 61,
-	SF_TAG_PIDFD = 62,
-	SF_TAG_EVFD = 63,
+	SF_TAG_CONNECTOR = 59,
+	SF_TAG_SENTRY = 60,
+	SF_TAG_PIDFD = 61,
+	SF_TAG_EVFD = 62,
 };
 /* Does FD still hold a file of ours tagged TAG? Warns if not. */
 SF_HIDDEN int sf_fd_tagged(int fd, int tag);
