@@ -100,8 +100,8 @@ int sf_fd_hide(int fd)
 	if (fd < 0 || sf_sys4(SF_NR_prlimit64, 0, RLIMIT_NOFILE, 0, &rl) < 0)
 		return fd;
 	/* A high number makes the fd table, which every fork copies, that
-	 * large: stay below 4096. */
-	long top = rl.rlim_cur > 4096 ? 4096 : (long)rl.rlim_cur;
+	 * large: stay below 1024 (glibc's FD_SETSIZE, the usual soft limit). */
+	long top = rl.rlim_cur > 1024 ? 1024 : (long)rl.rlim_cur;
 	long n = -1;
 	if (top - top / 4 > fd)
 		n = sf_sys3(SF_NR_fcntl, fd, F_DUPFD_CLOEXEC, top - top / 4);
