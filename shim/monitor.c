@@ -176,7 +176,8 @@ static int connector_open(void)
 		sf_sys1(SF_NR_close, s);
 		return (int)r;
 	}
-	return (int)s;
+	sf_sys3(SF_NR_fcntl, s, F_SETSIG, SF_TAG_CONNECTOR);
+	return sf_fd_hide((int)s);
 }
 
 static void nonchild_exited(struct sf_watch *w)
@@ -234,6 +235,10 @@ static int monitor_main(void *arg)
 		}
 		sf_lock();
 		int scan = 1, gc = 1;
+		if (cn_sock >= 0 && !sf_fd_tagged(cn_sock, SF_TAG_CONNECTOR)) {
+			cn_sock = -1; /* the program closed it: poll /proc */
+			cn_unavailable = -EBADF;
+		}
 		if (cn_sock >= 0) {
 			connector_drain();
 			/* The socket wakes us for every process event of the
@@ -373,7 +378,7 @@ void monitor_atfork_child(void)
 	pool.nwaiters = 0;
 	monitor_tid = 0;
 	monitor_wake = 0;
-	if (cn_sock >= 0)
+	if (cn_sock >= 0 && sf_fd_tagged(cn_sock, SF_TAG_CONNECTOR))
 		sf_sys1(SF_NR_close, cn_sock); /* subscribed for the parent */
 	cn_sock = -1;
 	nonchild_count = 0;

@@ -119,14 +119,18 @@ struct sf_watch {
 	uint32_t gen;   /* bumped at each reuse of the slot */
 	int nfds;       /* known pidfd numbers pointing here */
 	int pidnext;    /* next watch of the same pid hash + 1 (pidtab.c) */
+	int pinned;     /* some pidfd of it is not in the sentry: never freed */
+	int nsentry;    /* its pidfds ever put into the sentry (pidtab.c) */
+	uint32_t seen;  /* gc pass that saw a pidfd file of it (pidtab.c) */
 };
 #define SF_MAX_WATCHES 16384
 #define SF_MAX_FDMAP 65536
 
 SF_HIDDEN void sf_lock(void);
 SF_HIDDEN void sf_unlock(void);
-/* Resolve a pidfd number to its watch. Returns the watch index or -EBADF.
- * Caller holds the lock. */
+/* Resolve a pidfd number to its watch. Returns the watch index, -EBADF
+ * (not our pidfd) or -ESRCH (our pidfd of a reaped process whose watch is
+ * gone). Caller holds the lock. */
 SF_HIDDEN int pidtab_resolve(int fd);
 /* Create a pidfd for PID. Returns the fd or -errno. Caller holds the lock. */
 SF_HIDDEN int pidtab_new_pidfd(pid_t pid, unsigned flags);
@@ -145,6 +149,26 @@ SF_HIDDEN void pidtab_mark_reaped(struct sf_watch *w);
 SF_HIDDEN void pidtab_gc(void);
 /* Reset per-process state in a fork child. */
 SF_HIDDEN void pidtab_atfork_child(void);
+/* F_SETSIG values that mark sysfill's open file descriptions (valid:
+ * 0-64, and qemu-user refuses 63 and 64; programs that use F_SETSIG pick
+ * SIGIO or a low real-time signal). The tag sticks to the file, whatever
+ * number, dup or process holds it. */
+enum {
+	SF_TAG_CONNECTOR = 59,
+	SF_TAG_SENTRY = 60,
+	SF_TAG_PIDFD = 61,
+	SF_TAG_EVFD = 62,
+};
+/* Does FD still hold a file of ours tagged TAG? Warns if not. */
+SF_HIDDEN int sf_fd_tagged(int fd, int tag);
+/* Move internal fd FD above the numbers the program uses (F_DUPFD_CLOEXEC
+ * to a high base below RLIMIT_NOFILE; FD is closed). Returns the new
+ * number, or FD itself when no high number is free. Signal-safe. */
+SF_HIDDEN int sf_fd_hide(int fd);
+/* Watch the emulated pidfds among the N fds FDS (received over
+ * SCM_RIGHTS), so that they become readable at the exit. Any context;
+ * blocks signals and takes the lock. */
+SF_HIDDEN void sf_adopt_fds(const int *fds, int n);
 
 /* ---- monitor (shim/monitor.c) ---- */
 /* Start watching W (index IDX) for exit. Returns 0 or -errno. Caller holds
