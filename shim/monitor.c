@@ -3,9 +3,11 @@
  * Children: a waiter thread per watched live child, blocked in
  * waitid(P_PID, pid, WEXITED|WNOWAIT|__WALL). WNOWAIT never reaps, no
  * signal is consumed or blocked for the program, and the wake-up comes
- * straight from the child's exit. Waiters are raw threads (clone with
- * CLONE_THREAD, our own 16 KiB stack, every signal blocked, no libc, no
- * TLS use) and go back to a pool when their child has exited.
+ * straight from the child's exit (not from a ptrace stop, which a tracer
+ * is told of too). Waiters are raw threads (clone with CLONE_THREAD, our
+ * own 16 KiB stack with a TCB of their own at its bottom, every signal
+ * blocked, no libc state) and go back to a pool when their child has
+ * exited.
  *
  * Other processes, which old kernels cannot wait for: one monitor thread
  * polls them every SF_POLL_MS with F_GETOWN on the watch's eventfd (0 once
@@ -13,9 +15,14 @@
  * to SF_ZOMBIE_READS of them a tick, round robin, to see a zombie. Where
  * the process may (CAP_NET_ADMIN: root), the proc connector reports every
  * exit at once and the monitor sleeps in its socket instead (not in gVisor:
- * EPROTONOSUPPORT). The same
- * thread releases the eventfds of exited processes whose pidfds have all
- * been closed. */
+ * EPROTONOSUPPORT). Either way a process has exited only when its whole
+ * thread group has. The same thread releases the eventfds of exited
+ * processes whose pidfds have all been closed.
+ *
+ * Helpers exist only while needed: an idle waiter, and a monitor with
+ * nothing watched and nothing to release, exit after SF_IDLE_MS, so that
+ * a program that has closed its pidfds is single-threaded again (Linux
+ * refuses unshare(CLONE_NEWUSER) to a multithreaded process). */
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/futex.h>
@@ -23,6 +30,8 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sched.h>
+#include <stddef.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include "sf.h"
@@ -30,7 +39,9 @@
 #define SF_POLL_MS 100
 #define SF_ZOMBIE_READS 25 /* /proc/PID/stat reads a tick (~8 us each) */
 #define SF_CN_SCAN_MS 1000 /* with the connector: the safety scan's period */
+#define SF_IDLE_MS 500 /* a helper with nothing to do exits after this */
 #define WAITER_STACK (16 * 1024)
+#define MONITOR_STACK (64 * 1024)
 #define MAX_WAITERS SF_MAX_WATCHES
 
 extern int sf_dead_watches;
@@ -38,31 +49,41 @@ extern int sf_dead_watches;
 struct waiter {
 	int assigned; /* futex: watch index, -1 idle */
 	pid_t pid;    /* the watch's pid, written before assigned */
-	int idle_next; /* idle list link, as idle_head */
-	int tid;
-	void *stack;
+	int next, prev; /* idle or free list links (index + 1, 0 = none) */
+	int tid;      /* the thread's id; the kernel clears it at its exit */
+	int on_idle;  /* on the idle list */
+	void *stack;  /* WAITER_STACK bytes, its TCB at the bottom; kept */
 };
 /* The pool in one block: assigning a waiter (pidfd_open of a child) writes
  * the list head and the first waiters' entries, in one page (see the
- * copy-on-write note in pidtab.c). */
+ * copy-on-write note in pidtab.c). Slots whose thread has exited are on
+ * the free list, and get a new thread on their old stack. */
 static struct {
-	int idle_head; /* idle list (index + 1, 0 = empty), through idle_next */
-	int nwaiters;
+	int idle_head; /* idle waiters (index + 1, 0 = empty) */
+	int free_head; /* slots without a thread, through next */
+	int nwaiters;  /* slots ever used */
 	struct waiter w[MAX_WAITERS];
 } pool __attribute__((aligned(4096)));
 
-static int monitor_tid;
+static int monitor_tid; /* cleared by the kernel when the thread is gone */
+static int monitor_running; /* the thread runs and has not decided to exit */
 static int monitor_wake; /* futex */
 static int nonchild_count;
+/* Watches whose leader is a zombie while other threads run, by index:
+ * Linux notifies a pidfd only once the whole thread group is dead
+ * (do_notify_pidfd via do_notify_parent; the kernel's pidfd_test checks
+ * it). */
+static unsigned char leader_dead[SF_MAX_WATCHES];
 
 static const unsigned long thread_flags = CLONE_VM | CLONE_FS | CLONE_FILES |
 					  CLONE_SIGHAND | CLONE_THREAD |
 					  CLONE_SYSVSEM;
 
-static void futex_wait(int *addr, int val, long ms)
+static long futex_wait(int *addr, int val, long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	sf_sys4(SF_NR_futex, addr, FUTEX_WAIT_PRIVATE, val, ms >= 0 ? &ts : 0);
+	return sf_sys4(SF_NR_futex, addr, FUTEX_WAIT_PRIVATE, val,
+		       ms >= 0 ? &ts : 0);
 }
 
 static void futex_wake(int *addr)
@@ -70,24 +91,132 @@ static void futex_wake(int *addr)
 	sf_sys3(SF_NR_futex, addr, FUTEX_WAKE_PRIVATE, 1);
 }
 
+static void nap_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	sf_sys2(SF_NR_nanosleep, &ts, 0);
+}
+
+/* CLOCK_MONOTONIC in ms. Signal-safe. */
+static long now_ms(void)
+{
+	struct timespec ts = {0, 0};
+	sf_sys2(SF_NR_clock_gettime, CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* Wait until the thread whose id is in *TID (CLONE_CHILD_CLEARTID) is
+ * gone, so that its stack may be reused. It has decided to exit and holds
+ * nothing: this takes microseconds. 0, or -EAGAIN after a second. */
+static int thread_gone(int *tid)
+{
+	for (int n = 0; n < 1000; n++) {
+		int t = __atomic_load_n(tid, __ATOMIC_ACQUIRE);
+		if (!t)
+			return 0;
+		struct timespec ts = {0, 1000000L};
+		/* Not private: the kernel's wake at exit is a shared one. */
+		sf_sys4(SF_NR_futex, tid, FUTEX_WAIT, t, &ts);
+	}
+	return -EAGAIN;
+}
+
+/* Start FN(ARG) on the SIZE-byte STACK, with its own TCB at the stack's
+ * bottom; *TID tracks the thread. Returns the tid or -errno. */
+static long helper_start(void *stack, size_t size, int (*fn)(void *),
+			 void *arg, int *tid)
+{
+	void *tcb = sf_arch_tcb_init(stack);
+	return sf_arch_clone_thread(thread_flags, (char *)stack + size, fn, arg,
+				    tid, tcb);
+}
+
+static void idle_push(int i)
+{
+	struct waiter *wt = &pool.w[i];
+	wt->prev = 0;
+	wt->next = pool.idle_head;
+	if (pool.idle_head)
+		pool.w[pool.idle_head - 1].prev = i + 1;
+	pool.idle_head = i + 1;
+	wt->on_idle = 1;
+}
+
+static void idle_remove(int i)
+{
+	struct waiter *wt = &pool.w[i];
+	if (wt->prev)
+		pool.w[wt->prev - 1].next = wt->next;
+	else
+		pool.idle_head = wt->next;
+	if (wt->next)
+		pool.w[wt->next - 1].prev = wt->prev;
+	wt->on_idle = 0;
+}
+
+static void free_push(int i)
+{
+	pool.w[i].next = pool.free_head;
+	pool.free_head = i + 1;
+}
+
+/* Did SI (a WEXITED|WNOWAIT report) report an exit? A tracer is told of
+ * its tracees' ptrace stops (CLD_TRAPPED) without WUNTRACED, again and
+ * again until it consumes them; gVisor reports a stop as CLD_KILLED or
+ * CLD_DUMPED with status 127, which no signal has (see pidfd.c). */
+static int reports_exit(const siginfo_t *si)
+{
+	return si->si_code == CLD_EXITED ||
+	       ((si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED) &&
+		si->si_status != 127);
+}
+
 static int waiter_main(void *arg)
 {
 	struct waiter *wt = arg;
+	int me = (int)(wt - pool.w);
 	for (;;) {
-		int idx;
-		while ((idx = __atomic_load_n(&wt->assigned, __ATOMIC_ACQUIRE)) < 0)
-			futex_wait(&wt->assigned, -1, -1);
+		int idx = __atomic_load_n(&wt->assigned, __ATOMIC_ACQUIRE);
+		if (idx < 0) {
+			if (futex_wait(&wt->assigned, -1, SF_IDLE_MS) != -ETIMEDOUT)
+				continue;
+			/* Idle for SF_IDLE_MS: leave, unless assigned meanwhile
+			 * (assignments are made under the lock). */
+			sf_lock();
+			int leave = wt->assigned < 0 && wt->on_idle;
+			if (leave) {
+				idle_remove(me);
+				free_push(me);
+			}
+			sf_unlock();
+			if (leave)
+				return 0; /* the kernel clears wt->tid */
+			continue;
+		}
 		/* No lock before the wait: the thread that assigned us may
 		 * still hold it (we can be woken onto its CPU and preempt it).
 		 * The watch cannot be freed while we are assigned to it. */
 		struct sf_watch *w = pidtab_watch(idx);
 		pid_t pid = wt->pid;
 		siginfo_t si;
-		long r;
-		do
+		long r, delay = 1;
+		for (;;) {
+			long t0 = now_ms();
 			r = sf_sys5(SF_NR_waitid, P_PID, pid, &si,
 				    WEXITED | WNOWAIT | __WALL, 0);
-		while (r == -EINTR);
+			if (r == -EINTR)
+				continue;
+			if (r < 0 || reports_exit(&si))
+				break;
+			/* A stop: Linux makes the pidfd readable only at the
+			 * exit. Look again until the tracer has consumed it,
+			 * backing off while the same stop is reported. */
+			if (now_ms() - t0 > delay)
+				delay = 1; /* we blocked: a new stop */
+			nap_ms(delay);
+			if (delay < SF_POLL_MS)
+				delay *= 2;
+		}
 		sf_lock();
 		if (r == -ECHILD)
 			pidtab_mark_reaped(w);
@@ -95,9 +224,7 @@ static int waiter_main(void *arg)
 			pidtab_mark_exited(w);
 		w->waiter = -1;
 		__atomic_store_n(&wt->assigned, -1, __ATOMIC_RELEASE);
-		int me = (int)(wt - pool.w);
-		pool.w[me].idle_next = pool.idle_head;
-		pool.idle_head = me + 1;
+		idle_push(me);
 		sf_unlock();
 	}
 	return 0;
@@ -118,38 +245,39 @@ static int waiter_get(void)
 {
 	if (pool.idle_head > 0) {
 		int i = pool.idle_head - 1;
-		pool.idle_head = pool.w[i].idle_next;
+		idle_remove(i);
 		return i;
 	}
-	if (pool.nwaiters >= MAX_WAITERS)
+	int i;
+	if (pool.free_head > 0) {
+		i = pool.free_head - 1;
+		pool.free_head = pool.w[i].next;
+	} else if (pool.nwaiters < MAX_WAITERS) {
+		i = pool.nwaiters++;
+	} else {
 		return -EAGAIN;
-	struct waiter *wt = &pool.w[pool.nwaiters];
-	if (!wt->stack)
-		wt->stack = stack_alloc(WAITER_STACK);
-	if (!wt->stack)
-		return -ENOMEM;
-	wt->assigned = -1;
-	long tid = sf_arch_clone_thread(thread_flags,
-					(char *)wt->stack + WAITER_STACK,
-					waiter_main, wt, 0);
-	if (tid < 0)
-		return (int)tid;
-	wt->tid = (int)tid;
-	return pool.nwaiters++;
+	}
+	struct waiter *wt = &pool.w[i];
+	int r = thread_gone(&wt->tid);
+	if (!r && !wt->stack && !(wt->stack = stack_alloc(WAITER_STACK)))
+		r = -ENOMEM;
+	if (!r) {
+		wt->assigned = -1;
+		long tid = helper_start(wt->stack, WAITER_STACK, waiter_main, wt,
+					&wt->tid);
+		r = tid < 0 ? (int)tid : 0;
+	}
+	if (r < 0) {
+		free_push(i);
+		return r;
+	}
+	return i;
 }
 
 static int cn_sock = -1;
 static int zombie_cursor;
 static int cn_unavailable; /* its first error: not tried again */
 static int cn_lost; /* scans with /proc reads still due after an overflow */
-
-/* CLOCK_MONOTONIC in ms. Signal-safe. */
-static long now_ms(void)
-{
-	struct timespec ts = {0, 0};
-	sf_sys2(SF_NR_clock_gettime, CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
 
 /* Subscribe to the proc connector's exit events. Returns the socket or
  * -errno. Signal-safe. */
@@ -180,12 +308,91 @@ static int connector_open(void)
 	return sf_fd_hide((int)s);
 }
 
+static int watch_index(const struct sf_watch *w)
+{
+	return (int)(w - pidtab_watch(0));
+}
+
 static void nonchild_exited(struct sf_watch *w)
 {
 	if (w->state == SF_W_LIVE && !w->is_child) {
 		pidtab_mark_exited(w);
 		nonchild_count--;
 	}
+	leader_dead[watch_index(w)] = 0;
+}
+
+/* Is the process of non-child watch W gone as a whole, as /proc shows
+ * it: no such process, another one with its pid, or a zombie leader
+ * alone (field 20, num_threads, counts the threads not yet released)? A
+ * zombie leader whose other threads run is not: W is marked in
+ * leader_dead and looked at again. SETTLE (the safety scan) unmarks a
+ * marked W whose leader is no zombie (a non-leader thread exec'd and took
+ * its place; Linux 6.18 keeps such a pidfd unreadable). Caller holds the
+ * lock. */
+static int nonchild_gone(struct sf_watch *w, int settle)
+{
+	char path[48], buf[1024];
+	int idx = watch_index(w);
+	sf_fmt(path, sizeof path, "/proc/%d/stat", (int)w->pid);
+	long n = proc_read(path, buf, sizeof buf);
+	if (n == -ENOENT || n == -ESRCH || n == 0)
+		return 1;
+	if (n < 0)
+		return 0;
+	/* comm may contain spaces and ')': the fields start after the last ')'. */
+	char *p = 0;
+	for (char *q = buf; *q; q++)
+		if (*q == ')')
+			p = q;
+	if (!p || !p[1] || !p[2])
+		return 0;
+	p += 2;
+	char state = *p;
+	uint64_t threads = 0, start = 0;
+	for (int field = 3; *p && field < 22;) {
+		if (*p++ == ' ' && ++field == 20)
+			threads = proc_number(p);
+	}
+	start = proc_number(p);
+	if ((w->starttime && start != w->starttime) || state == 'X')
+		return 1;
+	if (state == 'Z') {
+		if (threads <= 1)
+			return 1;
+		leader_dead[idx] = 1;
+	} else if (settle) {
+		leader_dead[idx] = 0;
+	}
+	return 0;
+}
+
+/* After an exit event of a marked group: look again in 1, 2, 4 .. 128 ms
+ * (the event comes before the thread is released). */
+static long recheck_at, recheck_ms;
+
+static void recheck_soon(void)
+{
+	recheck_ms = 1;
+	recheck_at = now_ms() + recheck_ms;
+}
+
+static int event_from_leader;
+
+/* A thread of W's process exited (proc connector). Caller holds the lock. */
+static void exit_event(struct sf_watch *w)
+{
+	if (w->state != SF_W_LIVE || w->is_child)
+		return;
+	int idx = watch_index(w);
+	if (event_from_leader)
+		leader_dead[idx] = 1;
+	else if (!leader_dead[idx])
+		return; /* a thread of a group whose leader runs */
+	if (nonchild_gone(w, 0))
+		nonchild_exited(w);
+	else
+		recheck_soon();
 }
 
 /* Mark the watched processes the connector saw exit. Caller holds the
@@ -207,16 +414,43 @@ static void connector_drain(void)
 			break;
 		for (struct nlmsghdr *nl = (struct nlmsghdr *)buf;
 		     NLMSG_OK(nl, (unsigned long)n); nl = NLMSG_NEXT(nl, n)) {
-			struct cn_msg *cn = NLMSG_DATA(nl);
-			struct proc_event *ev = (struct proc_event *)cn->data;
-			if (ev->what != PROC_EVENT_EXIT ||
-			    ev->event_data.exit.process_pid !=
-				    ev->event_data.exit.process_tgid)
+			const char *cn = NLMSG_DATA(nl);
+			size_t avail = nl->nlmsg_len - NLMSG_LENGTH(0);
+			struct proc_event ev;
+			/* The event sits at a 4-byte boundary and holds a
+			 * u64: copy it out. */
+			if (avail < sizeof(struct cn_msg) +
+					    offsetof(struct proc_event, event_data) +
+					    sizeof ev.event_data.exit)
 				continue;
-			pidtab_each_of_pid(ev->event_data.exit.process_tgid,
-					   nonchild_exited);
+			avail -= sizeof(struct cn_msg);
+			memcpy(&ev, cn + sizeof(struct cn_msg),
+			       avail < sizeof ev ? avail : sizeof ev);
+			if (ev.what != PROC_EVENT_EXIT)
+				continue;
+			event_from_leader = ev.event_data.exit.process_pid ==
+					    ev.event_data.exit.process_tgid;
+			pidtab_each_of_pid(ev.event_data.exit.process_tgid,
+					   exit_event);
 		}
 	}
+}
+
+/* Look at the marked groups again. Returns whether one is still marked.
+ * Caller holds the lock. */
+static int recheck_marked(void)
+{
+	int n = pidtab_count(), left = 0;
+	for (int i = 0; i < n; i++) {
+		struct sf_watch *w = pidtab_watch(i);
+		if (!leader_dead[i] || w->state != SF_W_LIVE || w->is_child)
+			continue;
+		if (nonchild_gone(w, 0))
+			nonchild_exited(w);
+		else
+			left |= leader_dead[i];
+	}
+	return left;
 }
 
 static int monitor_main(void *arg)
@@ -224,16 +458,32 @@ static int monitor_main(void *arg)
 	long gc_ms = SF_POLL_MS, next_scan = 0, next_gc = 0;
 	for (;;) {
 		int seq = __atomic_load_n(&monitor_wake, __ATOMIC_ACQUIRE);
-		long ms = nonchild_count ? SF_POLL_MS : sf_dead_watches ? gc_ms : -1;
+		long ms = nonchild_count ? SF_POLL_MS
+			  : sf_dead_watches ? gc_ms
+					    : SF_IDLE_MS;
+		if (recheck_at) {
+			long d = recheck_at - now_ms();
+			ms = d < 0 ? 0 : d < ms ? d : ms;
+		}
+		long wr = 0;
 		if (cn_sock >= 0) {
 			/* Exits arrive on the socket; a futex wake does not end
 			 * the poll, so never sleep for ever. */
 			struct pollfd p = {.fd = cn_sock, .events = POLLIN};
-			sf_sys3(SF_NR_poll, &p, 1, ms < 0 ? 1000 : ms);
+			sf_sys3(SF_NR_poll, &p, 1, ms);
 		} else {
-			futex_wait(&monitor_wake, seq, ms);
+			wr = futex_wait(&monitor_wake, seq, ms);
 		}
 		sf_lock();
+		if (wr == -ETIMEDOUT && !nonchild_count && !sf_dead_watches &&
+		    !recheck_at && cn_sock < 0) {
+			/* Nothing watched and nothing to release for
+			 * SF_IDLE_MS: a watch made from now on starts a new
+			 * monitor (monitor_start, under the lock). */
+			monitor_running = 0;
+			sf_unlock();
+			return 0; /* the kernel clears monitor_tid */
+		}
 		int scan = 1, gc = 1;
 		if (cn_sock >= 0 && !sf_fd_tagged(cn_sock, SF_TAG_CONNECTOR)) {
 			cn_sock = -1; /* the program closed it: poll /proc */
@@ -252,8 +502,17 @@ static int monitor_main(void *arg)
 				next_scan = t + SF_CN_SCAN_MS;
 			gc = t >= next_gc;
 		}
-		/* The connector reports exits itself: no /proc reads then.
-		 * Otherwise at most SF_ZOMBIE_READS a tick, round robin. */
+		if (recheck_at && now_ms() >= recheck_at) {
+			if (recheck_marked() && recheck_ms < 128) {
+				recheck_ms *= 2;
+				recheck_at = now_ms() + recheck_ms;
+			} else {
+				recheck_at = 0;
+			}
+		}
+		/* The connector reports exits itself: no /proc reads then
+		 * but for marked groups. Otherwise at most SF_ZOMBIE_READS a
+		 * tick, round robin. */
 		int zombie_reads = cn_sock < 0 || cn_lost > 0 ? SF_ZOMBIE_READS : 0;
 		if (cn_lost > 0 && scan)
 			cn_lost--;
@@ -268,20 +527,15 @@ static int monitor_main(void *arg)
 				continue;
 			if (pidtab_is_reaped(w)) {
 				nonchild_count--;
+				leader_dead[i] = 0;
 				continue;
 			}
-			if (zombie_reads <= 0)
+			if (zombie_reads <= 0 && !leader_dead[i])
 				continue;
-			if (--zombie_reads == 0)
+			if (zombie_reads > 0 && --zombie_reads == 0)
 				next_cursor = i + 1;
-			uint64_t st;
-			char state;
-			int r = proc_stat(w->pid, &st, &state);
-			if (r < 0 || state == 'Z' ||
-			    (w->starttime && st != w->starttime)) {
-				pidtab_mark_exited(w);
-				nonchild_count--;
-			}
+			if (nonchild_gone(w, cn_sock >= 0))
+				nonchild_exited(w);
 		}
 		zombie_cursor = next_cursor;
 		if (cn_sock >= 0 && nonchild_count <= 0) {
@@ -303,28 +557,36 @@ static int monitor_main(void *arg)
 
 static void *monitor_stack;
 
+/* Start the monitor unless it runs. 0 or -errno. Caller holds the lock. */
 static int monitor_start(void)
 {
-	if (monitor_tid > 0)
+	if (monitor_running)
 		return 0;
-	if (!monitor_stack)
-		monitor_stack = stack_alloc(64 * 1024);
-
-	if (!monitor_stack)
+	if (!sf_lock_owner())
+		return -ENOSYS; /* a thread here would die with this child */
+	int r = thread_gone(&monitor_tid); /* a monitor that just left */
+	if (r < 0)
+		return r;
+	if (!monitor_stack && !(monitor_stack = stack_alloc(MONITOR_STACK)))
 		return -ENOMEM;
-	long tid = sf_arch_clone_thread(thread_flags,
-					(char *)monitor_stack + 64 * 1024,
-					monitor_main, 0, 0);
+	long tid = helper_start(monitor_stack, MONITOR_STACK, monitor_main, 0,
+				&monitor_tid);
 	if (tid < 0)
 		return (int)tid;
-	monitor_tid = (int)tid;
-	sf_log(SF_LOG_DEBUG, "monitor thread %d started", monitor_tid);
+	monitor_running = 1;
+	sf_log(SF_LOG_DEBUG, "monitor thread %ld started", tid);
 	return 0;
 }
 
 int monitor_watch(int idx)
 {
 	struct sf_watch *w = pidtab_watch(idx);
+	/* A child sharing our memory (vfork) would put its own fds and
+	 * threads into our table: it gets the answer of a kernel without
+	 * pidfds. */
+	if (!sf_lock_owner())
+		return -ENOSYS;
+	leader_dead[idx] = 0;
 	if (!w->is_child) {
 		int r = monitor_start();
 		if (r < 0)
@@ -340,22 +602,19 @@ int monitor_watch(int idx)
 			       cn_sock >= 0 ? "in use" : sf_errname(cn_sock));
 		}
 		nonchild_count++;
+		/* An exit between the caller's /proc check and the
+		 * subscription is on no socket: look once more. */
 		if (subscribed) {
-			/* An exit between the caller's /proc check and the
-			 * subscription is on no socket: look once more. */
-			uint64_t st;
-			char state;
-			if (proc_stat(w->pid, &st, &state) < 0 || state == 'Z' ||
-			    (w->starttime && st != w->starttime))
+			if (nonchild_gone(w, 0))
 				nonchild_exited(w);
+			else if (leader_dead[idx])
+				recheck_soon();
 		}
 		__atomic_add_fetch(&monitor_wake, 1, __ATOMIC_RELEASE);
 		futex_wake(&monitor_wake);
 		return 0;
 	}
-	int r = monitor_start(); /* also releases closed pidfds' eventfds */
-	if (r < 0)
-		return r;
+	/* A child needs no monitor until it is dead (monitor_kick). */
 	int wi = waiter_get();
 	if (wi < 0)
 		return wi;
@@ -371,13 +630,22 @@ void monitor_atfork_child(void)
 {
 	/* Write only what differs: every page written here is copied (the
 	 * parent shares them), and a child that execs at once pays for it. */
-	for (int i = 0; i < pool.nwaiters; i++)
-		if (pool.w[i].assigned != -1)
-			pool.w[i].assigned = -1;
+	for (int i = 0; i < pool.nwaiters; i++) {
+		struct waiter *wt = &pool.w[i];
+		if (wt->assigned != -1)
+			wt->assigned = -1;
+		if (wt->tid)
+			wt->tid = 0;
+		if (wt->on_idle)
+			wt->on_idle = 0;
+	}
 	pool.idle_head = 0;
+	pool.free_head = 0;
 	pool.nwaiters = 0;
 	monitor_tid = 0;
+	monitor_running = 0;
 	monitor_wake = 0;
+	recheck_at = 0;
 	if (cn_sock >= 0 && sf_fd_tagged(cn_sock, SF_TAG_CONNECTOR))
 		sf_sys1(SF_NR_close, cn_sock); /* subscribed for the parent */
 	cn_sock = -1;
@@ -395,11 +663,15 @@ void monitor_atfork_child(void)
 	}
 }
 
-/* Called with the lock held when the first watch becomes dead (the monitor
- * sleeps without a timeout only while none is), so that it starts
- * releasing closed pidfds' eventfds. */
+/* Called with the lock held when the first watch becomes dead: the
+ * monitor (started if it had left) releases closed pidfds' eventfds. */
 void monitor_kick(void)
 {
+	int r = monitor_start();
+	if (r < 0 && r != -ENOSYS)
+		sf_log(SF_LOG_WARN, "monitor thread: %s; closed pidfds' eventfds "
+				    "stay open until the next pidfd call",
+		       sf_errname(r));
 	__atomic_add_fetch(&monitor_wake, 1, __ATOMIC_RELEASE);
 	futex_wake(&monitor_wake);
 }

@@ -70,20 +70,6 @@ static void watch_unalloc(void)
 
 int sf_dead_watches SF_HIDDEN; /* exited/reaped watches holding an eventfd */
 
-void sf_lock(void)
-{
-	for (int spins = 0;
-	     __atomic_exchange_n(&pt.lock_word, 1, __ATOMIC_ACQUIRE); spins++) {
-		if (spins > 100)
-			sf_sys0(SF_NR_sched_yield);
-	}
-}
-
-void sf_unlock(void)
-{
-	__atomic_store_n(&pt.lock_word, 0, __ATOMIC_RELEASE);
-}
-
 int pidtab_count(void)
 {
 	return pt.nwatches_hi;

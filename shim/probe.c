@@ -53,7 +53,8 @@ void sf_force_emulation(void)
 }
 
 /* A fork child has none of our threads, and the lock may have been held
- * by one of them at the fork. */
+ * by one of them at the fork. Called by pthread_atfork, the clone
+ * emulation, and sf_lock for a child no handler saw (shim/lock.c). */
 void (*sf_fork_child_hook)(void);
 
 void sf_atfork_child(void)
@@ -62,6 +63,7 @@ void sf_atfork_child(void)
 		sf_fork_child_hook();
 	pidtab_atfork_child();
 	monitor_atfork_child();
+	sf_lock_atfork_child(); /* last: the state is ours from here */
 }
 
 unsigned sf_init(void)

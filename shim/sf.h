@@ -126,8 +126,17 @@ struct sf_watch {
 #define SF_MAX_WATCHES 16384
 #define SF_MAX_FDMAP 65536
 
+/* The table lock (shim/lock.c). Signal-safe; the caller has all signals
+ * blocked. sf_lock also makes a child with its own memory that no
+ * pthread_atfork handler saw reset the state it inherited. */
 SF_HIDDEN void sf_lock(void);
 SF_HIDDEN void sf_unlock(void);
+/* In a child with its own memory: the lock is free and the child owns the
+ * state. Called last by sf_atfork_child. */
+SF_HIDDEN void sf_lock_atfork_child(void);
+/* Does the lock holder's process own the state (not a vfork child, which
+ * shares its parent's)? Caller holds the lock. */
+SF_HIDDEN int sf_lock_owner(void);
 /* Resolve a pidfd number to its watch. Returns the watch index, -EBADF
  * (not our pidfd) or -ESRCH (our pidfd of a reaped process whose watch is
  * gone). Caller holds the lock. */

@@ -25,6 +25,8 @@ enum {
 	SF_NR_rt_sigreturn = 15,
 	SF_NR_pread64 = 17,
 	SF_NR_sched_yield = 24,
+	SF_NR_mincore = 27,
+	SF_NR_madvise = 28,
 	SF_NR_nanosleep = 35,
 	SF_NR_getpid = 39,
 	SF_NR_socket = 41,
@@ -185,19 +187,55 @@ static inline uintptr_t sf_ctx_pc(const ucontext_t *uc)
 	return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 }
 
+/* One iteration of a spin-wait loop. */
+static inline void sf_arch_relax(void)
+{
+	__builtin_ia32_pause();
+}
+
+/* A helper thread's own thread control block: what code built with
+ * -fstack-protector (%fs:0x28, the canary) and glibc's inline pointer
+ * mangling (%fs:0x30) read, and the self pointers at %fs:0 and %fs:0x10,
+ * copied from the creating thread, whose own block may be gone while the
+ * helper runs. SF_ARCH_TCB_SIZE bytes, 64-byte aligned. Nothing else of
+ * libc's TLS is there: helpers use no libc state. */
+#define SF_ARCH_TCB_SIZE 128
+static inline void *sf_arch_tcb_init(void *block)
+{
+	uintptr_t *t = (uintptr_t *)block, canary, guard;
+	__asm__ volatile("mov %%fs:0x28, %0" : "=r"(canary));
+	__asm__ volatile("mov %%fs:0x30, %0" : "=r"(guard));
+	for (unsigned i = 0; i < SF_ARCH_TCB_SIZE / sizeof *t; i++)
+		t[i] = 0;
+	t[0] = (uintptr_t)block; /* tcb */
+	t[2] = (uintptr_t)block; /* self */
+	t[5] = canary;		 /* 0x28: stack_guard */
+	t[6] = guard;		 /* 0x30: pointer_guard */
+	return block;
+}
+
 /* Start a thread on STACK_TOP (16-byte aligned) that runs FN(ARG) and then
- * exits the thread with FN's return value. Returns the tid or -errno.
- * Signal-safe: raw clone, the child touches nothing but its own stack. */
+ * exits the thread with FN's return value. TLS, unless null, is its
+ * thread control block (sf_arch_tcb_init; CLONE_SETTLS is added). TID,
+ * unless null, gets the thread id before the call returns and is cleared
+ * (and futex-woken, not private) by the kernel once the thread is gone
+ * (CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID are added). Returns the tid
+ * or -errno. Signal-safe: raw clone, the child touches nothing but its own
+ * stack before FN. */
 static inline long sf_arch_clone_thread(unsigned long flags, void *stack_top,
 					int (*fn)(void *), void *arg,
-					int *ctid)
+					int *tid, void *tls)
 {
 	long ret;
 	void **sp = (void **)stack_top;
 	*--sp = arg;
 	*--sp = (void *)fn;
-	register long r10 __asm__("r10") = (long)ctid;
-	register long r8 __asm__("r8") = 0;
+	if (tid)
+		flags |= 0x00100000 | 0x00200000; /* CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID */
+	if (tls)
+		flags |= 0x00080000; /* CLONE_SETTLS */
+	register long r10 __asm__("r10") = (long)tid;
+	register long r8 __asm__("r8") = (long)tls;
 	__asm__ volatile("syscall\n\t"
 			 "test %%rax, %%rax\n\t"
 			 "jnz 1f\n\t"
@@ -211,7 +249,7 @@ static inline long sf_arch_clone_thread(unsigned long flags, void *stack_top,
 			 "hlt\n"
 			 "1:\n\t"
 			 : "=a"(ret)
-			 : "a"((long)SF_NR_clone), "D"(flags), "S"(sp), "d"(0),
+			 : "a"((long)SF_NR_clone), "D"(flags), "S"(sp), "d"(tid),
 			   "r"(r10), "r"(r8), [exitnr] "i"(SF_NR_exit)
 			 : "rcx", "r11", "memory");
 	return ret;
