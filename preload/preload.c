@@ -253,6 +253,9 @@ static void clear_prog_sigsys(void)
 	sigemptyset(&pl_prog_sigsys.sa_mask);
 }
 
+/* preload/tail.c */
+SF_HIDDEN long pl_engine_call(ucontext_t *uc, long nr, const long a[6]);
+
 static void sf_sigsys(int sig, siginfo_t *si, void *vuc)
 {
 	ucontext_t *uc = vuc;
@@ -291,7 +294,11 @@ static void sf_sigsys(int sig, siginfo_t *si, void *vuc)
 		r = sf_clone_emulate(uc, si->si_syscall, a);
 		break;
 	default:
-		r = sf_engine_call(&sf_self_caller, si->si_syscall, a);
+		r = pl_engine_call(uc, si->si_syscall, a);
+		if (r == SF_TAIL) { /* UC makes the call itself (tail.c) */
+			errno = saved;
+			return;
+		}
 	}
 	sf_ctx_set_result(uc, r);
 	errno = saved;

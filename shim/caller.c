@@ -122,4 +122,4 @@ long sf_write_pieces(const struct sf_caller *c, const struct sf_piece *p,
 }
 
 const struct sf_caller sf_self_caller = {self_read, self_write,
-					 self_write_pieces};
+					 self_write_pieces, 0};

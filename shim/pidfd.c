@@ -125,49 +125,105 @@ out:
 	return r;
 }
 
-/* waitid(P_PID) for a stop or continue report. gVisor (2022) reports a
- * stop as CLD_KILLED and a continue as CLD_DUMPED, both with status 127,
- * which no real signal has; wait4 reports them right. Peek with WNOWAIT,
- * then consume with the call that reads the event correctly. */
+/* Another thread may take a stop or continue report between our peek and
+ * our consume: a blocking wait then waits again, at most this many times
+ * (each needs a new report taken by someone else: no spin). */
+#define STOP_WAIT_RETRIES 1000
+
+/* waitid(P_PID) for a stop or continue report. gVisor (2022-2026) reports
+ * a stop as CLD_KILLED and a continue as CLD_DUMPED, both with status
+ * 127, which no real signal has; wait4 reports them right. Peek with
+ * WNOWAIT, then consume with the call that reads the event correctly. */
 static long waitid_stop_safe(pid_t pid, siginfo_t *si, int opts,
 			     struct rusage *ru)
 {
-	long r = sf_sys5(SF_NR_waitid, P_PID, pid, si, opts | WNOWAIT, ru);
-	if (r < 0 || si->si_pid != pid || si->si_status != 127 ||
-	    (si->si_code != CLD_KILLED && si->si_code != CLD_DUMPED &&
-	     si->si_code != CLD_TRAPPED)) {
-		if (r == 0 && si->si_pid == pid && !(opts & WNOWAIT))
-			r = sf_sys5(SF_NR_waitid, P_PID, pid, si, opts, ru);
-		return r;
+	for (int tries = 0;; tries++) {
+		long r = sf_sys5(SF_NR_waitid, P_PID, pid, si, opts | WNOWAIT, ru);
+		if (r < 0 || si->si_pid != pid || si->si_status != 127 ||
+		    (si->si_code != CLD_KILLED && si->si_code != CLD_DUMPED &&
+		     si->si_code != CLD_TRAPPED)) {
+			if (r == 0 && si->si_pid == pid && !(opts & WNOWAIT))
+				r = sf_sys5(SF_NR_waitid, P_PID, pid, si, opts, ru);
+			return r;
+		}
+		if (opts & WNOWAIT) {
+			/* wait4 cannot peek: report the kind without the
+			 * signal. */
+			si->si_code = si->si_code == CLD_KILLED ? CLD_STOPPED
+								: CLD_CONTINUED;
+			si->si_status =
+				si->si_code == CLD_CONTINUED ? SIGCONT : SIGSTOP;
+			return 0;
+		}
+		int st = 0;
+		int wopts = WNOHANG | (opts & WSTOPPED ? WUNTRACED : 0) |
+			    (opts & WCONTINUED ? WCONTINUED : 0) | (opts & __WALL);
+		r = sf_sys4(SF_NR_wait4, pid, &st, wopts, ru);
+		if (r < 0)
+			return r;
+		if (r == pid) {
+			if (WIFSTOPPED(st)) {
+				si->si_code = CLD_STOPPED;
+				si->si_status = WSTOPSIG(st);
+			} else if (WIFCONTINUED(st)) {
+				si->si_code = CLD_CONTINUED;
+				si->si_status = SIGCONT;
+			}
+			return 0;
+		}
+		/* The report went to another wait in between: none now. */
+		memset(si, 0, sizeof *si);
+		if ((opts & WNOHANG) || tries == STOP_WAIT_RETRIES)
+			return 0;
+	}
+}
+
+/* Does this kernel's waitid report stops and continues right (not as
+ * gVisor does, see waitid_stop_safe)? Asked once, lazily, of a grandchild
+ * that stops itself, so that the program gets no SIGCHLD: the child is
+ * cloned with no exit signal and reports through its exit status. Returns
+ * 1 if right, 0 if not or unknown. Signal-safe; all signals blocked. */
+static int stop_reports_right(void)
+{
+	static volatile int known; /* 0 unknown, 1 right, 2 wrong */
+	if (known)
+		return known == 1;
+	long c = sf_syscall6(SF_NR_clone, 0, 0, 0, 0, 0, 0);
+	if (c == 0) {
+		long g = sf_syscall6(SF_NR_clone, SIGCHLD, 0, 0, 0, 0, 0);
+		if (g == 0) {
+			sf_sys2(SF_NR_kill, sf_getpid(), SIGSTOP);
+			sf_sys1(SF_NR_exit_group, 0);
+		}
+		siginfo_t si;
+		memset(&si, 0, sizeof si);
+		long r = g < 0 ? g : sf_sys5(SF_NR_waitid, P_PID, g, &si,
+					       WSTOPPED, 0);
+		if (g > 0) {
+			sf_sys2(SF_NR_kill, g, SIGKILL);
+			sf_sys4(SF_NR_wait4, g, 0, 0, 0);
+		}
+		sf_sys1(SF_NR_exit_group, r == 0 && si.si_code == CLD_STOPPED &&
+						  si.si_status == SIGSTOP
+					  ? 1
+					  : 2);
 	}
 	int st = 0;
-	int wopts = WNOHANG | (opts & WSTOPPED ? WUNTRACED : 0) |
-		    (opts & WCONTINUED ? WCONTINUED : 0) | (opts & __WALL);
-	if (opts & WNOWAIT) {
-		/* wait4 cannot peek: report the kind without the signal. */
-		si->si_code = si->si_code == CLD_KILLED ? CLD_STOPPED : CLD_CONTINUED;
-		si->si_status = si->si_code == CLD_CONTINUED ? SIGCONT : SIGSTOP;
-		return 0;
-	}
-	r = sf_sys4(SF_NR_wait4, pid, &st, wopts, ru);
-	if (r != pid)
-		return r < 0 ? r : -EAGAIN;
-	if (WIFSTOPPED(st)) {
-		si->si_code = CLD_STOPPED;
-		si->si_status = WSTOPSIG(st);
-	} else if (WIFCONTINUED(st)) {
-		si->si_code = CLD_CONTINUED;
-		si->si_status = SIGCONT;
-	}
-	return 0;
+	if (c < 0 || sf_sys4(SF_NR_wait4, c, &st, __WALL, 0) != c)
+		return 0; /* unknown this time: ask again next time */
+	known = WIFEXITED(st) && WEXITSTATUS(st) == 1 ? 1 : 2;
+	return known == 1;
 }
 
 long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
 		     int options, uintptr_t ru)
 {
-	long r;
+	long r, pid = 0;
 	const int known = WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED |
 			  __WNOTHREAD | __WCLONE | __WALL;
+	siginfo_t si;
+	struct rusage rus;
+	memset(&si, 0, sizeof si);
 	if ((options & ~known) || !(options & (WEXITED | WSTOPPED | WCONTINUED))) {
 		r = -EINVAL;
 		goto out;
@@ -177,7 +233,7 @@ long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
 		goto out;
 	}
 	sf_lock();
-	long pid = fd_to_pid(fd, 0);
+	pid = fd_to_pid(fd, 0);
 	/* PIDFD_NONBLOCK only matters to a call that would block. */
 	long fl = pid >= 0 && !(options & WNOHANG) ? sf_sys2(SF_NR_fcntl, fd, F_GETFL)
 						    : 0;
@@ -193,9 +249,24 @@ long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
 	int opts = options;
 	if (fl > 0 && (fl & O_NONBLOCK))
 		opts |= WNOHANG;
-	siginfo_t si;
-	struct rusage rus;
-	memset(&si, 0, sizeof si);
+	/* A wait that blocks is the caller's own waitid(P_PID), interruptible
+	 * and restartable as the kernel's; the kernel then writes infop and
+	 * ru itself. The watch learns of a reap from F_GETOWN (pidtab). */
+	if (!(opts & WNOHANG) && c->tail &&
+	    (!(opts & (WSTOPPED | WCONTINUED)) || stop_reports_right())) {
+		const long ta[6] = {P_PID, pid, (long)infop, options, (long)ru, 0};
+		/* What the kernel leaves there after an error (EINTR): gVisor
+		 * leaves P_PID's infop alone then. A fault is the call's. */
+		if (infop) {
+			const struct sf_piece p[2] = {
+				{infop, &si, 12}, {infop + 16, &si, 12}};
+			sf_write_pieces(c, p, 2);
+		}
+		if (c->tail(c, SF_NR_waitid, ta) == 0) {
+			r = SF_TAIL;
+			goto out;
+		}
+	}
 	if (opts & (WSTOPPED | WCONTINUED))
 		r = waitid_stop_safe(pid, &si, opts, ru ? &rus : 0);
 	else
@@ -212,17 +283,28 @@ long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
 	if (r == 0 && !(options & WNOHANG) && si.si_pid == 0 &&
 	    (fl & O_NONBLOCK))
 		r = -EAGAIN;
-	if (r == 0 && ru)
-		r = c->write(c, ru, &rus, sizeof rus);
-	/* The kernel writes these six fields and leaves the rest alone. */
-	if (r == 0 && infop) {
+out:
+	/* As SYSCALL_DEFINE5(waitid) (kernel/exit.c): the rusage only for a
+	 * reported child (EFAULT before infop is touched), then the six
+	 * fields of infop, zero after an error, EFAULT over any error. */
+	if (r == SF_TAIL) {
+		sf_log(SF_LOG_DEBUG, "waitid(P_PIDFD, %d, %x): left to the caller",
+		       fd, options);
+		return r;
+	}
+	if (r < 0)
+		memset(&si, 0, sizeof si);
+	if (r == 0 && si.si_pid && ru &&
+	    c->write(c, ru, &rus, sizeof rus) < 0) {
+		r = -EFAULT;
+	} else if (infop) {
 		const struct sf_piece p[2] = {
 			{infop, &si, 12},                  /* signo, errno, code */
 			{infop + 16, (char *)&si + 16, 12}, /* pid, uid, status */
 		};
-		r = sf_write_pieces(c, p, 2);
+		if (sf_write_pieces(c, p, 2) < 0)
+			r = -EFAULT;
 	}
-out:
 	sf_log(SF_LOG_DEBUG, "waitid(P_PIDFD, %d, %x) = %ld%s%s", fd, options, r,
 	       r < 0 ? " " : "", r < 0 ? sf_errname(r) : "");
 	return r;
@@ -304,12 +386,32 @@ long sf_engine_call(const struct sf_caller *c, long nr, const long a[6])
 	return -ENOSYS;
 }
 
+/* The direct caller's tail: the call is recorded and made once the
+ * caller's signal mask is back (sf_engine_call_masked). */
+struct masked_caller {
+	struct sf_caller c; /* first: the engine's view */
+	long nr, a[6];
+};
+
+static long masked_tail(const struct sf_caller *c, long nr, const long a[6])
+{
+	struct masked_caller *m = (struct masked_caller *)c;
+	m->nr = nr;
+	__builtin_memcpy(m->a, a, sizeof m->a);
+	return 0;
+}
+
 long sf_engine_call_masked(long nr, const long a[6])
 {
 	sigset_t all, old;
+	struct masked_caller m = {sf_self_caller, 0, {0}};
+	m.c.tail = masked_tail;
 	sigfillset(&all);
 	sf_sigmask(SIG_SETMASK, &all, &old);
-	long r = sf_engine_call(&sf_self_caller, nr, a);
+	long r = sf_engine_call(&m.c, nr, a);
 	sf_sigmask(SIG_SETMASK, &old, 0);
+	if (r == SF_TAIL)
+		r = sf_syscall6(m.nr, m.a[0], m.a[1], m.a[2], m.a[3], m.a[4],
+				m.a[5]);
 	return r;
 }

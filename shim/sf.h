@@ -62,7 +62,12 @@ struct sf_caller {
 	 * (0 or -EFAULT, the pieces before a fault written). */
 	long (*write_pieces)(const struct sf_caller *c, const struct sf_piece *p,
 			     int n);
+	/* Optional: leave syscall NR with ARGS to the caller's own thread, made
+	 * as an ordinary (interruptible, restartable) call once the engine
+	 * returns SF_TAIL. 0 if arranged, -ENOSYS if the front end cannot. */
+	long (*tail)(const struct sf_caller *c, long nr, const long args[6]);
 };
+#define SF_TAIL (-4096L - 1) /* the call was left to the caller (tail) */
 /* Write the N pieces P to the caller (write_pieces, or write for each). */
 SF_HIDDEN long sf_write_pieces(const struct sf_caller *c,
 			       const struct sf_piece *p, int n);

@@ -347,4 +347,22 @@ static inline void sf_pt_set_pc(struct user_regs_struct *r, uintptr_t pc)
 /* Bytes below the stack pointer a leaf function may use (x86_64 ABI). */
 #define SF_RED_ZONE 128
 
+/* Make the thread interrupted in UC (by a seccomp trap, which stops it
+ * just after its `syscall` instruction) run syscall NR with ARGS when it
+ * resumes: the program counter back over that instruction, the number and
+ * the six arguments in their registers. The call is then the thread's own:
+ * a signal interrupts it (EINTR) or restarts it (SA_RESTART) as the kernel
+ * decides. */
+static inline void sf_arch_ctx_reissue(ucontext_t *uc, long nr,
+					const long a[6])
+{
+	static const int regs[6] = {REG_RDI, REG_RSI, REG_RDX,
+				    REG_R10, REG_R8,  REG_R9};
+	greg_t *g = uc->uc_mcontext.gregs;
+	g[REG_RIP] -= SF_SYSCALL_INSN_LEN;
+	g[REG_RAX] = (greg_t)nr;
+	for (int i = 0; i < 6; i++)
+		g[regs[i]] = (greg_t)a[i];
+}
+
 #endif
