@@ -62,6 +62,87 @@ static long fd_to_pid(int fd, int allow_procdir)
 	return pid;
 }
 
+/* The kernel's siginfo (struct kernel_siginfo: 48 bytes on 64-bit) and
+ * the expansion a user siginfo has after it. */
+#define KSIGINFO_SIZE 48
+#define SI_EXPANSION (sizeof(siginfo_t) - KSIGINFO_SIZE)
+
+/* known_siginfo_layout (kernel/signal.c, 6.18): the signal-specific
+ * si_code ranges (NSIG* of include/uapi/asm-generic/siginfo.h). */
+static int known_layout(unsigned sig, int code)
+{
+	static const unsigned char limit[] = {
+		[SIGILL] = 11, [SIGFPE] = 15, [SIGSEGV] = 10, [SIGBUS] = 5,
+		[SIGTRAP] = 6, [SIGCHLD] = 6, [SIGPOLL] = 6,  [SIGSYS] = 2,
+	};
+	if (code == SI_KERNEL)
+		return 1;
+	if (code > SI_USER) {
+		if (sig < sizeof limit && limit[sig])
+			return code <= limit[sig];
+		return code <= 6; /* NSIGPOLL */
+	}
+	return code >= -7 /* SI_DETHREAD */ || code == -60 /* SI_ASYNCNL */;
+}
+
+/* copy_siginfo_from_user: the kernel's part of the siginfo at UINFO
+ * (EFAULT within it only); for a layout the kernel does not know, the
+ * expansion must be readable (EFAULT) and zero (E2BIG). INFO's expansion
+ * is zero. Returns 0 or -errno. */
+static long siginfo_from_user(const struct sf_caller *c, siginfo_t *info,
+			      uintptr_t uinfo)
+{
+	memset(info, 0, sizeof *info);
+	if (c->read(c, info, uinfo, KSIGINFO_SIZE) < 0)
+		return -EFAULT;
+	if (known_layout((unsigned)info->si_signo, info->si_code))
+		return 0;
+	unsigned char x[SI_EXPANSION];
+	if (c->read(c, x, uinfo + KSIGINFO_SIZE, sizeof x) < 0)
+		return -EFAULT;
+	for (size_t i = 0; i < sizeof x; i++)
+		if (x[i])
+			return -E2BIG;
+	return 0;
+}
+
+struct pgrp_send {
+	pid_t pgrp;
+	int sig;
+	const siginfo_t *info;
+	int sent;  /* one member took it */
+	long last; /* the last member's answer */
+};
+
+static int pgrp_member(pid_t pid, void *arg)
+{
+	struct pgrp_send *g = arg;
+	if (proc_stat_field(pid, 5) != g->pgrp)
+		return 0;
+	long r = g->info ? sf_sys3(SF_NR_rt_sigqueueinfo, pid, g->sig, g->info)
+			 : sf_sys2(SF_NR_kill, pid, g->sig);
+	if (r != -ESRCH) { /* a member that went meanwhile is no member */
+		g->sent |= !r;
+		g->last = r;
+	}
+	return 0;
+}
+
+/* kill_pgrp_info (kernel/signal.c): SIG to every process of the process
+ * group PGRP; 0 if one took it, else the last error, ESRCH if none.
+ * kill(-PGRP) gives exactly that, except for group 1 (kill(-1) is every
+ * process) and with a siginfo: those go member by member (/proc). */
+static long pgrp_send(pid_t pgrp, int sig, const siginfo_t *info)
+{
+	if (!info && pgrp > 1)
+		return sf_sys2(SF_NR_kill, -pgrp, sig);
+	struct pgrp_send g = {pgrp, sig, info, 0, -ESRCH};
+	long r = proc_each_pid(pgrp_member, &g);
+	if (r < 0)
+		return r;
+	return g.sent ? 0 : g.last;
+}
+
 long sf_pidfd_send_signal(const struct sf_caller *c, int fd, int sig,
 			  uintptr_t uinfo, unsigned flags)
 {
@@ -77,20 +158,21 @@ long sf_pidfd_send_signal(const struct sf_caller *c, int fd, int sig,
 	long r;
 	siginfo_t info;
 	/* Linux checks the fd, then info, and only then whether the process
-	 * still exists. */
+	 * still exists (do_pidfd_send_signal, 6.9+). */
 	if (pid < 0 && pid != -ESRCH) {
 		r = pid;
 		goto out;
 	}
 	if (uinfo) {
-		r = c->read(c, &info, uinfo, sizeof info);
+		r = siginfo_from_user(c, &info, uinfo);
 		if (r < 0)
 			goto out;
 		if (info.si_signo != sig) {
 			r = -EINVAL;
 			goto out;
 		}
-		/* Only to yourself may you send any si_code. */
+		/* Only to yourself (the calling thread is the one the pidfd
+		 * names, and not as a group) may you send any si_code. */
 		long self = sf_sys0(SF_NR_gettid);
 		if ((self != pid || flags == PIDFD_SIGNAL_PROCESS_GROUP) &&
 		    (info.si_code >= 0 || info.si_code == SI_TKILL)) {
@@ -103,18 +185,14 @@ long sf_pidfd_send_signal(const struct sf_caller *c, int fd, int sig,
 		goto out;
 	}
 	switch (flags) {
-	case PIDFD_SIGNAL_THREAD:
+	case PIDFD_SIGNAL_THREAD: /* the thread the pidfd names: the leader */
 		r = uinfo ? sf_sys4(SF_NR_rt_tgsigqueueinfo, pid, pid, sig, &info)
 			  : sf_sys3(SF_NR_tgkill, pid, pid, sig);
 		break;
-	case PIDFD_SIGNAL_PROCESS_GROUP: {
-		long pgid = sf_sys1(SF_NR_getpgid, pid);
-		r = pgid < 0 ? pgid
-		    : uinfo  ? -EPERM /* rt_sigqueueinfo cannot reach a group */
-			     : sf_sys2(SF_NR_kill, -pgid, sig);
+	case PIDFD_SIGNAL_PROCESS_GROUP: /* the group whose id is the pid */
+		r = pgrp_send((pid_t)pid, sig, uinfo ? &info : 0);
 		break;
-	}
-	default:
+	default: /* a process pidfd's scope: the thread group */
 		r = uinfo ? sf_sys3(SF_NR_rt_sigqueueinfo, pid, sig, &info)
 			  : sf_sys2(SF_NR_kill, pid, sig);
 	}
@@ -256,8 +334,11 @@ long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
 	    (!(opts & (WSTOPPED | WCONTINUED)) || stop_reports_right())) {
 		const long ta[6] = {P_PID, pid, (long)infop, options, (long)ru, 0};
 		/* What the kernel leaves there after an error (EINTR): gVisor
-		 * leaves P_PID's infop alone then. A fault is the call's. */
-		if (infop) {
+		 * leaves P_PID's infop alone then. Not where a bad rusage
+		 * makes the kernel skip infop; a fault is the call's. */
+		struct rusage cur;
+		if (infop && (!ru || (c->read(c, &cur, ru, sizeof cur) == 0 &&
+				      c->write(c, ru, &cur, sizeof cur) == 0))) {
 			const struct sf_piece p[2] = {
 				{infop, &si, 12}, {infop + 16, &si, 12}};
 			sf_write_pieces(c, p, 2);

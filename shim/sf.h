@@ -169,6 +169,12 @@ SF_HIDDEN uint64_t proc_number(const char *s);
 SF_HIDDEN int proc_pidns_level(void);
 /* starttime (field 22) and state char of /proc/PID/stat. 0 or -errno. */
 SF_HIDDEN int proc_stat(pid_t pid, uint64_t *starttime, char *state);
+/* Numeric field FIELD (>= 4, as proc(5) counts) of /proc/PID/stat, or
+ * -errno (-ESRCH: no such process). */
+SF_HIDDEN long proc_stat_field(pid_t pid, int field);
+/* FN(pid, ARG) for every process /proc lists, until FN returns non-zero.
+ * Returns 0, FN's negative value, or -errno. */
+SF_HIDDEN long proc_each_pid(int (*fn)(pid_t pid, void *arg), void *arg);
 
 /* ---- clone3 / clone(CLONE_PIDFD) (shim/clone.c) ---- */
 /* Emulate clone3 or clone with CLONE_PIDFD (NR, raw ARGS) for the caller
