@@ -49,6 +49,7 @@ enum {
 	SF_NR_getpgid = 121,
 	SF_NR_rt_sigqueueinfo = 129,
 	SF_NR_prctl = 157,
+	SF_NR_arch_prctl = 158,
 	SF_NR_gettid = 186,
 	SF_NR_futex = 202,
 	SF_NR_clock_gettime = 228,
@@ -243,6 +244,26 @@ static inline long sf_arch_clone_sigreturn(unsigned long flags,
 			   [sr] "i"(SF_NR_rt_sigreturn)
 			 : "rcx", "r11", "memory");
 	return ret;
+}
+
+/* Leave a signal handler through rt_sigreturn on FRAME (the handler's
+ * own ucontext) with the thread pointer set to TLS first, as
+ * clone(CLONE_SETTLS) sets it: nothing runs on the new TLS before the
+ * caller's code. */
+__attribute__((noreturn)) static inline void
+sf_arch_settls_sigreturn(uintptr_t tls, ucontext_t *frame)
+{
+	__asm__ volatile("syscall\n\t"
+			 "mov %[frame], %%rsp\n\t"
+			 "mov %[sr], %%eax\n\t"
+			 "syscall\n\t"
+			 "hlt"
+			 :
+			 : "a"((long)SF_NR_arch_prctl), "D"(0x1002L /* ARCH_SET_FS */),
+			   "S"(tls), [frame] "r"(frame),
+			   [sr] "i"(SF_NR_rt_sigreturn)
+			 : "rcx", "r11", "memory");
+	__builtin_unreachable();
 }
 
 /* vfork on the caller's own stack: clone(FLAGS, 0, ...) and both sides
