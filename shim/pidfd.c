@@ -391,6 +391,124 @@ out:
 	return r;
 }
 
+#define CAP_SYS_PTRACE_BIT (1ULL << 19)
+
+/* The numbers of /proc/PID/uid_map (PID 0: self), up to N. Returns how
+ * many, or -errno. */
+static long uid_map(long pid, uint64_t *v, int n)
+{
+	char path[48], buf[512];
+	if (pid)
+		sf_fmt(path, sizeof path, "/proc/%ld/uid_map", pid);
+	long len = proc_read(pid ? path : "/proc/self/uid_map", buf, sizeof buf);
+	if (len < 0)
+		return len;
+	int i = 0;
+	for (const char *p = buf; *p && i < n;) {
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (*p < '0' || *p > '9')
+			break;
+		v[i++] = proc_number(p);
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	return i;
+}
+
+/* Does a capability of ours count in PID's user namespace? Namespace links
+ * are no help (gVisor shows another inode for each process): the same
+ * uid mapping is read as the same namespace, and the initial namespace's
+ * (0 0 4294967295) as the ancestor of every other; unreadable maps as one
+ * namespace. */
+static int same_user_ns_or_below(long pid)
+{
+	uint64_t a[30], b[30];
+	long na = uid_map(0, a, 30), nb = uid_map(pid, b, 30);
+	if (na <= 0 || nb <= 0)
+		return 1;
+	if (na == 3 && a[0] == 0 && a[1] == 0 && a[2] == 4294967295ULL)
+		return 1;
+	return na == nb && !memcmp(a, b, (size_t)na * sizeof a[0]);
+}
+
+/* ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS) as kernel/ptrace.c
+ * (__ptrace_may_access) and Yama decide it, from /proc: the same thread
+ * group; or the caller's real uid and gid equal to each of the target's
+ * real/effective/saved ids, or CAP_SYS_PTRACE; then a target that is not
+ * dumpable (its /proc/PID belongs to root while its euid is not root)
+ * needs CAP_SYS_PTRACE; then Yama's ptrace_scope (1: the caller is an
+ * ancestor, 2: CAP_SYS_PTRACE, 3: never). A capability counts in the
+ * target's user namespace when both share one or the caller is in the
+ * initial one; PR_SET_PTRACER exceptions are not visible in /proc.
+ * Returns 0, -EPERM, or -ESRCH (the target is gone). */
+static long ptrace_attach_allowed(long pid)
+{
+	long self = sf_getpid();
+	if (pid == self)
+		return 0;
+	char path[48], buf[2048];
+	uint64_t uid[3], gid[3], cap = 0;
+	sf_fmt(path, sizeof path, "/proc/%ld/status", pid);
+	if (proc_read(path, buf, sizeof buf) <= 0)
+		return -ESRCH;
+	if (proc_status_field(buf, "Uid", uid, 3, 10) != 3 ||
+	    proc_status_field(buf, "Gid", gid, 3, 10) != 3)
+		return -EPERM;
+	if (proc_read("/proc/self/status", buf, sizeof buf) > 0)
+		proc_status_field(buf, "CapEff", &cap, 1, 16);
+	int capable = (cap & CAP_SYS_PTRACE_BIT) && same_user_ns_or_below(pid);
+	uint64_t ruid = (uint64_t)sf_sys0(SF_NR_getuid);
+	uint64_t rgid = (uint64_t)sf_sys0(SF_NR_getgid);
+	int same = 1;
+	for (int i = 0; i < 3; i++)
+		same &= uid[i] == ruid && gid[i] == rgid;
+	if (!same && !capable)
+		return -EPERM;
+	/* get_dumpable() != SUID_DUMP_USER: /proc/PID is root's (task_dump_owner)
+	 * while the euid is another user's; a zombie (no mm) is not checked
+	 * (its /proc/PID shows the euid again). */
+	struct {
+		uint64_t dev, ino, nlink;
+		uint32_t mode, uid, gid;
+		char rest[108];
+	} st;
+	sf_fmt(path, sizeof path, "/proc/%ld", pid);
+	if (sf_sys4(SF_NR_newfstatat, AT_FDCWD, path, &st, 0) < 0)
+		return -ESRCH;
+	if (st.uid == 0 && uid[1] != 0 && !capable)
+		return -EPERM;
+	/* gVisor keeps /proc/PID the euid's: ask its own dumpable check,
+	 * which guards /proc/PID/cwd (a zombie has none: ENOENT) */
+	char link[8];
+	sf_fmt(path, sizeof path, "/proc/%ld/cwd", pid);
+	if (!capable &&
+	    sf_sys3(SF_NR_readlink, path, link, sizeof link) == -EACCES)
+		return -EPERM;
+	if (proc_read("/proc/sys/kernel/yama/ptrace_scope", buf, 8) <= 0)
+		return 0;
+	switch (buf[0]) {
+	case '0':
+		return 0;
+	case '1': /* task_is_descendant: walk the real parents */
+		if (capable)
+			return 0;
+		for (long p = pid, n = 0; p > 1 && n < 4096; n++) {
+			p = proc_stat_field((pid_t)p, 4);
+			if (p == self)
+				return 0;
+		}
+		return -EPERM;
+	case '2':
+		return capable ? 0 : -EPERM;
+	default:
+		return -EPERM;
+	}
+}
+
+/* The flags F_SETFL can give a file (fs/fcntl.c SETFL_MASK). */
+#define SETFL_FLAGS (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
+
 long sf_pidfd_getfd(int fd, int targetfd, unsigned flags)
 {
 	long r;
@@ -405,43 +523,66 @@ long sf_pidfd_getfd(int fd, int targetfd, unsigned flags)
 		r = pid;
 		goto out;
 	}
+	/* __pidfd_fget: the permission first, then the fd. */
+	r = ptrace_attach_allowed(pid);
+	if (r < 0)
+		goto out;
 	/* Without the call the only way in is /proc/PID/fd/N, which opens the
-	 * file anew in its original access mode (read from fdinfo). */
+	 * file anew: a new open file description, given the target's access
+	 * mode, status flags and offset (fdinfo) at this moment; the offset
+	 * is not shared afterwards (README). */
 	char path[64], buf[256];
 	sf_fmt(path, sizeof path, "/proc/%ld/fdinfo/%d", pid, targetfd);
-	long info = sf_sys4(SF_NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
-	if (info < 0) {
+	long n = proc_read(path, buf, sizeof buf);
+	if (n < 0) {
 		char state = 0;
 		/* Linux 6.9+: an exiting process's files are gone: ESRCH. Our
 		 * waiter may not have seen the exit yet: ask /proc. */
-		r = info == -ENOENT ? (proc_stat(pid, 0, &state) < 0 || state == 'Z' ||
-				       state == 'X' ? -ESRCH : -EBADF)
-		    : info == -EACCES ? -EPERM : info;
+		r = n == -ENOENT ? (proc_stat(pid, 0, &state) < 0 || state == 'Z' ||
+				    state == 'X' ? -ESRCH : -EBADF)
+		    : n == -EACCES ? -EPERM : n;
 		goto out;
 	}
-	long n = sf_sys3(SF_NR_read, info, buf, sizeof buf - 1);
-	sf_sys1(SF_NR_close, info);
-	if (n <= 0) {
+	if (n == 0) {
 		r = -EBADF;
 		goto out;
 	}
-	buf[n] = 0;
-	int acc = O_RDONLY;
+	long fl = 0;
+	uint64_t pos = 0;
 	char *f = strstr(buf, "flags:");
 	if (f) {
-		long v = 0;
 		for (f += 6; *f == ' ' || *f == '\t'; f++)
 			;
 		while (*f >= '0' && *f <= '7')
-			v = v * 8 + (*f++ - '0');
-		acc = (int)(v & O_ACCMODE);
+			fl = fl * 8 + (*f++ - '0');
 	}
+	f = strstr(buf, "pos:");
+	if (f) {
+		for (f += 4; *f == ' ' || *f == '\t'; f++)
+			;
+		pos = proc_number(f);
+	}
+	/* Opened non-blocking (a FIFO must not block the handler) and as no
+	 * controlling terminal; O_SYNC/O_DSYNC and O_PATH only come with the
+	 * open; the F_SETFL flags are put as the target has them. */
+	int oflags = (fl & O_PATH) ? O_PATH
+				   : (int)(fl & (O_ACCMODE | O_SYNC | O_DSYNC)) |
+					     O_NONBLOCK | O_NOCTTY;
 	sf_fmt(path, sizeof path, "/proc/%ld/fd/%d", pid, targetfd);
-	r = sf_sys4(SF_NR_openat, AT_FDCWD, path, acc | O_CLOEXEC, 0);
+	r = sf_sys4(SF_NR_openat, AT_FDCWD, path, oflags | O_CLOEXEC, 0);
 	if (r == -ENOENT)
 		r = -EBADF;
 	else if (r == -EACCES)
 		r = -EPERM;
+	if (r < 0 || (fl & O_PATH))
+		goto out;
+	long want = fl & SETFL_FLAGS;
+	if (sf_sys3(SF_NR_fcntl, r, F_SETFL, want) < 0)
+		/* O_DIRECT or O_NOATIME refused for the new description: keep
+		 * the others */
+		sf_sys3(SF_NR_fcntl, r, F_SETFL, want & ~(O_DIRECT | O_NOATIME));
+	if (pos)
+		sf_sys3(SF_NR_lseek, r, (long)pos, SEEK_SET);
 out:
 	sf_log(SF_LOG_DEBUG, "pidfd_getfd(%d, %d, %x) = %ld%s%s", fd, targetfd,
 	       flags, r, r < 0 ? " " : "", r < 0 ? sf_errname(r) : "");

@@ -114,3 +114,36 @@ long proc_each_pid(int (*fn)(pid_t pid, void *arg), void *arg)
 	sf_sys1(SF_NR_close, dfd);
 	return r < 0 ? r : 0;
 }
+
+long proc_status_field(const char *status, const char *key, uint64_t *v,
+		       int n, int base)
+{
+	size_t klen = 0;
+	while (key[klen])
+		klen++;
+	const char *p = status;
+	while (*p && !(!__builtin_memcmp(p, key, klen) && p[klen] == ':'))
+		while (*p && *p++ != '\n')
+			;
+	if (!*p)
+		return -ENOENT;
+	p += klen + 1;
+	int i = 0;
+	for (; i < n; i++) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\n' || !*p)
+			break;
+		uint64_t x = 0;
+		for (;; p++) {
+			int d = *p >= '0' && *p <= '9'	 ? *p - '0'
+				: *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+							 : -1;
+			if (d < 0 || d >= base)
+				break;
+			x = x * (uint64_t)base + (uint64_t)d;
+		}
+		v[i] = x;
+	}
+	return i;
+}

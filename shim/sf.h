@@ -175,6 +175,10 @@ SF_HIDDEN long proc_stat_field(pid_t pid, int field);
 /* FN(pid, ARG) for every process /proc lists, until FN returns non-zero.
  * Returns 0, FN's negative value, or -errno. */
 SF_HIDDEN long proc_each_pid(int (*fn)(pid_t pid, void *arg), void *arg);
+/* Up to N numbers (in BASE 10 or 16) of the "KEY:" line of a
+ * /proc/PID/status text STATUS into V. Returns how many, or -ENOENT. */
+SF_HIDDEN long proc_status_field(const char *status, const char *key,
+				 uint64_t *v, int n, int base);
 
 /* ---- clone3 / clone(CLONE_PIDFD) (shim/clone.c) ---- */
 /* Emulate clone3 or clone with CLONE_PIDFD (NR, raw ARGS) for the caller
