@@ -323,6 +323,9 @@ static int load_filter(unsigned emu, int gate)
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_pidfd_getfd, 0);
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_waitid, 1,
 				      SCMP_A0(SCMP_CMP_EQ, P_PIDFD));
+		/* pidfs's ioctls (type 0xFF), for emulated pidfds */
+		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_ioctl, 1,
+				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, 0xff00));
 		if (gate) /* legacy clone's pidfd must be ours too */
 			r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_clone, 1,
 					      SCMP_A0(SCMP_CMP_MASKED_EQ,

@@ -589,6 +589,225 @@ out:
 	return r;
 }
 
+/* pidfs's ioctls (include/uapi/linux/pidfd.h, fs/pidfs.c, 6.18). */
+#define PIDFS_IOC_TYPE 0xFFu
+#define PIDFD_INFO_NR 11
+#define PIDFD_INFO_SIZE_VER0 64
+#define PIDFD_INFO_PID (1ULL << 0)
+#define PIDFD_INFO_CREDS (1ULL << 1)
+#define PIDFD_INFO_CGROUPID (1ULL << 2)
+#define PIDFD_INFO_EXIT (1ULL << 3)
+#define PIDFD_INFO_COREDUMP (1ULL << 4)
+#define IOC_TYPE(c) (((c) >> 8) & 0xffu)
+#define IOC_NR(c) ((c) & 0xffu)
+#define IOC_SIZE(c) (((c) >> 16) & 0x3fffu)
+#define IOC_DIR(c) ((c) >> 30)
+#define IOC_RW 3u
+
+struct pidfd_info_k { /* struct pidfd_info up to PIDFD_INFO_SIZE_VER3 */
+	uint64_t mask, cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid,
+		fsgid;
+	int32_t exit_code;
+	uint32_t coredump_mask, coredump_signal;
+	uint64_t spare;
+};
+
+/* The mount point of a cgroup2 hierarchy (/proc/self/mountinfo) into MNT
+ * (LEN bytes). 0 or -ENOENT. */
+static int cgroup2_mount(char *mnt, size_t len)
+{
+	char buf[8192];
+	if (proc_read("/proc/self/mountinfo", buf, sizeof buf) <= 0)
+		return -ENOENT;
+	for (char *l = buf; *l;) {
+		char *nl = l;
+		while (*nl && *nl != '\n')
+			nl++;
+		char *sep = strstr(l, " - cgroup2 ");
+		if (sep && sep < nl) {
+			/* fields: id parent dev root mountpoint ... */
+			char *f = l;
+			for (int i = 0; i < 4 && f < nl; i++) {
+				while (f < nl && *f != ' ')
+					f++;
+				f++;
+			}
+			size_t n = 0;
+			while (f + n < nl && f[n] != ' ')
+				n++;
+			if (n && n < len) {
+				memcpy(mnt, f, n);
+				mnt[n] = 0;
+				return 0;
+			}
+		}
+		l = *nl ? nl + 1 : nl;
+	}
+	return -ENOENT;
+}
+
+/* cgroup_id() of PID's cgroup2 cgroup: the inode of its directory in the
+ * cgroup2 mount (kernfs ids are inode numbers). 0 if unknown. */
+static uint64_t cgroup2_id(long pid)
+{
+	char path[4200], buf[4096], mnt[256];
+	if (cgroup2_mount(mnt, sizeof mnt) < 0)
+		return 1; /* not mounted: all in its root (cgrp_dfl_root, id 1) */
+	sf_fmt(path, 64, "/proc/%ld/cgroup", pid);
+	if (proc_read(path, buf, sizeof buf) <= 0)
+		return 0;
+	char *l = buf;
+	while (*l && strncmp(l, "0::", 3))
+		while (*l && *l++ != '\n')
+			;
+	if (!*l)
+		return 0;
+	char *e = l + 3;
+	while (*e && *e != '\n')
+		e++;
+	*e = 0;
+	sf_fmt(path, sizeof path, "%s%s", mnt, l + 3);
+	struct {
+		long f_type;
+		char rest[112];
+	} fs;
+	struct {
+		uint64_t dev, ino;
+		char rest[128];
+	} st;
+	if (sf_sys2(SF_NR_statfs, path, &fs) < 0 || fs.f_type != 0x63677270 ||
+	    sf_sys4(SF_NR_newfstatat, AT_FDCWD, path, &st, 0) < 0)
+		return 0;
+	return st.ino;
+}
+
+/* PIDFD_GET_INFO as pidfd_info (fs/pidfs.c) without exit information:
+ * identifiers and credentials always, the cgroup id where cgroup2 shows
+ * it, COREDUMP only as asked (nothing known of a core dump); a size past
+ * the kernel's struct is zeroed. */
+static long pidfd_get_info(const struct sf_caller *c, long pid, int reaped,
+			   unsigned cmd, uintptr_t arg)
+{
+	size_t usize = IOC_SIZE(cmd);
+	struct pidfd_info_k k;
+	uint64_t mask;
+	if (!arg)
+		return -EINVAL;
+	if (c->read(c, &mask, arg, sizeof mask) < 0)
+		return -EFAULT;
+	memset(&k, 0, sizeof k);
+	if (mask & PIDFD_INFO_COREDUMP)
+		k.mask |= PIDFD_INFO_COREDUMP;
+	if (reaped) /* no exit information kept */
+		return -ESRCH;
+	char path[48], buf[2048];
+	uint64_t v[4];
+	sf_fmt(path, sizeof path, "/proc/%ld/status", pid);
+	if (proc_read(path, buf, sizeof buf) <= 0)
+		return -ESRCH;
+	if (proc_status_field(buf, "Uid", v, 4, 10) == 4) {
+		k.ruid = (uint32_t)v[0], k.euid = (uint32_t)v[1];
+		k.suid = (uint32_t)v[2], k.fsuid = (uint32_t)v[3];
+	}
+	if (proc_status_field(buf, "Gid", v, 4, 10) == 4) {
+		k.rgid = (uint32_t)v[0], k.egid = (uint32_t)v[1];
+		k.sgid = (uint32_t)v[2], k.fsgid = (uint32_t)v[3];
+	}
+	k.mask |= PIDFD_INFO_CREDS;
+	if (proc_status_field(buf, "Tgid", v, 1, 10) == 1)
+		k.tgid = (uint32_t)v[0];
+	if (proc_status_field(buf, "PPid", v, 1, 10) == 1)
+		k.ppid = (uint32_t)v[0];
+	/* PIDFD_COREDUMP_USER / _SKIP from the mm's dumpability (see
+	 * ptrace_attach_allowed); a zombie has no mm */
+	char state = 0;
+	if ((mask & PIDFD_INFO_COREDUMP) && proc_stat((pid_t)pid, 0, &state) == 0 &&
+	    state != 'Z' && state != 'X') {
+		struct {
+			uint64_t dev, ino, nlink;
+			uint32_t mode, uid, gid;
+			char rest[108];
+		} st;
+		sf_fmt(path, sizeof path, "/proc/%ld", pid);
+		if (sf_sys4(SF_NR_newfstatat, AT_FDCWD, path, &st, 0) == 0)
+			k.coredump_mask = st.uid == 0 && k.euid != 0 ? 2 : 4;
+	}
+	k.cgroupid = cgroup2_id(pid);
+	if (k.cgroupid)
+		k.mask |= PIDFD_INFO_CGROUPID;
+	k.pid = (uint32_t)pid;
+	k.mask |= PIDFD_INFO_PID;
+	if (!k.pid || !k.tgid)
+		return -ESRCH;
+	/* copy_struct_to_user: the tail past our struct zeroed first */
+	static const char zero[256];
+	for (size_t off = sizeof k; off < usize;) {
+		size_t n = usize - off < sizeof zero ? usize - off : sizeof zero;
+		if (c->write(c, arg + off, zero, n) < 0)
+			return -EFAULT;
+		off += n;
+	}
+	if (c->write(c, arg, &k, usize < sizeof k ? usize : sizeof k) < 0)
+		return -EFAULT;
+	return 0;
+}
+
+long sf_pidfd_ioctl(const struct sf_caller *c, int fd, unsigned cmd,
+		    uintptr_t arg)
+{
+	static const char *const ns[] = {
+		0, "cgroup", "ipc", "mnt", "net", "pid", "pid_for_children",
+		"time", "time_for_children", "user", "uts"};
+	sf_lock();
+	long pid = fd_to_pid(fd, 0);
+	sf_unlock();
+	long r;
+	if (pid == -EBADF) { /* not an emulated pidfd: the kernel's */
+		r = sf_gate_call(SF_NR_ioctl, fd, cmd, (long)arg, 0);
+		goto out;
+	}
+	/* pidfs_ioctl_valid: the namespace commands, and PIDFD_GET_INFO of
+	 * the right type, direction and at least its first size. */
+	int info = IOC_NR(cmd) == PIDFD_INFO_NR &&
+		   IOC_TYPE(cmd) == PIDFS_IOC_TYPE && IOC_DIR(cmd) == IOC_RW &&
+		   IOC_SIZE(cmd) >= PIDFD_INFO_SIZE_VER0;
+	int nsc = cmd >= ((PIDFS_IOC_TYPE << 8) | 1) &&
+		  cmd <= ((PIDFS_IOC_TYPE << 8) | 10);
+	if (!info && !nsc) {
+		r = -ENOTTY;
+		goto out;
+	}
+	if (info) {
+		r = pidfd_get_info(c, pid < 0 ? 0 : pid, pid == -ESRCH, cmd, arg);
+		goto out;
+	}
+	if (pid < 0) {
+		r = pid;
+		goto out;
+	}
+	if (arg) {
+		r = -EINVAL;
+		goto out;
+	}
+	char state = 0;
+	if (proc_stat((pid_t)pid, 0, &state) < 0 || state == 'Z' || state == 'X') {
+		r = -ESRCH; /* exited: no nsproxy any more */
+		goto out;
+	}
+	/* open_namespace: an nsfs file, as /proc/PID/ns/NAME opens it (the
+	 * same ptrace READ_FSCREDS check, EACCES). */
+	char path[64];
+	sf_fmt(path, sizeof path, "/proc/%ld/ns/%s", pid, ns[IOC_NR(cmd)]);
+	r = sf_sys4(SF_NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (r == -ENOENT)
+		r = proc_stat((pid_t)pid, 0, 0) < 0 ? -ESRCH : -EOPNOTSUPP;
+out:
+	sf_log(SF_LOG_DEBUG, "ioctl(%d, %x, %lx) = %ld%s%s", fd, cmd,
+	       (unsigned long)arg, r, r < 0 ? " " : "", r < 0 ? sf_errname(r) : "");
+	return r;
+}
+
 long sf_engine_call(const struct sf_caller *c, long nr, const long a[6])
 {
 	switch (nr) {
@@ -597,6 +816,8 @@ long sf_engine_call(const struct sf_caller *c, long nr, const long a[6])
 	case SF_NR_pidfd_send_signal:
 		return sf_pidfd_send_signal(c, (int)a[0], (int)a[1],
 					    (uintptr_t)a[2], (unsigned)a[3]);
+	case SF_NR_ioctl:
+		return sf_pidfd_ioctl(c, (int)a[0], (unsigned)a[1], (uintptr_t)a[2]);
 	case SF_NR_pidfd_getfd:
 		return sf_pidfd_getfd((int)a[0], (int)a[1], (unsigned)a[2]);
 	case SF_NR_waitid:

@@ -111,6 +111,11 @@ SF_HIDDEN long sf_pidfd_send_signal(const struct sf_caller *c, int fd,
 SF_HIDDEN long sf_pidfd_getfd(int fd, int targetfd, unsigned flags);
 SF_HIDDEN long sf_waitid_pidfd(const struct sf_caller *c, int fd,
 			       uintptr_t infop, int options, uintptr_t ru);
+/* ioctl CMD (pidfs type 0xFF: the filter traps only those) on FD: the
+ * pidfs commands on an emulated pidfd, the kernel's answer for any other
+ * fd (made through the gate). */
+SF_HIDDEN long sf_pidfd_ioctl(const struct sf_caller *c, int fd, unsigned cmd,
+			      uintptr_t arg);
 
 /* ---- pidfd table and watches (shim/pidtab.c) ---- */
 enum { SF_W_FREE, SF_W_LIVE, SF_W_EXITED, SF_W_REAPED };
