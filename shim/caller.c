@@ -11,16 +11,17 @@ int sf_getpid(void)
 }
 
 /* Without a free fd for the pipe (EMFILE, ENFILE): each page of the
- * range is probed where it holds the range, with calls that read (the
- * signal-mask read of a no-op SIG_BLOCK: every signal is blocked already)
- * or write (getcpu's 4-byte stores, which the copy then overwrites) user
- * memory with the kernel's own fault check, then the range is copied.
- * Returns 0, -EFAULT, or ERR where no probe fits. */
+ * range is probed where it holds the range, with calls that read (a
+ * FUTEX_WAIT with a zero timeout reads an aligned word and returns at
+ * once) or write (getcpu's 4-byte stores, which the copy then overwrites)
+ * user memory with the kernel's own fault check, then the range is
+ * copied. Returns 0, -EFAULT, or ERR where no probe fits. */
 static long probe_copy(int nr, void *local, uintptr_t remote, size_t n,
 		       long err)
 {
 	const int rd = nr == SF_NR_process_vm_readv;
-	const size_t w = rd ? 8 : 4;
+	const size_t w = 4;
+	const struct { long s, ns; } zero = {0, 0};
 	uintptr_t end = remote + n;
 	if (end < remote)
 		return -EFAULT;
@@ -31,17 +32,21 @@ static long probe_copy(int nr, void *local, uintptr_t remote, size_t n,
 		 * write's inside the range */
 		uintptr_t q;
 		if (rd)
-			q = a + w <= pend ? a : pend - w;
+			q = a & ~(uintptr_t)3; /* same page, aligned */
 		else if (hi - a >= w)
 			q = a;
 		else if (hi - remote >= w)
 			q = hi - w;
 		else
 			return err;
-		long r = rd ? sf_sigmask(SIG_BLOCK, (const void *)q, 0)
+		long r = rd ? sf_sys4(SF_NR_futex, q, 128 /* FUTEX_WAIT_PRIVATE */,
+				     0, &zero)
 			    : sf_sys3(SF_NR_getcpu, q, 0, 0);
-		if (r < 0)
+		if (r == -EFAULT)
 			return -EFAULT;
+		/* a read probe answers EAGAIN or ETIMEDOUT once it has read */
+		if (r < 0 && !(rd && (r == -EAGAIN || r == -ETIMEDOUT || r == -EINTR)))
+			return err;
 		a = pend;
 	}
 	if (rd)

@@ -96,6 +96,7 @@ static void flags(void)
 {
 	pid_t t = target(tmpl, O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC, NULL);
 	long pfd = sys_pidfd_open(t, 0);
+	res("append", "pidfd_open", pfd, 1);
 	long r = sys_pidfd_getfd(pfd, TFD, 0);
 	res("append", "pidfd_getfd", r, 1);
 	if (r >= 0) {

@@ -44,8 +44,8 @@ int main(void)
 		die("setpgid");
 	struct kid b = kid_start();
 	long fa = sys_pidfd_open(a.pid, 0), fb = sys_pidfd_open(b.pid, 0);
-	res("open", "pidfd_open a", fa, 1);
-	res("open", "pidfd_open b", fb, 1);
+	res("open-a", "pidfd_open", fa, 1);
+	res("open-b", "pidfd_open", fb, 1);
 
 	res("pgrp-leader", "pidfd_send_signal",
 	    sys_pidfd_send_signal(fa, SIGUSR1, NULL, PIDFD_SIGNAL_PROCESS_GROUP), 0);

@@ -73,8 +73,7 @@ static void intr_case(const char *step, int options)
 	errno = e;
 	res(step, "waitid", r, 0);
 	out("%s: handler ran %d", step, handled);
-	if (r < 0)
-		fields(step, &si);
+	fields(step, &si);
 	kill(c, SIGKILL);
 	waitpid(c, NULL, 0); /* unless the wait took it */
 	kill(b, SIGKILL);
