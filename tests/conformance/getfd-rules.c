@@ -37,6 +37,9 @@ static pid_t target(const char *path, int flags, void (*setup)(void))
 		lseek(TFD, 3, SEEK_SET);
 		if (setup)
 			setup();
+		/* again: a credential change cleared it, and the caller
+		 * cannot signal a target of another uid */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (write(p[1], "r", 1) != 1)
 			_exit(1);
 		for (;;)
