@@ -254,6 +254,9 @@ static void clear_prog_sigsys(void)
 	sigemptyset(&pl_prog_sigsys.sa_mask);
 }
 
+/* preload/tail.c */
+SF_HIDDEN long pl_engine_call(ucontext_t *uc, long nr, const long a[6]);
+
 static void sf_sigsys(int sig, siginfo_t *si, void *vuc)
 {
 	ucontext_t *uc = vuc;
@@ -292,7 +295,11 @@ static void sf_sigsys(int sig, siginfo_t *si, void *vuc)
 		r = sf_clone_emulate(uc, si->si_syscall, a);
 		break;
 	default:
-		r = sf_engine_call(&sf_self_caller, si->si_syscall, a);
+		r = pl_engine_call(uc, si->si_syscall, a);
+		if (r == SF_TAIL) { /* UC makes the call itself (tail.c) */
+			errno = saved;
+			return;
+		}
 	}
 	sf_ctx_set_result(uc, r);
 	errno = saved;
@@ -317,6 +324,9 @@ static int load_filter(unsigned emu, int gate)
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_pidfd_getfd, 0);
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_waitid, 1,
 				      SCMP_A0(SCMP_CMP_EQ, P_PIDFD));
+		/* pidfs's ioctls (type 0xFF), for emulated pidfds */
+		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_ioctl, 1,
+				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, 0xff00));
 		if (gate) /* legacy clone's pidfd must be ours too */
 			r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_clone, 1,
 					      SCMP_A0(SCMP_CMP_MASKED_EQ,

@@ -35,7 +35,9 @@ struct clone_req {
 	long ptid, ctid, tls;
 	unsigned long extra; /* CLONE_PIDFD, CLONE_CLEAR_SIGHAND */
 	uintptr_t pidfd_at;
-	int has_tid, want_tid; /* set_tid[0] (fork shape only) */
+	int has_tid, want_tid; /* the pid asked for in the caller's pid
+				* namespace (fork shape only) */
+	long last_pid; /* ns_last_pid before set_tid_prepare moved it */
 	int cgroup_fd; /* CLONE_INTO_CGROUP's fd, -1: none (fork shape only) */
 };
 
@@ -73,6 +75,22 @@ static void clear_sighand_own_memory(void)
 		sf_clear_sigsys_hook();
 }
 
+/* Undo the child PID we just created: kill and reap it, so that no zombie
+ * is left, but only while it is known to be that child: an unreaped child
+ * of ours (its number cannot be reused then). Once another thread has
+ * reaped it, the number may name another process or another child of
+ * ours: it is left alone. */
+static void undo_child(long pid)
+{
+	siginfo_t si;
+	if (sf_sys5(SF_NR_waitid, P_PID, pid, &si,
+		    WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT | __WALL,
+		    0) < 0)
+		return;
+	sf_sys2(SF_NR_kill, pid, SIGKILL);
+	sf_sys5(SF_NR_waitid, P_PID, pid, &si, WEXITED | __WALL, 0);
+}
+
 /* The parent's half of CLONE_PIDFD. On failure the child is undone (it
  * may have run, but is killed and reaped: no zombie is left). */
 static long finish_parent(const struct clone_req *q, long pid)
@@ -88,8 +106,7 @@ static long finish_parent(const struct clone_req *q, long pid)
 		sf_sys1(SF_NR_close, fd);
 		fd = -EFAULT;
 	}
-	sf_sys2(SF_NR_kill, pid, SIGKILL);
-	sf_sys4(SF_NR_wait4, pid, 0, __WALL, 0);
+	undo_child(pid);
 	return fd;
 }
 
@@ -100,8 +117,11 @@ static long finish_parent(const struct clone_req *q, long pid)
  * the program's credentials, as the kernel checks the caller's). If that
  * fails the child is killed before it ran any of the program's code and
  * reaped; its exit still queues SIGCHLD (README). */
-/* Before the clone: the checks alloc_pid makes, then ns_last_pid. */
-static long set_tid_prepare(int tid)
+#define NS_LAST_PID "/proc/sys/kernel/ns_last_pid"
+
+/* Before the clone: the checks alloc_pid makes, then ns_last_pid (its
+ * value before goes to *LAST, for set_tid_restore). */
+static long set_tid_prepare(int tid, long *last)
 {
 	char buf[32];
 	long r = proc_read("/proc/sys/kernel/pid_max", buf, sizeof buf);
@@ -109,7 +129,11 @@ static long set_tid_prepare(int tid)
 		return -E2BIG; /* no /proc: as a kernel without set_tid */
 	if (tid < 1 || (uint64_t)tid >= proc_number(buf))
 		return -EINVAL;
-	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, "/proc/sys/kernel/ns_last_pid",
+	r = proc_read(NS_LAST_PID, buf, sizeof buf);
+	if (r <= 0)
+		return -E2BIG;
+	*last = (long)proc_number(buf);
+	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, NS_LAST_PID,
 			  O_WRONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return fd == -EACCES || fd == -EPERM ? -EPERM : -E2BIG;
@@ -122,6 +146,25 @@ static long set_tid_prepare(int tid)
 	if (sf_sys2(SF_NR_kill, tid, 0) != -ESRCH)
 		return -EEXIST;
 	return 0;
+}
+
+/* The kernel's set_tid never moves ns_last_pid, which every other process
+ * of the namespace allocates from: put it back to LAST unless others have
+ * taken it further meanwhile (then it stays where they left it). Pids
+ * others took in between stay theirs. */
+static void set_tid_restore(long last)
+{
+	char buf[32];
+	if (proc_read(NS_LAST_PID, buf, sizeof buf) <= 0 ||
+	    (long)proc_number(buf) >= last)
+		return;
+	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, NS_LAST_PID,
+			  O_WRONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	int n = sf_fmt(buf, sizeof buf, "%ld", last);
+	sf_sys3(SF_NR_write, fd, buf, n);
+	sf_sys1(SF_NR_close, fd);
 }
 
 static long cgroup_check(int fd)
@@ -153,16 +196,24 @@ static long fork_shape(ucontext_t *uc, const struct clone_req *q)
 {
 	int hold[2] = {-1, -1};
 	long r = 0;
+	long last = -1;
 	if (q->has_tid)
-		r = set_tid_prepare(q->want_tid);
+		r = set_tid_prepare(q->want_tid, &last);
+	if (r && last >= 0)
+		set_tid_restore(last);
 	if (!r && q->cgroup_fd >= 0)
 		r = cgroup_check(q->cgroup_fd);
 	if (!r && (q->has_tid || q->cgroup_fd >= 0))
 		r = sf_sys2(SF_NR_pipe2, hold, O_CLOEXEC);
 	if (r)
 		return r;
-	long pid = sf_syscall6(SF_NR_clone, (long)q->flags, 0, q->ptid,
-			       q->ctid, q->tls, 0);
+	/* The child sets its TLS last (sf_arch_settls_sigreturn): before
+	 * that it runs sysfill's code, which uses the caller's TLS. */
+	long pid = sf_syscall6(SF_NR_clone,
+			       (long)(q->flags & ~(unsigned long)CLONE_SETTLS),
+			       0, q->ptid, q->ctid, 0, 0);
+	if (pid != 0 && last >= 0)
+		set_tid_restore(last);
 	if (pid != 0 && hold[0] >= 0) {
 		sf_sys1(SF_NR_close, hold[0]);
 		r = pid < 0 ? pid : 0;
@@ -171,8 +222,8 @@ static long fork_shape(ucontext_t *uc, const struct clone_req *q)
 		if (!r && q->cgroup_fd >= 0)
 			r = cgroup_move(q->cgroup_fd, pid);
 		if (r && pid > 0) {
-			sf_sys2(SF_NR_kill, pid, SIGKILL);
-			sf_sys4(SF_NR_wait4, pid, 0, __WALL, 0);
+			/* held: it has run none of the program's code */
+			undo_child(pid);
 		} else {
 			sf_sys3(SF_NR_write, hold[1], "g", 1);
 		}
@@ -195,6 +246,10 @@ static long fork_shape(ucontext_t *uc, const struct clone_req *q)
 		clear_sighand_own_memory();
 	if (q->stack_top)
 		sf_ctx_set_sp(uc, q->stack_top);
+	if (q->flags & CLONE_SETTLS) {
+		sf_ctx_set_result(uc, 0);
+		sf_arch_settls_sigreturn((uintptr_t)q->tls, uc);
+	}
 	return 0;
 }
 
@@ -284,6 +339,44 @@ static long vfork_same_stack(ucontext_t *uc, const struct clone_req *q)
 		vfork_parent_done);
 }
 
+/* alloc_pid's reading of set_tid (kernel/pid.c): set_tid[0] is the pid in
+ * the child's namespace (a new one with CLONE_NEWPID, one level below the
+ * caller's), each next one the pid a level up; no more entries than the
+ * child's namespace has levels. A new namespace's pid can only be 1 (the
+ * legacy clone gives exactly that); the caller's level is emulated with
+ * ns_last_pid (Q->has_tid); deeper lists are left to cargs_to_legacy,
+ * which answers as 5.3-5.4 (E2BIG). Returns 0 or -errno. */
+static long set_tid_plan(const struct sysfill_clone_args *ca,
+			 struct clone_req *q)
+{
+	uint64_t n = ca->set_tid_size;
+	int newpid = !!(ca->flags & CLONE_NEWPID);
+	if (!n)
+		return 0;
+	int level = n > 1 ? proc_pidns_level() : 0;
+	if (level >= 0 && n > (uint64_t)level + 1 + newpid)
+		return -EINVAL;
+	if (n > (uint64_t)1 + newpid)
+		return 0;
+	int32_t tids[2];
+	if (sf_self_caller.read(&sf_self_caller, tids, (uintptr_t)ca->set_tid,
+				n * sizeof tids[0]))
+		return -EFAULT;
+	if (newpid) {
+		char buf[32];
+		if (proc_read("/proc/sys/kernel/pid_max", buf, sizeof buf) > 0 &&
+		    (tids[0] < 1 || (uint64_t)tids[0] >= proc_number(buf)))
+			return -EINVAL;
+		if (tids[0] != 1) /* no child reaper there yet */
+			return -EINVAL;
+	}
+	if (n > (uint64_t)newpid) {
+		q->has_tid = 1;
+		q->want_tid = tids[newpid];
+	}
+	return 0;
+}
+
 long sf_clone_emulate(ucontext_t *uc, long nr, const long a[6])
 {
 	struct clone_req q = {0};
@@ -295,25 +388,18 @@ long sf_clone_emulate(ucontext_t *uc, long nr, const long a[6])
 				    (size_t)a[1], &ca);
 		if (r)
 			return r;
-		/* set_tid (one level) and CLONE_INTO_CGROUP: emulated for the
-		 * fork shape; otherwise cargs_to_legacy answers as 5.3-5.6. */
+		/* set_tid (set_tid_plan) and CLONE_INTO_CGROUP: emulated for
+		 * the fork shape; otherwise cargs_to_legacy answers as
+		 * 5.3-5.6. */
 		struct sysfill_clone_args legacy = ca;
 		q.cgroup_fd = -1;
 		if (!(ca.flags & CLONE_VM)) {
-			/* alloc_pid: more levels than the namespace has. */
-			int level = ca.set_tid_size > 1 ? proc_pidns_level() : 0;
-			if (level >= 0 && ca.set_tid_size > (uint64_t)level + 1)
-				return -EINVAL;
-			if (ca.set_tid_size == 1) {
-				int tid;
-				if (sf_self_caller.read(&sf_self_caller, &tid,
-							(uintptr_t)ca.set_tid,
-							sizeof tid))
-					return -EFAULT;
-				q.has_tid = 1;
-				q.want_tid = tid;
+			r = set_tid_plan(&ca, &q);
+			if (r)
+				return r;
+			if (ca.set_tid_size && ca.set_tid_size <=
+			    1 + !!(ca.flags & CLONE_NEWPID))
 				legacy.set_tid = legacy.set_tid_size = 0;
-			}
 			if (ca.flags & CLONE_INTO_CGROUP) {
 				q.cgroup_fd = (int)ca.cgroup;
 				legacy.flags &= ~(uint64_t)CLONE_INTO_CGROUP;

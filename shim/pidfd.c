@@ -62,6 +62,87 @@ static long fd_to_pid(int fd, int allow_procdir)
 	return pid;
 }
 
+/* The kernel's siginfo (struct kernel_siginfo: 48 bytes on 64-bit) and
+ * the expansion a user siginfo has after it. */
+#define KSIGINFO_SIZE 48
+#define SI_EXPANSION (sizeof(siginfo_t) - KSIGINFO_SIZE)
+
+/* known_siginfo_layout (kernel/signal.c, 6.18): the signal-specific
+ * si_code ranges (NSIG* of include/uapi/asm-generic/siginfo.h). */
+static int known_layout(unsigned sig, int code)
+{
+	static const unsigned char limit[] = {
+		[SIGILL] = 11, [SIGFPE] = 15, [SIGSEGV] = 10, [SIGBUS] = 5,
+		[SIGTRAP] = 6, [SIGCHLD] = 6, [SIGPOLL] = 6,  [SIGSYS] = 2,
+	};
+	if (code == SI_KERNEL)
+		return 1;
+	if (code > SI_USER) {
+		if (sig < sizeof limit && limit[sig])
+			return code <= limit[sig];
+		return code <= 6; /* NSIGPOLL */
+	}
+	return code >= -7 /* SI_DETHREAD */ || code == -60 /* SI_ASYNCNL */;
+}
+
+/* copy_siginfo_from_user: the kernel's part of the siginfo at UINFO
+ * (EFAULT within it only); for a layout the kernel does not know, the
+ * expansion must be readable (EFAULT) and zero (E2BIG). INFO's expansion
+ * is zero. Returns 0 or -errno. */
+static long siginfo_from_user(const struct sf_caller *c, siginfo_t *info,
+			      uintptr_t uinfo)
+{
+	memset(info, 0, sizeof *info);
+	if (c->read(c, info, uinfo, KSIGINFO_SIZE) < 0)
+		return -EFAULT;
+	if (known_layout((unsigned)info->si_signo, info->si_code))
+		return 0;
+	unsigned char x[SI_EXPANSION];
+	if (c->read(c, x, uinfo + KSIGINFO_SIZE, sizeof x) < 0)
+		return -EFAULT;
+	for (size_t i = 0; i < sizeof x; i++)
+		if (x[i])
+			return -E2BIG;
+	return 0;
+}
+
+struct pgrp_send {
+	pid_t pgrp;
+	int sig;
+	const siginfo_t *info;
+	int sent;  /* one member took it */
+	long last; /* the last member's answer */
+};
+
+static int pgrp_member(pid_t pid, void *arg)
+{
+	struct pgrp_send *g = arg;
+	if (proc_stat_field(pid, 5) != g->pgrp)
+		return 0;
+	long r = g->info ? sf_sys3(SF_NR_rt_sigqueueinfo, pid, g->sig, g->info)
+			 : sf_sys2(SF_NR_kill, pid, g->sig);
+	if (r != -ESRCH) { /* a member that went meanwhile is no member */
+		g->sent |= !r;
+		g->last = r;
+	}
+	return 0;
+}
+
+/* kill_pgrp_info (kernel/signal.c): SIG to every process of the process
+ * group PGRP; 0 if one took it, else the last error, ESRCH if none.
+ * kill(-PGRP) gives exactly that, except for group 1 (kill(-1) is every
+ * process) and with a siginfo: those go member by member (/proc). */
+static long pgrp_send(pid_t pgrp, int sig, const siginfo_t *info)
+{
+	if (!info && pgrp > 1)
+		return sf_sys2(SF_NR_kill, -pgrp, sig);
+	struct pgrp_send g = {pgrp, sig, info, 0, -ESRCH};
+	long r = proc_each_pid(pgrp_member, &g);
+	if (r < 0)
+		return r;
+	return g.sent ? 0 : g.last;
+}
+
 long sf_pidfd_send_signal(const struct sf_caller *c, int fd, int sig,
 			  uintptr_t uinfo, unsigned flags)
 {
@@ -77,20 +158,21 @@ long sf_pidfd_send_signal(const struct sf_caller *c, int fd, int sig,
 	long r;
 	siginfo_t info;
 	/* Linux checks the fd, then info, and only then whether the process
-	 * still exists. */
+	 * still exists (do_pidfd_send_signal, 6.9+). */
 	if (pid < 0 && pid != -ESRCH) {
 		r = pid;
 		goto out;
 	}
 	if (uinfo) {
-		r = c->read(c, &info, uinfo, sizeof info);
+		r = siginfo_from_user(c, &info, uinfo);
 		if (r < 0)
 			goto out;
 		if (info.si_signo != sig) {
 			r = -EINVAL;
 			goto out;
 		}
-		/* Only to yourself may you send any si_code. */
+		/* Only to yourself (the calling thread is the one the pidfd
+		 * names, and not as a group) may you send any si_code. */
 		long self = sf_sys0(SF_NR_gettid);
 		if ((self != pid || flags == PIDFD_SIGNAL_PROCESS_GROUP) &&
 		    (info.si_code >= 0 || info.si_code == SI_TKILL)) {
@@ -103,18 +185,14 @@ long sf_pidfd_send_signal(const struct sf_caller *c, int fd, int sig,
 		goto out;
 	}
 	switch (flags) {
-	case PIDFD_SIGNAL_THREAD:
+	case PIDFD_SIGNAL_THREAD: /* the thread the pidfd names: the leader */
 		r = uinfo ? sf_sys4(SF_NR_rt_tgsigqueueinfo, pid, pid, sig, &info)
 			  : sf_sys3(SF_NR_tgkill, pid, pid, sig);
 		break;
-	case PIDFD_SIGNAL_PROCESS_GROUP: {
-		long pgid = sf_sys1(SF_NR_getpgid, pid);
-		r = pgid < 0 ? pgid
-		    : uinfo  ? -EPERM /* rt_sigqueueinfo cannot reach a group */
-			     : sf_sys2(SF_NR_kill, -pgid, sig);
+	case PIDFD_SIGNAL_PROCESS_GROUP: /* the group whose id is the pid */
+		r = pgrp_send((pid_t)pid, sig, uinfo ? &info : 0);
 		break;
-	}
-	default:
+	default: /* a process pidfd's scope: the thread group */
 		r = uinfo ? sf_sys3(SF_NR_rt_sigqueueinfo, pid, sig, &info)
 			  : sf_sys2(SF_NR_kill, pid, sig);
 	}
@@ -125,49 +203,105 @@ out:
 	return r;
 }
 
-/* waitid(P_PID) for a stop or continue report. gVisor (2022) reports a
- * stop as CLD_KILLED and a continue as CLD_DUMPED, both with status 127,
- * which no real signal has; wait4 reports them right. Peek with WNOWAIT,
- * then consume with the call that reads the event correctly. */
+/* Another thread may take a stop or continue report between our peek and
+ * our consume: a blocking wait then waits again, at most this many times
+ * (each needs a new report taken by someone else: no spin). */
+#define STOP_WAIT_RETRIES 1000
+
+/* waitid(P_PID) for a stop or continue report. gVisor (2022-2026) reports
+ * a stop as CLD_KILLED and a continue as CLD_DUMPED, both with status
+ * 127, which no real signal has; wait4 reports them right. Peek with
+ * WNOWAIT, then consume with the call that reads the event correctly. */
 static long waitid_stop_safe(pid_t pid, siginfo_t *si, int opts,
 			     struct rusage *ru)
 {
-	long r = sf_sys5(SF_NR_waitid, P_PID, pid, si, opts | WNOWAIT, ru);
-	if (r < 0 || si->si_pid != pid || si->si_status != 127 ||
-	    (si->si_code != CLD_KILLED && si->si_code != CLD_DUMPED &&
-	     si->si_code != CLD_TRAPPED)) {
-		if (r == 0 && si->si_pid == pid && !(opts & WNOWAIT))
-			r = sf_sys5(SF_NR_waitid, P_PID, pid, si, opts, ru);
-		return r;
+	for (int tries = 0;; tries++) {
+		long r = sf_sys5(SF_NR_waitid, P_PID, pid, si, opts | WNOWAIT, ru);
+		if (r < 0 || si->si_pid != pid || si->si_status != 127 ||
+		    (si->si_code != CLD_KILLED && si->si_code != CLD_DUMPED &&
+		     si->si_code != CLD_TRAPPED)) {
+			if (r == 0 && si->si_pid == pid && !(opts & WNOWAIT))
+				r = sf_sys5(SF_NR_waitid, P_PID, pid, si, opts, ru);
+			return r;
+		}
+		if (opts & WNOWAIT) {
+			/* wait4 cannot peek: report the kind without the
+			 * signal. */
+			si->si_code = si->si_code == CLD_KILLED ? CLD_STOPPED
+								: CLD_CONTINUED;
+			si->si_status =
+				si->si_code == CLD_CONTINUED ? SIGCONT : SIGSTOP;
+			return 0;
+		}
+		int st = 0;
+		int wopts = WNOHANG | (opts & WSTOPPED ? WUNTRACED : 0) |
+			    (opts & WCONTINUED ? WCONTINUED : 0) | (opts & __WALL);
+		r = sf_sys4(SF_NR_wait4, pid, &st, wopts, ru);
+		if (r < 0)
+			return r;
+		if (r == pid) {
+			if (WIFSTOPPED(st)) {
+				si->si_code = CLD_STOPPED;
+				si->si_status = WSTOPSIG(st);
+			} else if (WIFCONTINUED(st)) {
+				si->si_code = CLD_CONTINUED;
+				si->si_status = SIGCONT;
+			}
+			return 0;
+		}
+		/* The report went to another wait in between: none now. */
+		memset(si, 0, sizeof *si);
+		if ((opts & WNOHANG) || tries == STOP_WAIT_RETRIES)
+			return 0;
+	}
+}
+
+/* Does this kernel's waitid report stops and continues right (not as
+ * gVisor does, see waitid_stop_safe)? Asked once, lazily, of a grandchild
+ * that stops itself, so that the program gets no SIGCHLD: the child is
+ * cloned with no exit signal and reports through its exit status. Returns
+ * 1 if right, 0 if not or unknown. Signal-safe; all signals blocked. */
+static int stop_reports_right(void)
+{
+	static volatile int known; /* 0 unknown, 1 right, 2 wrong */
+	if (known)
+		return known == 1;
+	long c = sf_syscall6(SF_NR_clone, 0, 0, 0, 0, 0, 0);
+	if (c == 0) {
+		long g = sf_syscall6(SF_NR_clone, SIGCHLD, 0, 0, 0, 0, 0);
+		if (g == 0) {
+			sf_sys2(SF_NR_kill, sf_getpid(), SIGSTOP);
+			sf_sys1(SF_NR_exit_group, 0);
+		}
+		siginfo_t si;
+		memset(&si, 0, sizeof si);
+		long r = g < 0 ? g : sf_sys5(SF_NR_waitid, P_PID, g, &si,
+					       WSTOPPED, 0);
+		if (g > 0) {
+			sf_sys2(SF_NR_kill, g, SIGKILL);
+			sf_sys4(SF_NR_wait4, g, 0, 0, 0);
+		}
+		sf_sys1(SF_NR_exit_group, r == 0 && si.si_code == CLD_STOPPED &&
+						  si.si_status == SIGSTOP
+					  ? 1
+					  : 2);
 	}
 	int st = 0;
-	int wopts = WNOHANG | (opts & WSTOPPED ? WUNTRACED : 0) |
-		    (opts & WCONTINUED ? WCONTINUED : 0) | (opts & __WALL);
-	if (opts & WNOWAIT) {
-		/* wait4 cannot peek: report the kind without the signal. */
-		si->si_code = si->si_code == CLD_KILLED ? CLD_STOPPED : CLD_CONTINUED;
-		si->si_status = si->si_code == CLD_CONTINUED ? SIGCONT : SIGSTOP;
-		return 0;
-	}
-	r = sf_sys4(SF_NR_wait4, pid, &st, wopts, ru);
-	if (r != pid)
-		return r < 0 ? r : -EAGAIN;
-	if (WIFSTOPPED(st)) {
-		si->si_code = CLD_STOPPED;
-		si->si_status = WSTOPSIG(st);
-	} else if (WIFCONTINUED(st)) {
-		si->si_code = CLD_CONTINUED;
-		si->si_status = SIGCONT;
-	}
-	return 0;
+	if (c < 0 || sf_sys4(SF_NR_wait4, c, &st, __WALL, 0) != c)
+		return 0; /* unknown this time: ask again next time */
+	known = WIFEXITED(st) && WEXITSTATUS(st) == 1 ? 1 : 2;
+	return known == 1;
 }
 
 long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
 		     int options, uintptr_t ru)
 {
-	long r;
+	long r, pid = 0;
 	const int known = WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED |
 			  __WNOTHREAD | __WCLONE | __WALL;
+	siginfo_t si;
+	struct rusage rus;
+	memset(&si, 0, sizeof si);
 	if ((options & ~known) || !(options & (WEXITED | WSTOPPED | WCONTINUED))) {
 		r = -EINVAL;
 		goto out;
@@ -177,7 +311,7 @@ long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
 		goto out;
 	}
 	sf_lock();
-	long pid = fd_to_pid(fd, 0);
+	pid = fd_to_pid(fd, 0);
 	/* PIDFD_NONBLOCK only matters to a call that would block. */
 	long fl = pid >= 0 && !(options & WNOHANG) ? sf_sys2(SF_NR_fcntl, fd, F_GETFL)
 						    : 0;
@@ -193,9 +327,27 @@ long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
 	int opts = options;
 	if (fl > 0 && (fl & O_NONBLOCK))
 		opts |= WNOHANG;
-	siginfo_t si;
-	struct rusage rus;
-	memset(&si, 0, sizeof si);
+	/* A wait that blocks is the caller's own waitid(P_PID), interruptible
+	 * and restartable as the kernel's; the kernel then writes infop and
+	 * ru itself. The watch learns of a reap from F_GETOWN (pidtab). */
+	if (!(opts & WNOHANG) && c->tail &&
+	    (!(opts & (WSTOPPED | WCONTINUED)) || stop_reports_right())) {
+		const long ta[6] = {P_PID, pid, (long)infop, options, (long)ru, 0};
+		/* What the kernel leaves there after an error (EINTR): gVisor
+		 * leaves P_PID's infop alone then. Not where a bad rusage
+		 * makes the kernel skip infop; a fault is the call's. */
+		struct rusage cur;
+		if (infop && (!ru || (c->read(c, &cur, ru, sizeof cur) == 0 &&
+				      c->write(c, ru, &cur, sizeof cur) == 0))) {
+			const struct sf_piece p[2] = {
+				{infop, &si, 12}, {infop + 16, &si, 12}};
+			sf_write_pieces(c, p, 2);
+		}
+		if (c->tail(c, SF_NR_waitid, ta) == 0) {
+			r = SF_TAIL;
+			goto out;
+		}
+	}
 	if (opts & (WSTOPPED | WCONTINUED))
 		r = waitid_stop_safe(pid, &si, opts, ru ? &rus : 0);
 	else
@@ -212,21 +364,150 @@ long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
 	if (r == 0 && !(options & WNOHANG) && si.si_pid == 0 &&
 	    (fl & O_NONBLOCK))
 		r = -EAGAIN;
-	if (r == 0 && ru)
-		r = c->write(c, ru, &rus, sizeof rus);
-	/* The kernel writes these six fields and leaves the rest alone. */
-	if (r == 0 && infop) {
+out:
+	/* As SYSCALL_DEFINE5(waitid) (kernel/exit.c): the rusage only for a
+	 * reported child (EFAULT before infop is touched), then the six
+	 * fields of infop, zero after an error, EFAULT over any error. */
+	if (r == SF_TAIL) {
+		sf_log(SF_LOG_DEBUG, "waitid(P_PIDFD, %d, %x): left to the caller",
+		       fd, options);
+		return r;
+	}
+	if (r < 0)
+		memset(&si, 0, sizeof si);
+	if (r == 0 && si.si_pid && ru &&
+	    c->write(c, ru, &rus, sizeof rus) < 0) {
+		r = -EFAULT;
+	} else if (infop) {
 		const struct sf_piece p[2] = {
 			{infop, &si, 12},                  /* signo, errno, code */
 			{infop + 16, (char *)&si + 16, 12}, /* pid, uid, status */
 		};
-		r = sf_write_pieces(c, p, 2);
+		if (sf_write_pieces(c, p, 2) < 0)
+			r = -EFAULT;
 	}
-out:
 	sf_log(SF_LOG_DEBUG, "waitid(P_PIDFD, %d, %x) = %ld%s%s", fd, options, r,
 	       r < 0 ? " " : "", r < 0 ? sf_errname(r) : "");
 	return r;
 }
+
+#define CAP_SYS_PTRACE_BIT (1ULL << 19)
+
+/* The numbers of /proc/PID/uid_map (PID 0: self), up to N. Returns how
+ * many, or -errno. */
+static long uid_map(long pid, uint64_t *v, int n)
+{
+	char path[48], buf[512];
+	if (pid)
+		sf_fmt(path, sizeof path, "/proc/%ld/uid_map", pid);
+	long len = proc_read(pid ? path : "/proc/self/uid_map", buf, sizeof buf);
+	if (len < 0)
+		return len;
+	int i = 0;
+	for (const char *p = buf; *p && i < n;) {
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (*p < '0' || *p > '9')
+			break;
+		v[i++] = proc_number(p);
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	return i;
+}
+
+/* Does a capability of ours count in PID's user namespace? Namespace links
+ * are no help (gVisor shows another inode for each process): the same
+ * uid mapping is read as the same namespace, and the initial namespace's
+ * (0 0 4294967295) as the ancestor of every other; unreadable maps as one
+ * namespace. */
+static int same_user_ns_or_below(long pid)
+{
+	uint64_t a[30], b[30];
+	long na = uid_map(0, a, 30), nb = uid_map(pid, b, 30);
+	if (na <= 0 || nb <= 0)
+		return 1;
+	if (na == 3 && a[0] == 0 && a[1] == 0 && a[2] == 4294967295ULL)
+		return 1;
+	return na == nb && !memcmp(a, b, (size_t)na * sizeof a[0]);
+}
+
+/* ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS) as kernel/ptrace.c
+ * (__ptrace_may_access) and Yama decide it, from /proc: the same thread
+ * group; or the caller's real uid and gid equal to each of the target's
+ * real/effective/saved ids, or CAP_SYS_PTRACE; then a target that is not
+ * dumpable (its /proc/PID belongs to root while its euid is not root)
+ * needs CAP_SYS_PTRACE; then Yama's ptrace_scope (1: the caller is an
+ * ancestor, 2: CAP_SYS_PTRACE, 3: never). A capability counts in the
+ * target's user namespace when both share one or the caller is in the
+ * initial one; PR_SET_PTRACER exceptions are not visible in /proc.
+ * Returns 0, -EPERM, or -ESRCH (the target is gone). */
+static long ptrace_attach_allowed(long pid)
+{
+	long self = sf_getpid();
+	if (pid == self)
+		return 0;
+	char path[48], buf[2048];
+	uint64_t uid[3], gid[3], cap = 0;
+	sf_fmt(path, sizeof path, "/proc/%ld/status", pid);
+	if (proc_read(path, buf, sizeof buf) <= 0)
+		return -ESRCH;
+	if (proc_status_field(buf, "Uid", uid, 3, 10) != 3 ||
+	    proc_status_field(buf, "Gid", gid, 3, 10) != 3)
+		return -EPERM;
+	if (proc_read("/proc/self/status", buf, sizeof buf) > 0)
+		proc_status_field(buf, "CapEff", &cap, 1, 16);
+	int capable = (cap & CAP_SYS_PTRACE_BIT) && same_user_ns_or_below(pid);
+	uint64_t ruid = (uint64_t)sf_sys0(SF_NR_getuid);
+	uint64_t rgid = (uint64_t)sf_sys0(SF_NR_getgid);
+	int same = 1;
+	for (int i = 0; i < 3; i++)
+		same &= uid[i] == ruid && gid[i] == rgid;
+	if (!same && !capable)
+		return -EPERM;
+	/* get_dumpable() != SUID_DUMP_USER: /proc/PID is root's (task_dump_owner)
+	 * while the euid is another user's; a zombie (no mm) is not checked
+	 * (its /proc/PID shows the euid again). */
+	struct {
+		uint64_t dev, ino, nlink;
+		uint32_t mode, uid, gid;
+		char rest[108];
+	} st;
+	sf_fmt(path, sizeof path, "/proc/%ld", pid);
+	if (sf_sys4(SF_NR_newfstatat, AT_FDCWD, path, &st, 0) < 0)
+		return -ESRCH;
+	if (st.uid == 0 && uid[1] != 0 && !capable)
+		return -EPERM;
+	/* gVisor keeps /proc/PID the euid's: ask its own dumpable check,
+	 * which guards /proc/PID/cwd (a zombie has none: ENOENT) */
+	char link[8];
+	sf_fmt(path, sizeof path, "/proc/%ld/cwd", pid);
+	if (!capable &&
+	    sf_sys3(SF_NR_readlink, path, link, sizeof link) == -EACCES)
+		return -EPERM;
+	if (proc_read("/proc/sys/kernel/yama/ptrace_scope", buf, 8) <= 0)
+		return 0;
+	switch (buf[0]) {
+	case '0':
+		return 0;
+	case '1': /* task_is_descendant: walk the real parents */
+		if (capable)
+			return 0;
+		for (long p = pid, n = 0; p > 1 && n < 4096; n++) {
+			p = proc_stat_field((pid_t)p, 4);
+			if (p == self)
+				return 0;
+		}
+		return -EPERM;
+	case '2':
+		return capable ? 0 : -EPERM;
+	default:
+		return -EPERM;
+	}
+}
+
+/* The flags F_SETFL can give a file (fs/fcntl.c SETFL_MASK). */
+#define SETFL_FLAGS (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
 
 long sf_pidfd_getfd(int fd, int targetfd, unsigned flags)
 {
@@ -242,46 +523,288 @@ long sf_pidfd_getfd(int fd, int targetfd, unsigned flags)
 		r = pid;
 		goto out;
 	}
+	/* __pidfd_fget: the permission first, then the fd. */
+	r = ptrace_attach_allowed(pid);
+	if (r < 0)
+		goto out;
 	/* Without the call the only way in is /proc/PID/fd/N, which opens the
-	 * file anew in its original access mode (read from fdinfo). */
+	 * file anew: a new open file description, given the target's access
+	 * mode, status flags and offset (fdinfo) at this moment; the offset
+	 * is not shared afterwards (README). */
 	char path[64], buf[256];
 	sf_fmt(path, sizeof path, "/proc/%ld/fdinfo/%d", pid, targetfd);
-	long info = sf_sys4(SF_NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
-	if (info < 0) {
+	long n = proc_read(path, buf, sizeof buf);
+	if (n < 0) {
 		char state = 0;
 		/* Linux 6.9+: an exiting process's files are gone: ESRCH. Our
 		 * waiter may not have seen the exit yet: ask /proc. */
-		r = info == -ENOENT ? (proc_stat(pid, 0, &state) < 0 || state == 'Z' ||
-				       state == 'X' ? -ESRCH : -EBADF)
-		    : info == -EACCES ? -EPERM : info;
+		r = n == -ENOENT ? (proc_stat(pid, 0, &state) < 0 || state == 'Z' ||
+				    state == 'X' ? -ESRCH : -EBADF)
+		    : n == -EACCES ? -EPERM : n;
 		goto out;
 	}
-	long n = sf_sys3(SF_NR_read, info, buf, sizeof buf - 1);
-	sf_sys1(SF_NR_close, info);
-	if (n <= 0) {
+	if (n == 0) {
 		r = -EBADF;
 		goto out;
 	}
-	buf[n] = 0;
-	int acc = O_RDONLY;
+	long fl = 0;
+	uint64_t pos = 0;
 	char *f = strstr(buf, "flags:");
 	if (f) {
-		long v = 0;
 		for (f += 6; *f == ' ' || *f == '\t'; f++)
 			;
 		while (*f >= '0' && *f <= '7')
-			v = v * 8 + (*f++ - '0');
-		acc = (int)(v & O_ACCMODE);
+			fl = fl * 8 + (*f++ - '0');
 	}
+	f = strstr(buf, "pos:");
+	if (f) {
+		for (f += 4; *f == ' ' || *f == '\t'; f++)
+			;
+		pos = proc_number(f);
+	}
+	/* Opened non-blocking (a FIFO must not block the handler) and as no
+	 * controlling terminal; O_SYNC/O_DSYNC and O_PATH only come with the
+	 * open; the F_SETFL flags are put as the target has them. */
+	int oflags = (fl & O_PATH) ? O_PATH
+				   : (int)(fl & (O_ACCMODE | O_SYNC | O_DSYNC)) |
+					     O_NONBLOCK | O_NOCTTY;
 	sf_fmt(path, sizeof path, "/proc/%ld/fd/%d", pid, targetfd);
-	r = sf_sys4(SF_NR_openat, AT_FDCWD, path, acc | O_CLOEXEC, 0);
+	r = sf_sys4(SF_NR_openat, AT_FDCWD, path, oflags | O_CLOEXEC, 0);
 	if (r == -ENOENT)
 		r = -EBADF;
 	else if (r == -EACCES)
 		r = -EPERM;
+	if (r < 0 || (fl & O_PATH))
+		goto out;
+	long want = fl & SETFL_FLAGS;
+	if (sf_sys3(SF_NR_fcntl, r, F_SETFL, want) < 0)
+		/* O_DIRECT or O_NOATIME refused for the new description: keep
+		 * the others */
+		sf_sys3(SF_NR_fcntl, r, F_SETFL, want & ~(O_DIRECT | O_NOATIME));
+	if (pos)
+		sf_sys3(SF_NR_lseek, r, (long)pos, SEEK_SET);
 out:
 	sf_log(SF_LOG_DEBUG, "pidfd_getfd(%d, %d, %x) = %ld%s%s", fd, targetfd,
 	       flags, r, r < 0 ? " " : "", r < 0 ? sf_errname(r) : "");
+	return r;
+}
+
+/* pidfs's ioctls (include/uapi/linux/pidfd.h, fs/pidfs.c, 6.18). */
+#define PIDFS_IOC_TYPE 0xFFu
+#define PIDFD_INFO_NR 11
+#define PIDFD_INFO_SIZE_VER0 64
+#define PIDFD_INFO_PID (1ULL << 0)
+#define PIDFD_INFO_CREDS (1ULL << 1)
+#define PIDFD_INFO_CGROUPID (1ULL << 2)
+#define PIDFD_INFO_EXIT (1ULL << 3)
+#define PIDFD_INFO_COREDUMP (1ULL << 4)
+#define IOC_TYPE(c) (((c) >> 8) & 0xffu)
+#define IOC_NR(c) ((c) & 0xffu)
+#define IOC_SIZE(c) (((c) >> 16) & 0x3fffu)
+#define IOC_DIR(c) ((c) >> 30)
+#define IOC_RW 3u
+
+struct pidfd_info_k { /* struct pidfd_info up to PIDFD_INFO_SIZE_VER3 */
+	uint64_t mask, cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid,
+		fsgid;
+	int32_t exit_code;
+	uint32_t coredump_mask, coredump_signal;
+	uint64_t spare;
+};
+
+/* The mount point of a cgroup2 hierarchy (/proc/self/mountinfo) into MNT
+ * (LEN bytes). 0 or -ENOENT. */
+static int cgroup2_mount(char *mnt, size_t len)
+{
+	char buf[8192];
+	if (proc_read("/proc/self/mountinfo", buf, sizeof buf) <= 0)
+		return -ENOENT;
+	for (char *l = buf; *l;) {
+		char *nl = l;
+		while (*nl && *nl != '\n')
+			nl++;
+		char *sep = strstr(l, " - cgroup2 ");
+		if (sep && sep < nl) {
+			/* fields: id parent dev root mountpoint ... */
+			char *f = l;
+			for (int i = 0; i < 4 && f < nl; i++) {
+				while (f < nl && *f != ' ')
+					f++;
+				f++;
+			}
+			size_t n = 0;
+			while (f + n < nl && f[n] != ' ')
+				n++;
+			if (n && n < len) {
+				memcpy(mnt, f, n);
+				mnt[n] = 0;
+				return 0;
+			}
+		}
+		l = *nl ? nl + 1 : nl;
+	}
+	return -ENOENT;
+}
+
+/* cgroup_id() of PID's cgroup2 cgroup: the inode of its directory in the
+ * cgroup2 mount (kernfs ids are inode numbers). 0 if unknown. */
+static uint64_t cgroup2_id(long pid)
+{
+	char path[4200], buf[4096], mnt[256];
+	if (cgroup2_mount(mnt, sizeof mnt) < 0)
+		return 1; /* not mounted: all in its root (cgrp_dfl_root, id 1) */
+	sf_fmt(path, 64, "/proc/%ld/cgroup", pid);
+	if (proc_read(path, buf, sizeof buf) <= 0)
+		return 0;
+	char *l = buf;
+	while (*l && strncmp(l, "0::", 3))
+		while (*l && *l++ != '\n')
+			;
+	if (!*l)
+		return 0;
+	char *e = l + 3;
+	while (*e && *e != '\n')
+		e++;
+	*e = 0;
+	sf_fmt(path, sizeof path, "%s%s", mnt, l + 3);
+	struct {
+		long f_type;
+		char rest[112];
+	} fs;
+	struct {
+		uint64_t dev, ino;
+		char rest[128];
+	} st;
+	if (sf_sys2(SF_NR_statfs, path, &fs) < 0 || fs.f_type != 0x63677270 ||
+	    sf_sys4(SF_NR_newfstatat, AT_FDCWD, path, &st, 0) < 0)
+		return 0;
+	return st.ino;
+}
+
+/* PIDFD_GET_INFO as pidfd_info (fs/pidfs.c) without exit information:
+ * identifiers and credentials always, the cgroup id where cgroup2 shows
+ * it, COREDUMP only as asked (nothing known of a core dump); a size past
+ * the kernel's struct is zeroed. */
+static long pidfd_get_info(const struct sf_caller *c, long pid, int reaped,
+			   unsigned cmd, uintptr_t arg)
+{
+	size_t usize = IOC_SIZE(cmd);
+	struct pidfd_info_k k;
+	uint64_t mask;
+	if (!arg)
+		return -EINVAL;
+	if (c->read(c, &mask, arg, sizeof mask) < 0)
+		return -EFAULT;
+	memset(&k, 0, sizeof k);
+	if (mask & PIDFD_INFO_COREDUMP)
+		k.mask |= PIDFD_INFO_COREDUMP;
+	if (reaped) /* no exit information kept */
+		return -ESRCH;
+	char path[48], buf[2048];
+	uint64_t v[4];
+	sf_fmt(path, sizeof path, "/proc/%ld/status", pid);
+	if (proc_read(path, buf, sizeof buf) <= 0)
+		return -ESRCH;
+	if (proc_status_field(buf, "Uid", v, 4, 10) == 4) {
+		k.ruid = (uint32_t)v[0], k.euid = (uint32_t)v[1];
+		k.suid = (uint32_t)v[2], k.fsuid = (uint32_t)v[3];
+	}
+	if (proc_status_field(buf, "Gid", v, 4, 10) == 4) {
+		k.rgid = (uint32_t)v[0], k.egid = (uint32_t)v[1];
+		k.sgid = (uint32_t)v[2], k.fsgid = (uint32_t)v[3];
+	}
+	k.mask |= PIDFD_INFO_CREDS;
+	if (proc_status_field(buf, "Tgid", v, 1, 10) == 1)
+		k.tgid = (uint32_t)v[0];
+	if (proc_status_field(buf, "PPid", v, 1, 10) == 1)
+		k.ppid = (uint32_t)v[0];
+	/* PIDFD_COREDUMP_USER / _SKIP from the mm's dumpability (see
+	 * ptrace_attach_allowed); a zombie has no mm */
+	char state = 0;
+	if ((mask & PIDFD_INFO_COREDUMP) && proc_stat((pid_t)pid, 0, &state) == 0 &&
+	    state != 'Z' && state != 'X') {
+		struct {
+			uint64_t dev, ino, nlink;
+			uint32_t mode, uid, gid;
+			char rest[108];
+		} st;
+		sf_fmt(path, sizeof path, "/proc/%ld", pid);
+		if (sf_sys4(SF_NR_newfstatat, AT_FDCWD, path, &st, 0) == 0)
+			k.coredump_mask = st.uid == 0 && k.euid != 0 ? 2 : 4;
+	}
+	k.cgroupid = cgroup2_id(pid);
+	if (k.cgroupid)
+		k.mask |= PIDFD_INFO_CGROUPID;
+	k.pid = (uint32_t)pid;
+	k.mask |= PIDFD_INFO_PID;
+	if (!k.pid || !k.tgid)
+		return -ESRCH;
+	/* copy_struct_to_user: the tail past our struct zeroed first */
+	static const char zero[256];
+	for (size_t off = sizeof k; off < usize;) {
+		size_t n = usize - off < sizeof zero ? usize - off : sizeof zero;
+		if (c->write(c, arg + off, zero, n) < 0)
+			return -EFAULT;
+		off += n;
+	}
+	if (c->write(c, arg, &k, usize < sizeof k ? usize : sizeof k) < 0)
+		return -EFAULT;
+	return 0;
+}
+
+long sf_pidfd_ioctl(const struct sf_caller *c, int fd, unsigned cmd,
+		    uintptr_t arg)
+{
+	static const char *const ns[] = {
+		0, "cgroup", "ipc", "mnt", "net", "pid", "pid_for_children",
+		"time", "time_for_children", "user", "uts"};
+	sf_lock();
+	long pid = fd_to_pid(fd, 0);
+	sf_unlock();
+	long r;
+	if (pid == -EBADF) { /* not an emulated pidfd: the kernel's */
+		r = sf_gate_call(SF_NR_ioctl, fd, cmd, (long)arg, 0);
+		goto out;
+	}
+	/* pidfs_ioctl_valid: the namespace commands, and PIDFD_GET_INFO of
+	 * the right type, direction and at least its first size. */
+	int info = IOC_NR(cmd) == PIDFD_INFO_NR &&
+		   IOC_TYPE(cmd) == PIDFS_IOC_TYPE && IOC_DIR(cmd) == IOC_RW &&
+		   IOC_SIZE(cmd) >= PIDFD_INFO_SIZE_VER0;
+	int nsc = cmd >= ((PIDFS_IOC_TYPE << 8) | 1) &&
+		  cmd <= ((PIDFS_IOC_TYPE << 8) | 10);
+	if (!info && !nsc) {
+		r = -ENOTTY;
+		goto out;
+	}
+	if (info) {
+		r = pidfd_get_info(c, pid < 0 ? 0 : pid, pid == -ESRCH, cmd, arg);
+		goto out;
+	}
+	if (pid < 0) {
+		r = pid;
+		goto out;
+	}
+	if (arg) {
+		r = -EINVAL;
+		goto out;
+	}
+	char state = 0;
+	if (proc_stat((pid_t)pid, 0, &state) < 0 || state == 'Z' || state == 'X') {
+		r = -ESRCH; /* exited: no nsproxy any more */
+		goto out;
+	}
+	/* open_namespace: an nsfs file, as /proc/PID/ns/NAME opens it (the
+	 * same ptrace READ_FSCREDS check, EACCES). */
+	char path[64];
+	sf_fmt(path, sizeof path, "/proc/%ld/ns/%s", pid, ns[IOC_NR(cmd)]);
+	r = sf_sys4(SF_NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (r == -ENOENT)
+		r = proc_stat((pid_t)pid, 0, 0) < 0 ? -ESRCH : -EOPNOTSUPP;
+out:
+	sf_log(SF_LOG_DEBUG, "ioctl(%d, %x, %lx) = %ld%s%s", fd, cmd,
+	       (unsigned long)arg, r, r < 0 ? " " : "", r < 0 ? sf_errname(r) : "");
 	return r;
 }
 
@@ -293,6 +816,8 @@ long sf_engine_call(const struct sf_caller *c, long nr, const long a[6])
 	case SF_NR_pidfd_send_signal:
 		return sf_pidfd_send_signal(c, (int)a[0], (int)a[1],
 					    (uintptr_t)a[2], (unsigned)a[3]);
+	case SF_NR_ioctl:
+		return sf_pidfd_ioctl(c, (int)a[0], (unsigned)a[1], (uintptr_t)a[2]);
 	case SF_NR_pidfd_getfd:
 		return sf_pidfd_getfd((int)a[0], (int)a[1], (unsigned)a[2]);
 	case SF_NR_waitid:
@@ -304,12 +829,32 @@ long sf_engine_call(const struct sf_caller *c, long nr, const long a[6])
 	return -ENOSYS;
 }
 
+/* The direct caller's tail: the call is recorded and made once the
+ * caller's signal mask is back (sf_engine_call_masked). */
+struct masked_caller {
+	struct sf_caller c; /* first: the engine's view */
+	long nr, a[6];
+};
+
+static long masked_tail(const struct sf_caller *c, long nr, const long a[6])
+{
+	struct masked_caller *m = (struct masked_caller *)c;
+	m->nr = nr;
+	__builtin_memcpy(m->a, a, sizeof m->a);
+	return 0;
+}
+
 long sf_engine_call_masked(long nr, const long a[6])
 {
 	sigset_t all, old;
+	struct masked_caller m = {sf_self_caller, 0, {0}};
+	m.c.tail = masked_tail;
 	sigfillset(&all);
 	sf_sigmask(SIG_SETMASK, &all, &old);
-	long r = sf_engine_call(&sf_self_caller, nr, a);
+	long r = sf_engine_call(&m.c, nr, a);
 	sf_sigmask(SIG_SETMASK, &old, 0);
+	if (r == SF_TAIL)
+		r = sf_syscall6(m.nr, m.a[0], m.a[1], m.a[2], m.a[3], m.a[4],
+				m.a[5]);
 	return r;
 }

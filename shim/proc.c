@@ -79,3 +79,83 @@ int proc_stat(pid_t pid, uint64_t *starttime, char *state)
 		*starttime = proc_number(p);
 	return 0;
 }
+
+long proc_stat_field(pid_t pid, int field)
+{
+	char path[48], buf[1024];
+	sf_fmt(path, sizeof path, "/proc/%d/stat", (int)pid);
+	long n = proc_read(path, buf, sizeof buf);
+	if (n == -ENOENT || n == 0)
+		return -ESRCH;
+	if (n < 0)
+		return n;
+	char *p = 0;
+	for (char *q = buf; *q; q++)
+		if (*q == ')')
+			p = q;
+	if (!p || !p[1] || !p[2] || field < 4)
+		return -EIO;
+	p += 2; /* field 3 */
+	for (int f = 3; *p && f < field;)
+		if (*p++ == ' ')
+			f++;
+	int neg = *p == '-';
+	long v = (long)proc_number(p + neg);
+	return neg ? -v : v;
+}
+
+long proc_each_pid(int (*fn)(pid_t pid, void *arg), void *arg)
+{
+	long dfd = sf_sys4(SF_NR_openat, AT_FDCWD, "/proc",
+			   O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dfd < 0)
+		return dfd;
+	char buf[4096];
+	long n, r = 0;
+	while (!r && (n = sf_sys3(SF_NR_getdents64, dfd, buf, sizeof buf)) > 0) {
+		for (long off = 0; off < n && !r;) {
+			/* struct linux_dirent64: ino, off, reclen, type, name */
+			unsigned short reclen;
+			__builtin_memcpy(&reclen, buf + off + 16, sizeof reclen);
+			const char *name = buf + off + 19;
+			if (*name >= '1' && *name <= '9')
+				r = fn((pid_t)proc_number(name), arg);
+			off += reclen;
+		}
+	}
+	sf_sys1(SF_NR_close, dfd);
+	return r < 0 ? r : 0;
+}
+
+long proc_status_field(const char *status, const char *key, uint64_t *v,
+		       int n, int base)
+{
+	size_t klen = 0;
+	while (key[klen])
+		klen++;
+	const char *p = status;
+	while (*p && !(!__builtin_memcmp(p, key, klen) && p[klen] == ':'))
+		while (*p && *p++ != '\n')
+			;
+	if (!*p)
+		return -ENOENT;
+	p += klen + 1;
+	int i = 0;
+	for (; i < n; i++) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\n' || !*p)
+			break;
+		uint64_t x = 0;
+		for (;; p++) {
+			int d = *p >= '0' && *p <= '9'	 ? *p - '0'
+				: *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+							 : -1;
+			if (d < 0 || d >= base)
+				break;
+			x = x * (uint64_t)base + (uint64_t)d;
+		}
+		v[i] = x;
+	}
+	return i;
+}

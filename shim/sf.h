@@ -62,7 +62,12 @@ struct sf_caller {
 	 * (0 or -EFAULT, the pieces before a fault written). */
 	long (*write_pieces)(const struct sf_caller *c, const struct sf_piece *p,
 			     int n);
+	/* Optional: leave syscall NR with ARGS to the caller's own thread, made
+	 * as an ordinary (interruptible, restartable) call once the engine
+	 * returns SF_TAIL. 0 if arranged, -ENOSYS if the front end cannot. */
+	long (*tail)(const struct sf_caller *c, long nr, const long args[6]);
 };
+#define SF_TAIL (-4096L - 1) /* the call was left to the caller (tail) */
 /* Write the N pieces P to the caller (write_pieces, or write for each). */
 SF_HIDDEN long sf_write_pieces(const struct sf_caller *c,
 			       const struct sf_piece *p, int n);
@@ -106,6 +111,11 @@ SF_HIDDEN long sf_pidfd_send_signal(const struct sf_caller *c, int fd,
 SF_HIDDEN long sf_pidfd_getfd(int fd, int targetfd, unsigned flags);
 SF_HIDDEN long sf_waitid_pidfd(const struct sf_caller *c, int fd,
 			       uintptr_t infop, int options, uintptr_t ru);
+/* ioctl CMD (pidfs type 0xFF: the filter traps only those) on FD: the
+ * pidfs commands on an emulated pidfd, the kernel's answer for any other
+ * fd (made through the gate). */
+SF_HIDDEN long sf_pidfd_ioctl(const struct sf_caller *c, int fd, unsigned cmd,
+			      uintptr_t arg);
 
 /* ---- pidfd table and watches (shim/pidtab.c) ---- */
 enum { SF_W_FREE, SF_W_LIVE, SF_W_EXITED, SF_W_REAPED };
@@ -197,6 +207,16 @@ SF_HIDDEN uint64_t proc_number(const char *s);
 SF_HIDDEN int proc_pidns_level(void);
 /* starttime (field 22) and state char of /proc/PID/stat. 0 or -errno. */
 SF_HIDDEN int proc_stat(pid_t pid, uint64_t *starttime, char *state);
+/* Numeric field FIELD (>= 4, as proc(5) counts) of /proc/PID/stat, or
+ * -errno (-ESRCH: no such process). */
+SF_HIDDEN long proc_stat_field(pid_t pid, int field);
+/* FN(pid, ARG) for every process /proc lists, until FN returns non-zero.
+ * Returns 0, FN's negative value, or -errno. */
+SF_HIDDEN long proc_each_pid(int (*fn)(pid_t pid, void *arg), void *arg);
+/* Up to N numbers (in BASE 10 or 16) of the "KEY:" line of a
+ * /proc/PID/status text STATUS into V. Returns how many, or -ENOENT. */
+SF_HIDDEN long proc_status_field(const char *status, const char *key,
+				 uint64_t *v, int n, int base);
 
 /* ---- clone3 / clone(CLONE_PIDFD) (shim/clone.c) ---- */
 /* Emulate clone3 or clone with CLONE_PIDFD (NR, raw ARGS) for the caller

@@ -23,6 +23,7 @@ enum {
 	SF_NR_rt_sigaction = 13,
 	SF_NR_rt_sigprocmask = 14,
 	SF_NR_rt_sigreturn = 15,
+	SF_NR_ioctl = 16,
 	SF_NR_pread64 = 17,
 	SF_NR_sched_yield = 24,
 	SF_NR_mincore = 27,
@@ -44,14 +45,17 @@ enum {
 	SF_NR_kill = 62,
 	SF_NR_fcntl = 72,
 	SF_NR_getdents64 = 217,
+	SF_NR_statfs = 137,
 	SF_NR_fstatfs = 138,
 	SF_NR_readlink = 89,
 	SF_NR_ptrace = 101,
 	SF_NR_getuid = 102,
+	SF_NR_getgid = 104,
 	SF_NR_getppid = 110,
 	SF_NR_getpgid = 121,
 	SF_NR_rt_sigqueueinfo = 129,
 	SF_NR_prctl = 157,
+	SF_NR_arch_prctl = 158,
 	SF_NR_gettid = 186,
 	SF_NR_futex = 202,
 	SF_NR_clock_gettime = 228,
@@ -61,6 +65,7 @@ enum {
 	SF_NR_tgkill = 234,
 	SF_NR_waitid = 247,
 	SF_NR_openat = 257,
+	SF_NR_newfstatat = 262,
 	SF_NR_faccessat = 269,
 	SF_NR_rt_tgsigqueueinfo = 297,
 	SF_NR_recvmmsg = 299,
@@ -287,6 +292,26 @@ static inline long sf_arch_clone_sigreturn(unsigned long flags,
 	return ret;
 }
 
+/* Leave a signal handler through rt_sigreturn on FRAME (the handler's
+ * own ucontext) with the thread pointer set to TLS first, as
+ * clone(CLONE_SETTLS) sets it: nothing runs on the new TLS before the
+ * caller's code. */
+__attribute__((noreturn)) static inline void
+sf_arch_settls_sigreturn(uintptr_t tls, ucontext_t *frame)
+{
+	__asm__ volatile("syscall\n\t"
+			 "mov %[frame], %%rsp\n\t"
+			 "mov %[sr], %%eax\n\t"
+			 "syscall\n\t"
+			 "hlt"
+			 :
+			 : "a"((long)SF_NR_arch_prctl), "D"(0x1002L /* ARCH_SET_FS */),
+			   "S"(tls), [frame] "r"(frame),
+			   [sr] "i"(SF_NR_rt_sigreturn)
+			 : "rcx", "r11", "memory");
+	__builtin_unreachable();
+}
+
 /* vfork on the caller's own stack: clone(FLAGS, 0, ...) and both sides
  * leave through rt_sigreturn on FRAME (a ucontext copy outside the stack):
  * the child after PREP (unless null), the parent once PARENT_DONE(child
@@ -388,5 +413,23 @@ static inline void sf_pt_set_pc(struct user_regs_struct *r, uintptr_t pc)
 }
 /* Bytes below the stack pointer a leaf function may use (x86_64 ABI). */
 #define SF_RED_ZONE 128
+
+/* Make the thread interrupted in UC (by a seccomp trap, which stops it
+ * just after its `syscall` instruction) run syscall NR with ARGS when it
+ * resumes: the program counter back over that instruction, the number and
+ * the six arguments in their registers. The call is then the thread's own:
+ * a signal interrupts it (EINTR) or restarts it (SA_RESTART) as the kernel
+ * decides. */
+static inline void sf_arch_ctx_reissue(ucontext_t *uc, long nr,
+					const long a[6])
+{
+	static const int regs[6] = {REG_RDI, REG_RSI, REG_RDX,
+				    REG_R10, REG_R8,  REG_R9};
+	greg_t *g = uc->uc_mcontext.gregs;
+	g[REG_RIP] -= SF_SYSCALL_INSN_LEN;
+	g[REG_RAX] = (greg_t)nr;
+	for (int i = 0; i < 6; i++)
+		g[regs[i]] = (greg_t)a[i];
+}
 
 #endif
