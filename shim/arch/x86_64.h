@@ -181,6 +181,13 @@ static inline uintptr_t sf_ctx_pc(const ucontext_t *uc)
 	return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 }
 
+/* The syscall number register: for a SECCOMP_RET_TRAP the kernel (and
+ * gVisor) rolls the result register back to the trapped call's number. */
+static inline long sf_ctx_nr(const ucontext_t *uc)
+{
+	return (long)uc->uc_mcontext.gregs[REG_RAX];
+}
+
 /* Start a thread on STACK_TOP (16-byte aligned) that runs FN(ARG) and then
  * exits the thread with FN's return value. Returns the tid or -errno.
  * Signal-safe: raw clone, the child touches nothing but its own stack. */
