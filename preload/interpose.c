@@ -3,6 +3,12 @@
  * - syscall(), pidfd_open(), pidfd_send_signal(), pidfd_getfd(), waitid():
  *   emulated calls go straight to the engine (no trap: they also work while
  *   the caller blocks SIGSYS, and in interpose mode without seccomp).
+ * - wait(), waitpid(), wait3(), wait4(), waitid() and syscall(wait4 or
+ *   waitid): a wait that reports a child's exit first makes the child's
+ *   pidfds readable, as the kernel does when the child becomes a zombie
+ *   (asyncio polls the pidfd after its waitpid). A raw wait4/waitid made
+ *   without libc is not seen: there readiness comes from the waiter thread,
+ *   a little after the exit.
  * - sigprocmask(), pthread_sigmask(), sigaction(), signal(): a trap raised
  *   while SIGSYS is blocked kills the process, so SIGSYS is never really
  *   blocked in seccomp mode; the program sees the mask and the SIGSYS
@@ -15,13 +21,16 @@
 #include <elf.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 #include "preload.h"
 
 int (*pl_real_sigaction)(int, const struct sigaction *, struct sigaction *);
 static int (*real_waitid)(idtype_t, id_t, siginfo_t *, int);
+static pid_t (*real_wait4)(pid_t, int *, int, struct rusage *);
 static int (*real_pthread_sigmask)(int, const sigset_t *, sigset_t *);
+static int (*real_sigpending)(sigset_t *);
 static int (*real_execve)(const char *, char *const[], char *const[]);
 static int (*real_execvpe)(const char *, char *const[], char *const[]);
 static int (*real_posix_spawn)(pid_t *, const char *,
@@ -38,7 +47,9 @@ static int (*real_posix_spawnp)(pid_t *, const char *,
 void pl_interpose_init(void)
 {
 	REAL(waitid);
+	REAL(wait4);
 	REAL(pthread_sigmask);
+	REAL(sigpending);
 	REAL(execve);
 	REAL(execvpe);
 	REAL(posix_spawn);
@@ -71,6 +82,56 @@ static int emulated(long nr, long a0)
 	return 0;
 }
 
+/* A wait reported child PID's exit (REAPED: it was reaped, not only seen
+ * with WNOWAIT): mark its watches, so its pidfds are readable before the
+ * program has the report. Keeps errno. */
+static void saw_exit(pid_t pid, int reaped)
+{
+	if (pl_mode == MODE_NATIVE || pid <= 0 || !pidtab_count())
+		return;
+	sigset_t all, old;
+	sigfillset(&all);
+	sf_sigmask(SIG_SETMASK, &all, &old); /* as every holder of the lock */
+	sf_lock();
+	pidtab_each_of_pid(pid, reaped ? pidtab_mark_reaped : pidtab_mark_exited);
+	sf_unlock();
+	sf_sigmask(SIG_SETMASK, &old, 0);
+}
+
+static int is_exit_code(int code)
+{
+	return code == CLD_EXITED || code == CLD_KILLED || code == CLD_DUMPED;
+}
+
+/* wait4 as the kernel's, then saw_exit for an exit it reported. */
+static long wait4_seen(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	int st = 0;
+	long r = sf_syscall6(SF_NR_wait4, pid, (long)(status ? status : &st),
+			     options, (long)ru, 0, 0);
+	if (r > 0) {
+		if (status)
+			__builtin_memcpy(&st, status, sizeof st);
+		if (WIFEXITED(st) || WIFSIGNALED(st))
+			saw_exit((pid_t)r, 1);
+	}
+	return r;
+}
+
+/* waitid (not P_PIDFD) as the kernel's, then saw_exit. */
+static long waitid_seen(long idtype, long id, siginfo_t *info, long options,
+			long ru)
+{
+	siginfo_t si;
+	siginfo_t *p = info ? info : &si;
+	if (!info)
+		si.si_pid = 0;
+	long r = sf_syscall6(SF_NR_waitid, idtype, id, (long)p, options, ru, 0);
+	if (r == 0 && p->si_pid > 0 && is_exit_code(p->si_code))
+		saw_exit(p->si_pid, !(options & WNOWAIT));
+	return r;
+}
+
 SF_EXPORT long syscall(long nr, ...)
 {
 	va_list ap;
@@ -81,6 +142,12 @@ SF_EXPORT long syscall(long nr, ...)
 	va_end(ap);
 	if (emulated(nr, a[0]))
 		return ret_errno(sf_engine_call_masked(nr, a));
+	if (nr == SF_NR_wait4 && pl_mode != MODE_NATIVE)
+		return ret_errno(wait4_seen((pid_t)a[0], (int *)a[1], (int)a[2],
+					    (struct rusage *)a[3]));
+	if (nr == SF_NR_waitid && pl_mode != MODE_NATIVE)
+		return ret_errno(waitid_seen(a[0], a[1], (siginfo_t *)a[2], a[3],
+					     a[4]));
 	return ret_errno(sf_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]));
 }
 
@@ -112,7 +179,52 @@ SF_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 {
 	if (emulated(SF_NR_waitid, idtype) || !real_waitid)
 		return (int)call4(SF_NR_waitid, idtype, id, (long)info, options);
-	return real_waitid(idtype, id, info, options);
+	if (pl_mode == MODE_NATIVE)
+		return real_waitid(idtype, id, info, options);
+	siginfo_t si;
+	siginfo_t *p = info ? info : &si;
+	if (!info)
+		si.si_pid = 0;
+	int r = real_waitid(idtype, id, p, options);
+	if (r == 0 && p->si_pid > 0 && is_exit_code(p->si_code))
+		saw_exit(p->si_pid, !(options & WNOWAIT));
+	return r;
+}
+
+/* glibc's wait(), waitpid() and wait3() call the wait4 syscall themselves:
+ * each is interposed. Cancellation points, as libc's (real_wait4). */
+SF_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	if (!real_wait4) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (pl_mode == MODE_NATIVE)
+		return real_wait4(pid, status, options, ru);
+	int st = 0;
+	pid_t r = real_wait4(pid, status ? status : &st, options, ru);
+	if (r > 0) {
+		if (status)
+			st = *status;
+		if (WIFEXITED(st) || WIFSIGNALED(st))
+			saw_exit(r, 1);
+	}
+	return r;
+}
+
+SF_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
+{
+	return wait4(pid, status, options, 0);
+}
+
+SF_EXPORT pid_t wait(int *status)
+{
+	return wait4(-1, status, 0, 0);
+}
+
+SF_EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
+{
+	return wait4(-1, status, options, ru);
 }
 
 /* ---- signal masks ---- */
@@ -192,7 +304,7 @@ SF_EXPORT int sigaction(int sig, const struct sigaction *act,
 		 * SIGSYS signals that are not ours. */
 		struct sigaction prev = pl_prog_sigsys;
 		if (act)
-			pl_prog_sigsys = *act;
+			pl_prog_sigsys_set(act);
 		if (old)
 			*old = prev;
 		return 0;
@@ -226,6 +338,20 @@ SF_EXPORT int sigaction(int sig, const struct sigaction *act,
 		if (act)
 			pl_mask_had_sigsys[sig] = (unsigned char)had;
 	}
+	return r;
+}
+
+/* A SIGSYS the program blocks waits in pl_deferred_info (SIGSYS is never
+ * really blocked): it is pending. */
+SF_EXPORT int sigpending(sigset_t *set)
+{
+	if (!real_sigpending) {
+		errno = ENOSYS;
+		return -1;
+	}
+	int r = real_sigpending(set);
+	if (r == 0 && pl_sigsys_deferred)
+		sigaddset(set, SIGSYS);
 	return r;
 }
 

@@ -53,6 +53,76 @@ struct k_sigaction {
 	uint64_t mask;
 };
 
+#define SIGBIT(sig) (1ULL << ((sig) - 1))
+/* The sa_flags bits Linux keeps (UAPI_SA_FLAGS; SA_EXPOSE_TAGBITS is
+ * 0x800): since 5.11 it clears the others in what it stores and shows. */
+#define SF_UAPI_SA_FLAGS                                                   \
+	(SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | 0x800UL | SA_ONSTACK | \
+	 SA_RESTART | SA_NODEFER | SA_RESETHAND | SA_RESTORER)
+
+/* The restorer libc's sigaction hands the kernel (glibc: its own
+ * __restore_rt, with SA_RESTORER), 0 if unknown. */
+static void *libc_restorer;
+
+/* Learn libc_restorer on SIGURG (not trapped by any filter of ours), whose
+ * action is put back exactly as it was. Constructor only. */
+static void learn_libc_restorer(void)
+{
+	struct k_sigaction cur, seen;
+	if (sf_sys4(SF_NR_rt_sigaction, SIGURG, 0, &cur, 8) < 0)
+		return;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = (sighandler_t)cur.handler;
+	sa.sa_flags = (int)(cur.flags & ~(unsigned long)SA_RESTORER);
+	__builtin_memcpy(&sa.sa_mask, &cur.mask, 8);
+	if (pl_real_sigaction(SIGURG, &sa, 0))
+		return;
+	if (sf_sys4(SF_NR_rt_sigaction, SIGURG, 0, &seen, 8) == 0)
+		libc_restorer = seen.restorer;
+	sf_sys4(SF_NR_rt_sigaction, SIGURG, &cur, 0, 8);
+}
+
+/* The program's SIGSYS action K (raw layout), stored as Linux stores it:
+ * unknown flag bits cleared, SIGKILL and SIGSTOP out of the mask. */
+static void prog_sigsys_set_k(const struct k_sigaction *k)
+{
+	struct sigaction n;
+	memset(&n, 0, sizeof n);
+	n.sa_handler = (sighandler_t)k->handler;
+	n.sa_flags = (int)(k->flags & SF_UAPI_SA_FLAGS);
+	n.sa_restorer = (void (*)(void))k->restorer;
+	uint64_t m = k->mask & ~(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP));
+	__builtin_memcpy(&n.sa_mask, &m, 8);
+	pl_prog_sigsys = n;
+}
+
+static void prog_sigsys_get_k(struct k_sigaction *k)
+{
+	k->handler = (void *)pl_prog_sigsys.sa_handler;
+	k->flags = (unsigned)pl_prog_sigsys.sa_flags;
+	k->restorer = (void *)pl_prog_sigsys.sa_restorer;
+	__builtin_memcpy(&k->mask, &pl_prog_sigsys.sa_mask, 8);
+}
+
+void pl_prog_sigsys_set(const struct sigaction *act)
+{
+	/* glibc's sigaction: SA_RESTORER and its restorer, always. */
+	struct k_sigaction k = {.handler = (void *)act->sa_handler,
+				.flags = (unsigned)act->sa_flags | SA_RESTORER,
+				.restorer = libc_restorer};
+	__builtin_memcpy(&k.mask, &act->sa_mask, 8);
+	prog_sigsys_set_k(&k);
+}
+
+/* Put the program's own SIGSYS action back, exactly as it was. */
+static void restore_prog_sigsys(void)
+{
+	struct k_sigaction k;
+	prog_sigsys_get_k(&k);
+	sf_gate_call(SF_NR_rt_sigaction, SIGSYS, (long)&k, 0, 8);
+}
+
 /* SIGSYS's disposition, set and read with the raw call through the gate
  * (an inherited filter traps rt_sigaction(SIGSYS) from anywhere else). */
 int pl_raw_sigaction(int sig, const struct sigaction *act,
@@ -67,7 +137,8 @@ int pl_raw_sigaction(int sig, const struct sigaction *act,
 		k.restorer = (void *)act->sa_restorer;
 		if (!(k.flags & SA_RESTORER) || !k.restorer) {
 			k.flags |= SA_RESTORER;
-			k.restorer = (void *)SF_GATE_RESTORER;
+			k.restorer = libc_restorer ? libc_restorer
+						   : (void *)SF_GATE_RESTORER;
 		}
 		__builtin_memcpy(&k.mask, &act->sa_mask, 8);
 	}
@@ -104,11 +175,11 @@ static void die_by(siginfo_t *si)
 	sf_sigmask(SIG_UNBLOCK, &s, 0);
 }
 
-/* Pass a SIGSYS that is not ours on as if sysfill were not there. */
-static void chain(int sig, siginfo_t *si, void *uc)
+/* Pass a SIGSYS that is not ours on as if sysfill were not there. SECCOMP:
+ * the kernel raised it for a seccomp trap (of another filter). */
+static void chain(int sig, siginfo_t *si, void *uc, int seccomp)
 {
-	const struct sigaction *p = &pl_prog_sigsys;
-	int seccomp = si->si_code == SYS_SECCOMP;
+	const struct sigaction prog = pl_prog_sigsys, *p = &prog;
 	if (pl_sigsys_blocked) {
 		if (seccomp) {
 			die_by(si); /* a trap while blocked kills */
@@ -131,6 +202,8 @@ static void chain(int sig, siginfo_t *si, void *uc)
 	 * calls (a mask change, a raw pidfd call) are served, not fatal. */
 	sigset_t set, old;
 	const ucontext_t *ctx = uc;
+	if (p->sa_flags & SA_RESETHAND) /* the kernel resets it at delivery */
+		pl_prog_sigsys.sa_handler = SIG_DFL;
 	sigorset(&set, (sigset_t *)&ctx->uc_sigmask, (sigset_t *)&p->sa_mask);
 	int vblocked = !(p->sa_flags & SA_NODEFER) ||
 		       sigismember(&p->sa_mask, SIGSYS) == 1;
@@ -157,8 +230,6 @@ void pl_flush_deferred(void)
 	sf_sys4(SF_NR_rt_tgsigqueueinfo, sf_getpid(), sf_sys0(SF_NR_gettid),
 		SIGSYS, &pl_deferred_info);
 }
-
-#define SIGBIT(sig) (1ULL << ((sig) - 1))
 
 /* A trapped rt_sigprocmask, as the kernel's (same checks, same order),
  * with SIGSYS blocked only in pl_sigsys_blocked: the new real mask is
@@ -217,22 +288,13 @@ static long virt_sigaction_sigsys(const long a[6])
 	uintptr_t act = (uintptr_t)a[1], oact = (uintptr_t)a[2];
 	if ((size_t)a[3] != 8)
 		return -EINVAL;
-	struct k_sigaction k, o = {.handler = (void *)pl_prog_sigsys.sa_handler,
-				   .flags = (unsigned)pl_prog_sigsys.sa_flags,
-				   .restorer = (void *)pl_prog_sigsys.sa_restorer};
-	__builtin_memcpy(&o.mask, &pl_prog_sigsys.sa_mask, 8);
+	struct k_sigaction k, o;
+	prog_sigsys_get_k(&o);
 	if (act) {
 		if (sf_self_caller.read(&sf_self_caller, &k, act, sizeof k))
 			return -EFAULT;
-		if (sf_getpid() == pl_owner_pid) {
-			struct sigaction n = {0};
-			n.sa_handler = (sighandler_t)k.handler;
-			n.sa_flags = (int)k.flags;
-			n.sa_restorer = (void (*)(void))k.restorer;
-			k.mask &= ~(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP));
-			__builtin_memcpy(&n.sa_mask, &k.mask, 8);
-			pl_prog_sigsys = n;
-		}
+		if (sf_getpid() == pl_owner_pid)
+			prog_sigsys_set_k(&k);
 	}
 	if (oact && sf_self_caller.write(&sf_self_caller, oact, &o, sizeof o))
 		return -EFAULT;
@@ -247,22 +309,47 @@ static void owner_after_fork(void)
 
 static void clear_prog_sigsys(void)
 {
-	/* CLONE_CLEAR_SIGHAND in a child with its own memory. */
+	/* CLONE_CLEAR_SIGHAND in a child with its own memory (the kernel's
+	 * flush_signal_handlers). */
 	if (pl_prog_sigsys.sa_handler != SIG_IGN)
 		pl_prog_sigsys.sa_handler = SIG_DFL;
 	pl_prog_sigsys.sa_flags = 0;
+	pl_prog_sigsys.sa_restorer = 0;
 	sigemptyset(&pl_prog_sigsys.sa_mask);
 }
 
 /* preload/tail.c */
 SF_HIDDEN long pl_engine_call(ucontext_t *uc, long nr, const long a[6]);
 
+/* Did the kernel raise this SIGSYS for a seccomp trap of the interrupted
+ * call? For a trap it names the address after the syscall instruction and
+ * the call's number, and the saved context holds both (the pc, and the
+ * result register rolled back to the number). A process may queue itself
+ * a SIGSYS with any si_code and fields (rt_sigqueueinfo allows si_code >= 0
+ * only to oneself), but then the saved context is the queueing call's
+ * return, whose result (0) is what the number register then holds. The
+ * checks of Chromium's sandbox (seccomp-bpf/trap.cc). */
+static int kernel_trap(const siginfo_t *si, const ucontext_t *uc)
+{
+	return si->si_code == SYS_SECCOMP &&
+	       (uintptr_t)si->si_call_addr == sf_ctx_pc(uc) &&
+	       si->si_syscall == (int)sf_ctx_nr(uc);
+}
+
+/* A trap of sysfill's filter: a kernel trap with our arch and tag. No
+ * filter of ours traps read (0), the number a self-queued forgery shows. */
+static int our_trap(const siginfo_t *si, int trap)
+{
+	return trap && si->si_arch == SF_AUDIT_ARCH &&
+	       (unsigned)si->si_errno == SF_TRAP_TAG && si->si_syscall != 0;
+}
+
 static void sf_sigsys(int sig, siginfo_t *si, void *vuc)
 {
 	ucontext_t *uc = vuc;
-	if (si->si_code != SYS_SECCOMP || si->si_arch != SF_AUDIT_ARCH ||
-	    (unsigned)si->si_errno != SF_TRAP_TAG) {
-		chain(sig, si, vuc);
+	int trap = kernel_trap(si, uc);
+	if (!our_trap(si, trap)) {
+		chain(sig, si, vuc, trap);
 		return;
 	}
 	int saved = errno;
@@ -428,6 +515,7 @@ __attribute__((constructor)) static void sf_preload_init(void)
 		free(abs);
 	}
 	pl_interpose_init();
+	learn_libc_restorer();
 	/* The handler goes first: a filter inherited through execve traps the
 	 * probe's calls, and without a handler they would kill us. */
 	struct sigaction sa = {.sa_sigaction = sf_sigsys,
@@ -448,7 +536,7 @@ __attribute__((constructor)) static void sf_preload_init(void)
 	int family = !!(emu & SF_FEAT_PIDFD_FAMILY);
 	if (!emu) {
 		if (have_handler)
-			sigsys_action(&pl_prog_sigsys, 0);
+			restore_prog_sigsys();
 		return;
 	}
 	/* The gate, also where the filter is inherited: an inherited filter
@@ -471,7 +559,7 @@ __attribute__((constructor)) static void sf_preload_init(void)
 	if (family)
 		pl_mode = r < 0 ? MODE_INTERPOSE : MODE_SECCOMP;
 	if (!pl_traps && have_handler)
-		sigsys_action(&pl_prog_sigsys, 0);
+		restore_prog_sigsys();
 	sf_log(SF_LOG_INFO, "mode=%s%s; clone3 %s",
 	       pl_mode == MODE_SECCOMP	   ? "seccomp"
 	       : pl_mode == MODE_INTERPOSE ? "interpose (only calls made "

@@ -18,8 +18,11 @@ extern int pl_traps SF_HIDDEN;
 extern int pl_mask_trapped SF_HIDDEN;
 /* A filter of ours is loaded in this process (it survives execve). */
 extern int pl_filter SF_HIDDEN;
-/* The SIGSYS disposition the program believes it has. */
+/* The SIGSYS disposition the program believes it has, as the kernel would
+ * hold it (sa_flags with SA_RESTORER, the restorer, 64 mask bits). */
 extern struct sigaction pl_prog_sigsys SF_HIDDEN;
+/* Record ACT, given to libc's sigaction(SIGSYS), as the program's. */
+SF_HIDDEN void pl_prog_sigsys_set(const struct sigaction *act);
 /* Per thread: the program believes SIGSYS is blocked; a SIGSYS that
  * arrived meanwhile and waits for the unblock. */
 extern SF_TLS int pl_sigsys_blocked SF_HIDDEN;

@@ -219,6 +219,13 @@ static inline void *sf_arch_tcb_init(void *block)
 	return block;
 }
 
+/* The syscall number register: for a SECCOMP_RET_TRAP the kernel (and
+ * gVisor) rolls the result register back to the trapped call's number. */
+static inline long sf_ctx_nr(const ucontext_t *uc)
+{
+	return (long)uc->uc_mcontext.gregs[REG_RAX];
+}
+
 /* Start a thread on STACK_TOP (16-byte aligned) that runs FN(ARG) and then
  * exits the thread with FN's return value. TLS, unless null, is its
  * thread control block (sf_arch_tcb_init; CLONE_SETTLS is added). TID,
