@@ -54,6 +54,18 @@ int proc_pidns_level(void)
 int proc_stat(pid_t pid, uint64_t *starttime, char *state)
 {
 	char path[48], buf[1024];
+	/* The caller's own process runs, and its pid cannot be reused while
+	 * it does: state 'R', start time unknown (0). qemu-user (7.2) fakes
+	 * /proc/<its pid>/stat with the reading thread's own start time, so a
+	 * monitor thread would see a watch of the process itself as a reused
+	 * pid. */
+	if (pid == sf_getpid()) {
+		if (starttime)
+			*starttime = 0;
+		if (state)
+			*state = 'R';
+		return 0;
+	}
 	sf_fmt(path, sizeof path, "/proc/%d/stat", (int)pid);
 	long n = proc_read(path, buf, sizeof buf);
 	if (n == -ENOENT || n == 0)

@@ -89,6 +89,8 @@ def main():
     except ChildProcessError:
         pass
     check(poll_in(fd, 0) == [], "own pidfd readable")
+    # Longer than the library's non-child poll period (100 ms).
+    check(poll_in(fd, 300) == [], "own pidfd readable within 300 ms")
     os.close(fd)
 
 
