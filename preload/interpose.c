@@ -44,6 +44,8 @@ static int (*real_posix_spawnp)(pid_t *, const char *,
 
 #define REAL(name) real_##name = (__typeof__(real_##name))dlsym(RTLD_NEXT, #name)
 
+/* Also called by a wrapper that runs before our constructor: the ASan
+ * runtime, preloaded first, calls sigaction() from its own initializer. */
 void pl_interpose_init(void)
 {
 	REAL(waitid);
@@ -278,11 +280,15 @@ static int mask_call(int (*real)(int, const sigset_t *, sigset_t *), int how,
 
 SF_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
+	if (!real_pthread_sigmask)
+		pl_interpose_init();
 	return mask_call(real_pthread_sigmask, how, set, old);
 }
 
 SF_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
+	if (!real_pthread_sigmask)
+		pl_interpose_init();
 	int r = mask_call(real_pthread_sigmask, how, set, old);
 	if (!r)
 		return 0;
@@ -293,6 +299,8 @@ SF_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 SF_EXPORT int sigaction(int sig, const struct sigaction *act,
 			struct sigaction *old)
 {
+	if (!pl_real_sigaction)
+		pl_interpose_init();
 	if (!pl_real_sigaction) {
 		errno = ENOSYS;
 		return -1;
