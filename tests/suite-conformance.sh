@@ -10,12 +10,15 @@
 # Emulated transcripts are compared after applying the known differences in
 # tests/conformance/differences.tsv. A scenario that prints "skip: REASON"
 # gives "SKIP conformance-NAME-MODE: REASON".
+# SYSFILL_BUILD=DIR tests DIR/libsysfill.so (a sanitizer or hardened build,
+# tests/suite-sanitize.sh); SYSFILL_TEST_CFLAGS is added to the scenarios'.
 set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
 src=tests/conformance
-out=build/tests/conformance
-lib=$root/build/libsysfill.so
+build=${SYSFILL_BUILD:-build}
+out=$build/tests/conformance
+lib=$root/$build/libsysfill.so
 table=$src/differences.tsv
 rc=0
 
@@ -81,7 +84,7 @@ skip_reason() { sed -n 's/^skip: //p' "$1" | head -1; }
 for c in "$src"/*.c; do
 	s=$(basename "$c" .c)
 	bin=$root/$out/$s
-	if ! cc -O1 -g -Wall -D_GNU_SOURCE -I"$root/include" -o "$bin" "$c" >"$out/$s.build.log" 2>&1; then
+	if ! cc -O1 -g -Wall -D_GNU_SOURCE ${SYSFILL_TEST_CFLAGS:-} -I"$root/include" -o "$bin" "$c" >"$out/$s.build.log" 2>&1; then
 		fail "conformance-$s-build" "does not compile" "$out/$s.build.log"
 		continue
 	fi
