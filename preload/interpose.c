@@ -100,11 +100,6 @@ static void saw_exit(pid_t pid, int reaped)
 	sf_sigmask(SIG_SETMASK, &old, 0);
 }
 
-static int is_exit_code(int code)
-{
-	return code == CLD_EXITED || code == CLD_KILLED || code == CLD_DUMPED;
-}
-
 /* wait4 as the kernel's, then saw_exit for an exit it reported. */
 static long wait4_seen(pid_t pid, int *status, int options, struct rusage *ru)
 {
@@ -129,7 +124,7 @@ static long waitid_seen(long idtype, long id, siginfo_t *info, long options,
 	if (!info)
 		si.si_pid = 0;
 	long r = sf_syscall6(SF_NR_waitid, idtype, id, (long)p, options, ru, 0);
-	if (r == 0 && p->si_pid > 0 && is_exit_code(p->si_code))
+	if (r == 0 && p->si_pid > 0 && (options & WEXITED) && sf_reports_exit(p))
 		saw_exit(p->si_pid, !(options & WNOWAIT));
 	return r;
 }
@@ -188,7 +183,7 @@ SF_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 	if (!info)
 		si.si_pid = 0;
 	int r = real_waitid(idtype, id, p, options);
-	if (r == 0 && p->si_pid > 0 && is_exit_code(p->si_code))
+	if (r == 0 && p->si_pid > 0 && (options & WEXITED) && sf_reports_exit(p))
 		saw_exit(p->si_pid, !(options & WNOWAIT));
 	return r;
 }

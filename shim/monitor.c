@@ -164,7 +164,7 @@ static void free_push(int i)
  * its tracees' ptrace stops (CLD_TRAPPED) without WUNTRACED, again and
  * again until it consumes them; gVisor reports a stop as CLD_KILLED or
  * CLD_DUMPED with status 127, which no signal has (see pidfd.c). */
-static int reports_exit(const siginfo_t *si)
+int sf_reports_exit(const siginfo_t *si)
 {
 	return si->si_code == CLD_EXITED ||
 	       ((si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED) &&
@@ -206,7 +206,7 @@ static int waiter_main(void *arg)
 				    WEXITED | WNOWAIT | __WALL, 0);
 			if (r == -EINTR)
 				continue;
-			if (r < 0 || reports_exit(&si))
+			if (r < 0 || sf_reports_exit(&si))
 				break;
 			/* A stop: Linux makes the pidfd readable only at the
 			 * exit. Look again until the tracer has consumed it,

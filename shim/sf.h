@@ -193,6 +193,9 @@ SF_HIDDEN void sf_adopt_fds(const int *fds, int n);
 /* Start watching W (index IDX) for exit. Returns 0 or -errno. Caller holds
  * the lock. */
 SF_HIDDEN int monitor_watch(int idx);
+/* Did SI, a waitid report, report an exit (not a ptrace stop, nor one of
+ * gVisor's stop reports as CLD_KILLED/CLD_DUMPED with status 127)? */
+SF_HIDDEN int sf_reports_exit(const siginfo_t *si);
 SF_HIDDEN void monitor_atfork_child(void);
 SF_HIDDEN void monitor_kick(void);
 
