@@ -7,7 +7,7 @@
 set -u
 cd "$(dirname "$0")/.."
 only="${1:-}"
-pass=0 fail=0 skip=0 rc=0
+pass=0 fail=0 skip=0 xfail=0 rc=0
 log=$(mktemp)
 for s in tests/suite-*.sh; do
 	name=$(basename "$s" .sh)
@@ -17,6 +17,7 @@ for s in tests/suite-*.sh; do
 	st=${PIPESTATUS[0]}
 	p=$(grep -c '^PASS ' "$log"); f=$(grep -c '^FAIL ' "$log")
 	pass=$((pass + p)); fail=$((fail + f))
+	xfail=$((xfail + $(grep -c '^XFAIL ' "$log")))
 	while IFS= read -r line; do
 		reason=${line#*: }
 		if grep -qxF -- "$reason" tests/allowed-skips.txt 2>/dev/null; then
@@ -32,5 +33,6 @@ for s in tests/suite-*.sh; do
 	fi
 done
 rm -f "$log"
+echo "expected failures (listed defects, see tests/*/expected-failures.tsv): $xfail"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ] && [ "$pass" -gt 0 ]
