@@ -45,7 +45,7 @@ pidfd_getfd_test pidfd_setns_test clone3 clone3_clear_sighand clone3_set_tid
 clone3_cap_checkpoint_restore"
 MODES="native forced gvisor-nolib gvisor-lib gvisor-trace trace"
 # seconds per run; gVisor runs are slower
-TMO_NATIVE=${KSELFTEST_TIMEOUT:-60}
+TMO_NATIVE=${KSELFTEST_TIMEOUT:-120}
 TMO_GVISOR=${KSELFTEST_TIMEOUT_GVISOR:-120}
 NOREG="the Debian package registry cannot be reached (linux-source-6.1, libcap-dev)"
 
