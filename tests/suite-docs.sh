@@ -51,7 +51,7 @@ if tests/readme-blocks.sh --check features build/sysfill features --markdown >"$
 else
 	fail readme-features-block-is-sysfill-features "run: tests/readme-blocks.sh features build/sysfill features --markdown"
 fi
-for b in kselftest fuzz demo; do
+for b in lists demo; do
 	if [ "$(grep -cxF "<!-- BEGIN $b -->" README)" = 1 ] && [ "$(grep -cxF "<!-- END $b -->" README)" = 1 ]; then
 		pass "readme-has-block-$b"
 	else
@@ -76,19 +76,26 @@ else
 fi
 
 # the script itself: replaces a block, leaves the rest, is idempotent
-cp README "$tmp/R"
+printf 'text\n<!-- BEGIN t -->\nold\n<!-- END t -->\nmore\n' >"$tmp/R0"
+cp "$tmp/R0" "$tmp/R"
 printf 'line one\nline two\n' >"$tmp/blk"
-README=$tmp/R tests/readme-blocks.sh --code fuzz cat "$tmp/blk"
-if sed -n '/<!-- BEGIN fuzz -->/,/<!-- END fuzz -->/p' "$tmp/R" | tr '\n' '|' |
-	grep -qxF '<!-- BEGIN fuzz -->|```|line one|line two|```|<!-- END fuzz -->|' &&
-	[ "$(diff README "$tmp/R" | grep -c '^[<>]')" = 5 ] &&
-	README=$tmp/R tests/readme-blocks.sh --check --code fuzz cat "$tmp/blk" >/dev/null &&
-	! README=$tmp/R tests/readme-blocks.sh --check fuzz echo other >/dev/null &&
+README=$tmp/R tests/readme-blocks.sh --code t cat "$tmp/blk"
+if sed -n '/<!-- BEGIN t -->/,/<!-- END t -->/p' "$tmp/R" | tr '\n' '|' |
+	grep -qxF '<!-- BEGIN t -->|```|line one|line two|```|<!-- END t -->|' &&
+	[ "$(diff "$tmp/R0" "$tmp/R" | grep -c '^[<>]')" = 5 ] &&
+	README=$tmp/R tests/readme-blocks.sh --check --code t cat "$tmp/blk" >/dev/null &&
+	! README=$tmp/R tests/readme-blocks.sh --check t echo other >/dev/null &&
 	! README=$tmp/R tests/readme-blocks.sh nosuchblock true 2>/dev/null; then
 	pass readme-blocks-script-replaces-and-checks
 else
-	diff README "$tmp/R" >"$out"
+	diff "$tmp/R0" "$tmp/R" >"$out"
 	fail readme-blocks-script-replaces-and-checks "wrong replacement or exit status"
+fi
+
+if tests/readme-blocks.sh --check lists tests/lists-summary.sh >"$out"; then
+	pass readme-lists-block-is-generated
+else
+	fail readme-lists-block-is-generated "run: tests/readme-blocks.sh lists tests/lists-summary.sh"
 fi
 
 for d in docs/design.md docs/testing.md docs/benchmarks.md; do
