@@ -292,7 +292,7 @@ static const char *pidname(long pid)
 		return "nonchild";
 	if (pid == helper_pid)
 		return "helper";
-	for (int i = 0; i < nch; i++)
+	for (int i = nch - 1; i >= 0; i--) /* the newest holder of a reused number */
 		if (ch[i].pid == pid) {
 			snprintf(s, 48, "child#%d", i);
 			return s;
@@ -1077,7 +1077,7 @@ static void fill_siginfo(unsigned char *b, int sig)
 	int signo = chance(85) ? sig : pick_sig();
 	int32_t f[6] = { signo, (int32_t)rn(3), code, (int32_t)self_pid, 0, (int32_t)rn(1000) };
 	if (chance(20))
-		f[3] = rn(2) ? 0 : 12345;
+		f[3] = rn(2) ? 0 : 0x7ffffff0; /* above pid_max */
 	memcpy(b, f, 12);
 	memcpy(b + 16, f + 3, 12); /* pid, uid, value */
 	if (chance(25)) { /* nonzero bytes in the tail past the known layouts */
