@@ -526,17 +526,20 @@ static const char *hname(const struct handle *x)
 	}
 	return "?";
 }
+/* A handle; FD < 0 (the open failed) still takes its place in the table,
+ * so that a failure under emulation does not shift every later pick. */
 static int add_handle(int fd, int kind, int ref, int nb)
 {
 	if (fd < 0)
-		return -1;
-	for (int i = 0; i < nh; i++)
+		fd = -1;
+	for (int i = 0; i < nh && fd >= 0; i++)
 		if (h[i].fd == fd) { /* a closed number reused */
 			h[i] = h[--nh];
 			break;
 		}
 	if (nh == MAXH) {
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	struct stat st;
@@ -547,7 +550,8 @@ static int add_handle(int fd, int kind, int ref, int nb)
 }
 static void close_handle(int i)
 {
-	close(h[i].fd);
+	if (h[i].fd >= 0)
+		close(h[i].fd);
 	h[i].kind = H_CLOSED;
 }
 
@@ -668,11 +672,11 @@ static void op_spawn(void)
 	int lw = lowest_free();
 	long fd = raw(NR_pidfd_open, p, nb ? F_PIDFD_NONBLOCK : 0, 0, 0, 0);
 	out("-\top\tspawn child#%d%s\tpidfd_open=", i, pgl ? " pgl" : "");
-	if (fd >= 0) {
+	if (fd >= 0)
 		out_newfd(fd, lw, 0);
-		add_handle((int)fd, H_PIDFD_CHILD, i, nb);
-	} else
+	else
 		out("%s", errname(-fd));
+	add_handle((int)fd, H_PIDFD_CHILD, i, nb);
 	if (chance(40)) {
 		char path[64];
 		snprintf(path, sizeof path, "/proc/%d", p);
@@ -1598,9 +1602,7 @@ static void call_clone_common(int is3)
 				      get32(&ctid, 0) == 0 ? "0" : "other");
 	if (i >= 0 && !ch[i].thread && !((flags & F_CLONE_PIDFD) && touched(&pidp, 0, 4))) {
 		/* a handle for it all the same */
-		int fd = (int)raw(NR_pidfd_open, r, 0, 0, 0, 0);
-		if (fd >= 0)
-			add_handle(fd, H_PIDFD_CHILD, i, 0);
+		add_handle((int)raw(NR_pidfd_open, r, 0, 0, 0, 0), H_PIDFD_CHILD, i, 0);
 	}
 	(void)cgfd_h;
 	after_call(-1, 0);
@@ -2066,7 +2068,7 @@ int main(int argc, char **argv)
 		}
 	}
 	for (int i = 0; i < nh; i++)
-		if (h[i].kind != H_CLOSED)
+		if (h[i].kind != H_CLOSED && h[i].fd >= 0)
 			close(h[i].fd);
 	unsigned char q[2] = { 'q', 0 };
 	if (write(thr_cmd, q, 2) != 2) {}
