@@ -5,3 +5,10 @@ TEST_CFLAGS = -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter $(WERROR) -D
 .PHONY: check check-unit check-conformance check-clients
 check: all test-deps
 	@./tests/run-all.sh
+
+# Long fuzz campaigns: make fuzz SEEDS="1 2 3" CALLS=100000
+SEEDS ?= 1 2 3 4
+CALLS ?= 2000
+.PHONY: fuzz
+fuzz: all
+	@FUZZ_SEEDS="$(SEEDS)" FUZZ_CALLS="$(CALLS)" FUZZ_VERBOSE=1 bash tests/suite-fuzz.sh
