@@ -8,7 +8,7 @@
 # line counts fds, threads and children left over (a leak is a divergence).
 # FUZZ_SEEDS, FUZZ_CALLS override the seeds and calls (make fuzz).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 root=$PWD
 o=$root/build/tests/fuzz
 lib=$root/build/libsysfill.so
