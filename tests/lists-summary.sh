@@ -3,7 +3,7 @@
 # block): how many entries each holds. Every list may only shrink.
 cd "$(dirname "$0")/.."
 for f in tests/kselftest/expected-failures.tsv tests/kselftest/gvisor-only.tsv \
-	tests/trace/expected-failures.tsv tests/fuzz/known-differences.tsv \
+	tests/trace/expected-failures.tsv \
 	tests/conformance/differences.tsv; do
 	[ -f "$f" ] || continue
 	n=$(grep -cv '^\(#\|$\)' "$f")
@@ -11,7 +11,6 @@ for f in tests/kselftest/expected-failures.tsv tests/kselftest/gvisor-only.tsv \
 	*kselftest/expected*) what="kernel selftests: sysfill's defects (program, mode, tests)" ;;
 	*gvisor-only*) what="kernel selftests: what gVisor itself lacks" ;;
 	*trace/expected*) what="conformance scenarios trace mode fails (its own copy of the rules)" ;;
-	*fuzz*) what="differential fuzzer: known divergences" ;;
 	*differences*) what="conformance: accepted differences (text rewrites)" ;;
 	esac
 	printf -- '- `%s`: %d entries, %s\n' "$f" "$n" "$what"
