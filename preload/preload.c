@@ -29,7 +29,6 @@
 #include "preload.h"
 #include "env.h"
 
-#define SF_TRAP_TAG 0x5f5fU /* SECCOMP_RET_DATA of our traps */
 #ifndef SYS_SECCOMP
 #define SYS_SECCOMP 1 /* si_code of a seccomp SIGSYS */
 #endif

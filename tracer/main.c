@@ -78,6 +78,7 @@ static int cmd_features(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	selftrap_init();
 	if (argc < 2) {
 		help(stderr);
 		return EXIT_SF_USAGE;

@@ -7,6 +7,8 @@
  * elfinfo.c  ELF inspection (libelf) for `check` and `run --mode=auto`
  * run.c      `sysfill run`
  * main.c     argument dispatch, help, exit status
+ * selftrap.c the supervisor's own calls under an inherited libsysfill.so
+ *            filter
  *
  * Only the command functions (cmd_*) print; helpers return -errno or fill
  * structs. */
@@ -25,6 +27,11 @@
 #define EXIT_SF_NOTFOUND 127 /* program not found */
 /* Exit status of the other subcommands on a usage error. */
 #define EXIT_SF_USAGE 2
+
+/* Serve the traps of an inherited libsysfill.so filter that hit sysfill's
+ * own calls (a static sysfill run from a program with the library): first
+ * thing in main. */
+void selftrap_init(void);
 
 /* ---- kernels.c: the feature table ---------------------------------- */
 

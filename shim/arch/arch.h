@@ -5,4 +5,8 @@
 #else
 #error "sysfill: unsupported architecture (x86_64 only for now)"
 #endif
+
+/* SECCOMP_RET_DATA of libsysfill.so's traps (si_errno of their SIGSYS):
+ * what marks a trap as ours, also in a filter inherited through execve. */
+#define SF_TRAP_TAG 0x5f5fU
 #endif
