@@ -306,6 +306,16 @@ lib_run settings-clone3-enosys-any-case 'clone3 answers ENOSYS' SYSFILL_CLONE3=E
 lib_run settings-bad-clone3-warns 'SYSFILL_CLONE3=bad: not one of emulate, enosys' SYSFILL_CLONE3=bad SYSFILL_FORCE=1
 expect settings-command-warns-too 0 "" "SYSFILL_FORCE=maybe: not a boolean" \
 	env SYSFILL_FORCE=maybe "$S" run --mode=trace -- true
+expect settings-trace-cpu-bad-warns 0 "" "SYSFILL_TRACE_CPU=bogus: not one of any, same" \
+	env SYSFILL_TRACE_CPU=bogus "$S" run --mode=trace -- true
+# SAME in any case pins supervisor and program to one CPU: the program sees
+# one CPU in its affinity mask (this machine has more than one).
+if [ "$(nproc)" -gt 1 ]; then
+	expect settings-trace-cpu-same-any-case 0 "1" "" \
+		env SYSFILL_TRACE_CPU=SAME "$S" run --mode=trace -- nproc
+	expect settings-trace-cpu-any-leaves-affinity 0 "$(nproc)" "" \
+		env SYSFILL_TRACE_CPU=any "$S" run --mode=trace -- nproc
+fi
 # An exec'd program under the inherited filter of a forced parent, with
 # SYSFILL_FORCE removed: its log must not name SYSFILL_FORCE.
 expect settings-exec-child-log-names-the-filter 0 "" "(the inherited filter traps" \

@@ -59,6 +59,24 @@ long env_ulong(const char *name, long dflt)
 	return n;
 }
 
+int env_choice(const char *name, const char *const *choices, int dflt)
+{
+	const char *v = value(name);
+	if (!v)
+		return dflt;
+	int i = sf_parse_choice(v, choices);
+	if (i < 0) {
+		char what[256];
+		int n = snprintf(what, sizeof what, "not one of");
+		for (int k = 0; choices[k] && n < (int)sizeof what; k++)
+			n += snprintf(what + n, sizeof what - (size_t)n, "%s %s",
+				      k ? "," : "", choices[k]);
+		bad_value(name, v, what);
+		return dflt;
+	}
+	return i;
+}
+
 int env_log_level(void)
 {
 	const char *v = value("SYSFILL_LOG");

@@ -8,6 +8,9 @@
 int env_bool(const char *name, int dflt);
 /* NAME as a number >= 0; DFLT when unset, empty or not a number. */
 long env_ulong(const char *name, long dflt);
+/* The index of NAME's value in the NULL-terminated CHOICES; DFLT when
+ * unset, empty or none of them. */
+int env_choice(const char *name, const char *const *choices, int dflt);
 /* SYSFILL_LOG: 0 error, 1 warn (default), 2 info, 3 debug. */
 int env_log_level(void);
 /* The fd log lines go to: SYSFILL_LOG_FILE (opened once, O_APPEND,

@@ -1637,8 +1637,8 @@ int trace_run(const char *path, char **argv, void *kctx, int quiet,
 	 * emulated call here instead of 40-100 us when the scheduler spreads
 	 * them). The program sees a one-CPU affinity mask: for single-threaded
 	 * programs that make many emulated calls. */
-	const char *cpu = getenv("SYSFILL_TRACE_CPU");
-	if (cpu && !strcmp(cpu, "same")) {
+	static const char *const cpu_choices[] = {"any", "same", 0};
+	if (env_choice("SYSFILL_TRACE_CPU", cpu_choices, 0) == 1) {
 		cpu_set_t set;
 		CPU_ZERO(&set);
 		CPU_SET(sched_getcpu(), &set);
