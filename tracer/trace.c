@@ -1475,8 +1475,10 @@ static void loop(void)
 			continue;
 		case PTRACE_EVENT_STOP:
 			if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
-			    sig == SIGTTOU)
+			    sig == SIGTTOU) {
+				eintr_group_stop(tid);
 				ptrace(PTRACE_LISTEN, tid, 0, 0); /* group-stop */
+			}
 			else
 				resume(PTRACE_CONT, tid, 0);
 			continue;
@@ -1503,6 +1505,8 @@ static void loop(void)
 			    on_preload_trap(tid, &si))
 				continue;
 		}
+		/* an ignored signal must not end the call it interrupted */
+		eintr_restartable(tid, sig);
 		/* a deferred waitid must still stop at its exit */
 		struct task *t = task_find(tid);
 		resume(t && t->fix ? PTRACE_SYSCALL : PTRACE_CONT, tid,

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define SYSFILL_VERSION "0.1.0"
 
@@ -32,6 +33,13 @@
  * own calls (a static sysfill run from a program with the library): first
  * thing in main. */
 void selftrap_init(void);
+
+/* eintr.c: at a signal-delivery stop of SIG in task TID: if the call it
+ * was in returns -EINTR, make it end as natively, where an ignored signal
+ * is never queued (restarted unless a handler runs). */
+void eintr_restartable(pid_t tid, int sig);
+/* At a group stop of TID: a stop signal's call ends with EINTR. */
+void eintr_group_stop(pid_t tid);
 
 /* ---- kernels.c: the feature table ---------------------------------- */
 
