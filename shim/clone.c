@@ -24,6 +24,7 @@
  * returned in the parent. */
 #include <stddef.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include "clone_args.h"
 
 void (*sf_clear_sigsys_hook)(void);
@@ -38,6 +39,7 @@ struct clone_req {
 	int has_tid, want_tid; /* the pid asked for in the caller's pid
 				* namespace (fork shape only) */
 	long last_pid; /* ns_last_pid before set_tid_prepare moved it */
+	int tid_planned; /* set_tid_plan emulates the whole set_tid */
 	int cgroup_fd; /* CLONE_INTO_CGROUP's fd, -1: none (fork shape only) */
 };
 
@@ -119,9 +121,11 @@ static long finish_parent(const struct clone_req *q, long pid)
  * reaped; its exit still queues SIGCHLD (README). */
 #define NS_LAST_PID "/proc/sys/kernel/ns_last_pid"
 
-/* Before the clone: the checks alloc_pid makes, then ns_last_pid (its
- * value before goes to *LAST, for set_tid_restore). */
-static long set_tid_prepare(int tid, long *last)
+/* Before the clone: the checks alloc_pid makes, ns_last_pid's value (to
+ * *LAST, for set_tid_restore) and an fd to write it (*FD), so that the
+ * write comes right before the clone (set_tid_write): every process of
+ * the namespace that forks in between takes the pid. */
+static long set_tid_prepare(int tid, long *last, long *fd)
 {
 	char buf[32];
 	long r = proc_read("/proc/sys/kernel/pid_max", buf, sizeof buf);
@@ -129,23 +133,26 @@ static long set_tid_prepare(int tid, long *last)
 		return -E2BIG; /* no /proc: as a kernel without set_tid */
 	if (tid < 1 || (uint64_t)tid >= proc_number(buf))
 		return -EINVAL;
-	r = proc_read(NS_LAST_PID, buf, sizeof buf);
-	if (r <= 0)
-		return -E2BIG;
-	*last = (long)proc_number(buf);
-	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, NS_LAST_PID,
-			  O_WRONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return fd == -EACCES || fd == -EPERM ? -EPERM : -E2BIG;
-	int n = sf_fmt(buf, sizeof buf, "%d", tid - 1);
-	long w = sf_sys3(SF_NR_write, fd, buf, n);
-	sf_sys1(SF_NR_close, fd);
-	if (w < 0)
-		return w == -EPERM || w == -EACCES ? -EPERM : w;
 	/* In use (a live process or thread, or a zombie): EEXIST. */
 	if (sf_sys2(SF_NR_kill, tid, 0) != -ESRCH)
 		return -EEXIST;
+	r = proc_read(NS_LAST_PID, buf, sizeof buf);
+	if (r <= 0)
+		return -E2BIG;
+	*fd = sf_sys4(SF_NR_openat, AT_FDCWD, NS_LAST_PID, O_WRONLY | O_CLOEXEC,
+		      0);
+	if (*fd < 0)
+		return *fd == -EACCES || *fd == -EPERM ? -EPERM : -E2BIG;
+	*last = (long)proc_number(buf);
 	return 0;
+}
+
+static long set_tid_write(long fd, int tid)
+{
+	char buf[32];
+	int n = sf_fmt(buf, sizeof buf, "%d", tid - 1);
+	long w = sf_sys3(SF_NR_write, fd, buf, n);
+	return w == -EPERM || w == -EACCES ? -EPERM : w < 0 ? w : 0;
 }
 
 /* The kernel's set_tid never moves ns_last_pid, which every other process
@@ -196,24 +203,36 @@ static long fork_shape(ucontext_t *uc, const struct clone_req *q)
 {
 	int hold[2] = {-1, -1};
 	long r = 0;
-	long last = -1;
+	long last = -1, nsfd = -1;
 	if (q->has_tid)
-		r = set_tid_prepare(q->want_tid, &last);
-	if (r && last >= 0)
-		set_tid_restore(last);
+		r = set_tid_prepare(q->want_tid, &last, &nsfd);
 	if (!r && q->cgroup_fd >= 0)
 		r = cgroup_check(q->cgroup_fd);
 	if (!r && (q->has_tid || q->cgroup_fd >= 0))
 		r = sf_sys2(SF_NR_pipe2, hold, O_CLOEXEC);
-	if (r)
+	if (!r && nsfd >= 0)
+		r = set_tid_write(nsfd, q->want_tid);
+	if (r) {
+		if (nsfd >= 0) {
+			sf_sys1(SF_NR_close, nsfd);
+			set_tid_restore(last);
+		}
+		if (hold[0] >= 0) {
+			sf_sys1(SF_NR_close, hold[0]);
+			sf_sys1(SF_NR_close, hold[1]);
+		}
 		return r;
+	}
 	/* The child sets its TLS last (sf_arch_settls_sigreturn): before
 	 * that it runs sysfill's code, which uses the caller's TLS. */
 	long pid = sf_syscall6(SF_NR_clone,
 			       (long)(q->flags & ~(unsigned long)CLONE_SETTLS),
 			       0, q->ptid, q->ctid, 0, 0);
-	if (pid != 0 && last >= 0)
-		set_tid_restore(last);
+	if (nsfd >= 0) {
+		sf_sys1(SF_NR_close, nsfd); /* in the child too */
+		if (pid != 0)
+			set_tid_restore(last);
+	}
 	if (pid != 0 && hold[0] >= 0) {
 		sf_sys1(SF_NR_close, hold[0]);
 		r = pid < 0 ? pid : 0;
@@ -339,9 +358,38 @@ static long vfork_same_stack(ucontext_t *uc, const struct clone_req *q)
 		vfork_parent_done);
 }
 
+/* The inode of pid namespace file PATH (/proc/.../ns/pid...), 0 if none. */
+static uint64_t pidns_ino(const char *path)
+{
+	struct stat st;
+	if (sf_sys4(SF_NR_newfstatat, AT_FDCWD, path, &st, 0) < 0)
+		return 0;
+	return st.st_ino;
+}
+
+/* Where a child goes (pid_for_children, kernel/pid.c alloc_pid's NS):
+ * 0 the caller's own namespace; after unshare(CLONE_NEWPID) 1 a new one
+ * with no process yet (the next child becomes its pid 1: no child reaper,
+ * and set_tid[0] can only be 1; the kernel then refuses to open
+ * pid_for_children, pidns_for_children_get()), 2 a new one that has its
+ * pid 1. */
+static int pidns_for_children(void)
+{
+	static const char kids[] = "/proc/self/ns/pid_for_children";
+	struct stat st;
+	if (sf_sys4(SF_NR_newfstatat, AT_FDCWD, kids, &st,
+		    AT_SYMLINK_NOFOLLOW) < 0)
+		return 0; /* before 4.12, or no /proc */
+	uint64_t own = pidns_ino("/proc/self/ns/pid");
+	if (sf_sys4(SF_NR_newfstatat, AT_FDCWD, kids, &st, 0) == -ENOENT)
+		return 1;
+	return own && st.st_ino != own ? 2 : 0;
+}
+
 /* alloc_pid's reading of set_tid (kernel/pid.c): set_tid[0] is the pid in
- * the child's namespace (a new one with CLONE_NEWPID, one level below the
- * caller's), each next one the pid a level up; no more entries than the
+ * the child's namespace (a new one with CLONE_NEWPID or after an
+ * unshare(CLONE_NEWPID), one level below the caller's), each next one the
+ * pid a level up; no more entries than the
  * child's namespace has levels. A new namespace's pid can only be 1 (the
  * legacy clone gives exactly that); the caller's level is emulated with
  * ns_last_pid (Q->has_tid); deeper lists are left to cargs_to_legacy,
@@ -350,9 +398,14 @@ static long set_tid_plan(const struct sysfill_clone_args *ca,
 			 struct clone_req *q)
 {
 	uint64_t n = ca->set_tid_size;
-	int newpid = !!(ca->flags & CLONE_NEWPID);
 	if (!n)
 		return 0;
+	/* a new namespace for the child, of CLONE_NEWPID or of an earlier
+	 * unshare(CLONE_NEWPID); both at once are two levels deeper */
+	int unshared = pidns_for_children();
+	if (unshared == 2 || (unshared && (ca->flags & CLONE_NEWPID) && n > 1))
+		return -E2BIG; /* its pids cannot be placed: as 5.4 answers */
+	int newpid = (ca->flags & CLONE_NEWPID) || unshared;
 	int level = n > 1 ? proc_pidns_level() : 0;
 	if (level >= 0 && n > (uint64_t)level + 1 + newpid)
 		return -EINVAL;
@@ -374,6 +427,7 @@ static long set_tid_plan(const struct sysfill_clone_args *ca,
 		q->has_tid = 1;
 		q->want_tid = tids[newpid];
 	}
+	q->tid_planned = 1;
 	return 0;
 }
 
@@ -397,8 +451,7 @@ long sf_clone_emulate(ucontext_t *uc, long nr, const long a[6])
 			r = set_tid_plan(&ca, &q);
 			if (r)
 				return r;
-			if (ca.set_tid_size && ca.set_tid_size <=
-			    1 + !!(ca.flags & CLONE_NEWPID))
+			if (q.tid_planned)
 				legacy.set_tid = legacy.set_tid_size = 0;
 			if (ca.flags & CLONE_INTO_CGROUP) {
 				q.cgroup_fd = (int)ca.cgroup;

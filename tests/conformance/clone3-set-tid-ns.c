@@ -124,6 +124,45 @@ static void newpid(void)
 	report("newpid-three-levels", raw_clone3(&a, sizeof a, exit0));
 }
 
+/* After unshare(CLONE_NEWPID) children go into a new namespace that has
+ * no pid 1 yet: set_tid[0] is a pid there, so only 1 works; set_tid[1] is
+ * one of ours. In a fork child, so that the scenario's own children stay
+ * in its namespace. */
+static void unshared(void)
+{
+	fflush(stdout);
+	pid_t k = track(fork());
+	if (k == 0) {
+		if (unshare(CLONE_NEWPID) < 0) {
+			out("unshared: unshare: %s", errname(errno));
+			_exit(0);
+		}
+		int tids[2];
+		struct sysfill_clone_args a = {.exit_signal = SIGCHLD,
+					       .set_tid = (uintptr_t)tids,
+					       .set_tid_size = 1};
+		tids[0] = free_pid(300);
+		report("unshared-tid-free", raw_clone3(&a, sizeof a, exit0));
+		tids[0] = getpid();
+		report("unshared-tid-in-use", raw_clone3(&a, sizeof a, exit0));
+		a.set_tid_size = 2;
+		tids[0] = 5;
+		tids[1] = free_pid(300);
+		report("unshared-tid-5-free", raw_clone3(&a, sizeof a, exit0));
+		/* the first child becomes pid 1 there (and when it exits, the
+		 * namespace is done: nothing after it) */
+		tids[0] = 1;
+		tids[1] = asked = free_pid(300);
+		long r = raw_clone3(&a, sizeof a, child_is_1);
+		out("unshared-tid-1-free: pid %s",
+		    r == asked ? "as asked" : r < 0 ? "none" : "other");
+		report("unshared-tid-1-free", r);
+		fflush(stdout);
+		_exit(0);
+	}
+	reap(k);
+}
+
 /* set_tid far below the counter: the counter must not come back to it. */
 static void counter(void)
 {
@@ -168,6 +207,7 @@ int main(void)
 	}
 	close(fd);
 	newpid();
+	unshared();
 	counter();
 	return 0;
 }
