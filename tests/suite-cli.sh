@@ -181,6 +181,18 @@ else
 			'"pidfd calls missing" in j["advice"] and "LD_PRELOAD=" in j["advice"]'
 	fi
 fi
+# The supervisor's log says what it does: in gVisor it emulates (the
+# calls are missing there), never "nothing emulated".
+if command -v runsc >/dev/null; then
+	timeout -k 5 90 "${RUNSC[@]}" env SYSFILL_LOG=info "$S" run --mode=trace -- /bin/true \
+		</dev/null 2>&1 | cat >"$tmp/gvisor-log"
+	if grep -q 'info: trace mode: emulating pidfd_open' "$tmp/gvisor-log" &&
+		! grep -q 'nothing emulated' "$tmp/gvisor-log"; then
+		pass run-gvisor-log-says-emulating
+	else
+		fail run-gvisor-log-says-emulating "$(oneline "$(cat "$tmp/gvisor-log")")"
+	fi
+fi
 
 # ---- check: tests/suite-check.sh ----------------------------------------
 
