@@ -65,6 +65,8 @@ static struct {
 	struct waiter w[MAX_WAITERS];
 } pool __attribute__((aligned(4096)));
 
+/* Set by sf_helpers_retire: helpers with nothing to do leave now. */
+static int retire_now;
 static int monitor_tid; /* cleared by the kernel when the thread is gone */
 static int monitor_running; /* the thread runs and has not decided to exit */
 static int monitor_wake; /* futex */
@@ -178,7 +180,8 @@ static int waiter_main(void *arg)
 	for (;;) {
 		int idx = __atomic_load_n(&wt->assigned, __ATOMIC_ACQUIRE);
 		if (idx < 0) {
-			if (futex_wait(&wt->assigned, -1, SF_IDLE_MS) != -ETIMEDOUT)
+			if (futex_wait(&wt->assigned, -1, SF_IDLE_MS) != -ETIMEDOUT &&
+			    !__atomic_load_n(&retire_now, __ATOMIC_ACQUIRE))
 				continue;
 			/* Idle for SF_IDLE_MS: leave, unless assigned meanwhile
 			 * (assignments are made under the lock). */
@@ -453,6 +456,20 @@ static int recheck_marked(void)
 	return left;
 }
 
+/* Watches of other processes still live: nonchild_count as it should
+ * be. A wait of the program or a pidfd call can mark such a watch exited
+ * (pidtab_mark_exited) without the monitor: the count is corrected from
+ * the table. Caller holds the lock. */
+static int live_nonchildren(void)
+{
+	int live = 0, n = pidtab_count();
+	for (int i = 0; i < n; i++) {
+		struct sf_watch *w = pidtab_watch(i);
+		live += w->state == SF_W_LIVE && !w->is_child;
+	}
+	return live;
+}
+
 static int monitor_main(void *arg)
 {
 	long gc_ms = SF_POLL_MS, next_scan = 0, next_gc = 0;
@@ -475,8 +492,8 @@ static int monitor_main(void *arg)
 			wr = futex_wait(&monitor_wake, seq, ms);
 		}
 		sf_lock();
-		if (wr == -ETIMEDOUT && !nonchild_count && !sf_dead_watches &&
-		    !recheck_at && cn_sock < 0) {
+		if ((wr == -ETIMEDOUT || retire_now) && !nonchild_count &&
+		    !sf_dead_watches && !recheck_at && cn_sock < 0) {
 			/* Nothing watched and nothing to release for
 			 * SF_IDLE_MS: a watch made from now on starts a new
 			 * monitor (monitor_start, under the lock). */
@@ -538,6 +555,8 @@ static int monitor_main(void *arg)
 				nonchild_exited(w);
 		}
 		zombie_cursor = next_cursor;
+		if (scan)
+			nonchild_count = live_nonchildren();
 		if (cn_sock >= 0 && nonchild_count <= 0) {
 			sf_sys1(SF_NR_close, cn_sock);
 			cn_sock = -1;
@@ -576,6 +595,90 @@ static int monitor_start(void)
 	monitor_running = 1;
 	sf_log(SF_LOG_DEBUG, "monitor thread %ld started", tid);
 	return 0;
+}
+
+/* Threads: of /proc/self/status (the kernel's nr_threads), -1 unknown. */
+static long own_threads(void)
+{
+	char buf[2048];
+	uint64_t v;
+	if (proc_read("/proc/self/status", buf, sizeof buf) < 0 ||
+	    proc_status_field(buf, "Threads", &v, 1, 10) != 1)
+		return -1;
+	return (long)v;
+}
+
+static void lock_masked(uint64_t *old)
+{
+	uint64_t all = ~0ULL;
+	sf_sigmask(SIG_SETMASK, &all, old);
+	sf_lock();
+}
+
+static void unlock_masked(const uint64_t *old)
+{
+	sf_unlock();
+	sf_sigmask(SIG_SETMASK, old, 0);
+}
+
+int sf_helpers_retire(void)
+{
+	uint64_t old;
+	lock_masked(&old);
+	if (sf_dead_watches)
+		pidtab_gc(); /* closed pidfds' eventfds: nothing to release */
+	nonchild_count = live_nonchildren();
+	if (!nonchild_count && cn_sock >= 0) {
+		/* nothing left to hear about (the monitor, in its poll,
+		 * wakes within SF_POLL_MS and finds it gone) */
+		sf_sys1(SF_NR_close, cn_sock);
+		cn_sock = -1;
+	}
+	if (!nonchild_count)
+		recheck_at = 0;
+	int busy = nonchild_count > 0 || sf_dead_watches;
+	int n = 0;
+	for (int i = 0; i < pool.nwaiters && !busy; i++) {
+		struct waiter *wt = &pool.w[i];
+		if (__atomic_load_n(&wt->assigned, __ATOMIC_ACQUIRE) >= 0)
+			busy = 1; /* a live child is watched */
+		else if (__atomic_load_n(&wt->tid, __ATOMIC_ACQUIRE))
+			n++;
+	}
+	n += !busy && __atomic_load_n(&monitor_tid, __ATOMIC_ACQUIRE) != 0;
+	if (busy || !n) {
+		unlock_masked(&old);
+		return busy ? -EBUSY : 0;
+	}
+	long before = own_threads();
+	__atomic_store_n(&retire_now, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < pool.nwaiters; i++)
+		if (pool.w[i].on_idle)
+			futex_wake(&pool.w[i].assigned);
+	__atomic_add_fetch(&monitor_wake, 1, __ATOMIC_RELEASE);
+	futex_wake(&monitor_wake);
+	unlock_masked(&old);
+	/* They leave at once; the kernel clears each tid at the exit and
+	 * takes the thread out of the group a moment later (release_task):
+	 * wait for both, at most 1 s in all (a loaded machine may not run
+	 * them at once). */
+	long deadline = now_ms() + 1000;
+	for (int i = -1; i < pool.nwaiters; i++) {
+		int *tid = i < 0 ? &monitor_tid : &pool.w[i].tid;
+		int t;
+		while ((t = __atomic_load_n(tid, __ATOMIC_ACQUIRE)) &&
+		       now_ms() < deadline)
+			futex_wait(tid, t, deadline - now_ms());
+	}
+	while (before > 0 && own_threads() > before - n && now_ms() < deadline)
+		nap_ms(1);
+	lock_masked(&old);
+	__atomic_store_n(&retire_now, 0, __ATOMIC_RELEASE);
+	int left = __atomic_load_n(&monitor_tid, __ATOMIC_ACQUIRE) != 0;
+	for (int i = 0; i < pool.nwaiters; i++)
+		left += __atomic_load_n(&pool.w[i].tid, __ATOMIC_ACQUIRE) != 0;
+	unlock_masked(&old);
+	return left ? -EBUSY : 0;
 }
 
 int monitor_watch(int idx)

@@ -198,6 +198,14 @@ SF_HIDDEN int monitor_watch(int idx);
 SF_HIDDEN int sf_reports_exit(const siginfo_t *si);
 SF_HIDDEN void monitor_atfork_child(void);
 SF_HIDDEN void monitor_kick(void);
+/* Make the helper threads that have nothing to do leave now, and wait
+ * (at most 1 s) until they are out of the thread group, so that the
+ * process has no thread the program did not make (unshare(CLONE_NEWUSER)
+ * and setns into a user namespace need a single-threaded process). 0, or
+ * -EBUSY if a helper is needed (a watched live process) or did not leave.
+ * Normal context (not from the SIGSYS handler); blocks signals only
+ * around its use of the lock. */
+SF_HIDDEN int sf_helpers_retire(void);
 
 /* ---- /proc helpers (shim/proc.c) ---- */
 /* Read a small file (up to LEN - 1 bytes, NUL-terminated). Returns the
