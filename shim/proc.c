@@ -53,7 +53,6 @@ int proc_pidns_level(void)
 
 int proc_stat(pid_t pid, uint64_t *starttime, char *state)
 {
-	char path[48], buf[1024];
 	/* The caller's own process runs, and its pid cannot be reused while
 	 * it does: state 'R', start time unknown (0). qemu-user (7.2) fakes
 	 * /proc/<its pid>/stat with the reading thread's own start time, so a
@@ -66,7 +65,13 @@ int proc_stat(pid_t pid, uint64_t *starttime, char *state)
 			*state = 'R';
 		return 0;
 	}
-	sf_fmt(path, sizeof path, "/proc/%d/stat", (int)pid);
+	return proc_stat_in("/proc", pid, starttime, state);
+}
+
+int proc_stat_in(const char *root, pid_t pid, uint64_t *starttime, char *state)
+{
+	char path[128], buf[1024];
+	sf_fmt(path, sizeof path, "%s/%d/stat", root, (int)pid);
 	long n = proc_read(path, buf, sizeof buf);
 	if (n == -ENOENT || n == 0)
 		return -ESRCH;
@@ -94,8 +99,13 @@ int proc_stat(pid_t pid, uint64_t *starttime, char *state)
 
 long proc_stat_field(pid_t pid, int field)
 {
-	char path[48], buf[1024];
-	sf_fmt(path, sizeof path, "/proc/%d/stat", (int)pid);
+	return proc_stat_field_in("/proc", pid, field);
+}
+
+long proc_stat_field_in(const char *root, pid_t pid, int field)
+{
+	char path[128], buf[1024];
+	sf_fmt(path, sizeof path, "%s/%d/stat", root, (int)pid);
 	long n = proc_read(path, buf, sizeof buf);
 	if (n == -ENOENT || n == 0)
 		return -ESRCH;
@@ -118,7 +128,13 @@ long proc_stat_field(pid_t pid, int field)
 
 long proc_each_pid(int (*fn)(pid_t pid, void *arg), void *arg)
 {
-	long dfd = sf_sys4(SF_NR_openat, AT_FDCWD, "/proc",
+	return proc_each_pid_in("/proc", fn, arg);
+}
+
+long proc_each_pid_in(const char *root, int (*fn)(pid_t pid, void *arg),
+		      void *arg)
+{
+	long dfd = sf_sys4(SF_NR_openat, AT_FDCWD, root,
 			   O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (dfd < 0)
 		return dfd;
