@@ -9,7 +9,10 @@
 long proc_read(const char *path, char *buf, size_t len)
 {
 	struct stat a, b;
-	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	/* Never blocks nor follows a last symlink: under a tracee's
+	 * /proc/TID/root a FIFO or link may be planted. */
+	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, path,
+			  O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW, 0);
 	if (fd < 0)
 		return fd;
 	if (sf_sys2(SF_NR_fstat, fd, &a) < 0)
@@ -186,4 +189,34 @@ long proc_status_field(const char *status, const char *key, uint64_t *v,
 		v[i] = x;
 	}
 	return i;
+}
+
+int proc_stat_gone(const char *stat, uint64_t starttime, int *leader_zombie)
+{
+	if (leader_zombie)
+		*leader_zombie = 0;
+	/* comm may contain spaces and ')': the fields start after the last ')'. */
+	const char *p = 0;
+	for (const char *q = stat; *q; q++)
+		if (*q == ')')
+			p = q;
+	if (!p || !p[1] || !p[2])
+		return -1;
+	p += 2;
+	char state = *p;
+	uint64_t threads = 0;
+	for (int field = 3; *p && field < 22;) {
+		if (*p++ == ' ' && ++field == 20)
+			threads = proc_number(p);
+	}
+	uint64_t start = proc_number(p);
+	if ((starttime && start != starttime) || state == 'X')
+		return 1;
+	if (state == 'Z') {
+		if (threads <= 1)
+			return 1;
+		if (leader_zombie)
+			*leader_zombie = 1;
+	}
+	return 0;
 }

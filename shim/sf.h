@@ -304,6 +304,14 @@ SF_HIDDEN long proc_stat_field(pid_t pid, int field);
 /* FN(pid, ARG) for every process /proc lists, until FN returns non-zero.
  * Returns 0, FN's negative value, or -errno. */
 SF_HIDDEN long proc_each_pid(int (*fn)(pid_t pid, void *arg), void *arg);
+/* Is the process whose /proc/PID/stat text is STAT (started at
+ * STARTTIME, 0: unknown) gone as a whole: another process with its pid,
+ * state X, or a zombie leader alone (field 20, num_threads, counts the
+ * threads not yet released)? A zombie leader whose other threads run is
+ * not (*LEADER_ZOMBIE, if not NULL, says so). 1 gone, 0 not, -1 not a
+ * stat text. */
+SF_HIDDEN int proc_stat_gone(const char *stat, uint64_t starttime,
+			     int *leader_zombie);
 /* The same in the /proc at ROOT ("/proc", "/proc/TID/root/proc"). */
 SF_HIDDEN int proc_stat_in(const char *root, pid_t pid, uint64_t *starttime,
 			   char *state);

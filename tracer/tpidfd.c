@@ -125,7 +125,7 @@ int watch_reaped(struct watch *w)
 	if (w->statfd < 0) {
 		char path[64];
 		snprintf(path, sizeof path, "/proc/%d/stat", (int)w->gpid);
-		w->statfd = open(path, O_RDONLY | O_CLOEXEC);
+		w->statfd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 		if (w->statfd < 0)
 			return 1;
 	}
@@ -151,10 +151,13 @@ void watches_tick(void)
 		}
 		if (w->exited || w->traced)
 			continue;
-		char state = 0;
-		uint64_t st = 0;
-		if (read_stat_fd(w->statfd, &state, NULL, &st) < 0 ||
-		    st != w->starttime || state == 'Z' || state == 'X')
+		/* the engine's rule: a zombie leader whose threads run has not
+		 * exited yet */
+		char buf[1024];
+		ssize_t n = pread(w->statfd, buf, sizeof buf - 1, 0);
+		if (n > 0)
+			buf[n] = 0;
+		if (n <= 0 || proc_stat_gone(buf, w->starttime, NULL) != 0)
 			watch_fire(w);
 	}
 }
@@ -213,7 +216,7 @@ static int nspid_depth(const char *pid)
 {
 	char path[64], buf[2048];
 	snprintf(path, sizeof path, "/proc/%s/status", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0)
 		return 0;
 	ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -256,7 +259,7 @@ static pid_t traced_by_nspid(pid_t pid, uint64_t start)
 			continue;
 		char path[64], buf[2048];
 		snprintf(path, sizeof path, "/proc/%d/stat", (int)tid);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 		if (fd < 0)
 			continue;
 		uint64_t st = 0;
@@ -265,7 +268,7 @@ static pid_t traced_by_nspid(pid_t pid, uint64_t start)
 		if (!ok)
 			continue;
 		snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 		if (fd < 0)
 			continue;
 		ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -304,7 +307,7 @@ long trace_pidfd_new(struct call *c, pid_t pid, unsigned flags)
 	char view[64], path[128], buf[2048];
 	proc_view(c->tid, view, sizeof view);
 	snprintf(path, sizeof path, "%s/%d/status", view, (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0)
 		return -ESRCH;
 	ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -322,7 +325,7 @@ long trace_pidfd_new(struct call *c, pid_t pid, unsigned flags)
 		return -ENOENT;
 	}
 	snprintf(path, sizeof path, "%s/%d/stat", view, (int)pid);
-	int sfd = open(path, O_RDONLY | O_CLOEXEC);
+	int sfd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 	uint64_t start = 0;
 	char state = 0;
 	if (sfd < 0 || read_stat_fd(sfd, &state, NULL, &start) < 0 ||

@@ -330,17 +330,18 @@ static void loop(void)
 		case PTRACE_EVENT_FORK:
 		case PTRACE_EVENT_VFORK:
 		case PTRACE_EVENT_CLONE:
-			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0)
-				task_add((pid_t)msg);
+			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 &&
+			    task_add((pid_t)msg))
+				sigsys_inherit(tid, (pid_t)msg, ev == PTRACE_EVENT_CLONE);
 			resume(PTRACE_CONT, tid, 0);
 			continue;
 		case PTRACE_EVENT_EXEC:
 			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 &&
 			    (pid_t)msg != tid)
 				task_del((pid_t)msg); /* a thread that vanished */
+			sigsys_exec(tid);
 			resume(PTRACE_CONT, tid, 0);
 			continue;
-		case PTRACE_EVENT_EXIT:
 		case PTRACE_EVENT_VFORK_DONE:
 			resume(PTRACE_CONT, tid, 0);
 			continue;

@@ -41,6 +41,10 @@ struct task {
 	int sigsys_blocked; /* under an inherited filter: blocked, virtually */
 	int ptrace_warned;
 	int deliver;   /* a signal queued again by ignored_signal */
+	/* Under an inherited filter, in a thread-group leader's task: the
+	 * program's SIGSYS action, recorded, not installed (tsigsys.c). */
+	int sigsys_set;
+	struct sf_ksigaction sigsys;
 	/* A blocking waitid left to run as the program's call, whose result
 	 * is fixed at its syscall-exit stop (gVisor's stop reports). */
 	int fix;
@@ -61,6 +65,10 @@ void task_del(pid_t tid);
  * to the tracee). Returns 0 or -EFAULT. */
 int mem_rw(pid_t tid, uintptr_t addr, void *buf, size_t n, int wr);
 enum at { AT_SECCOMP, AT_EXIT, AT_SIGNAL };
+/* Signals held during an injection: each arrival is one stop, so more
+ * than a program's pending signals (a standard one once, real-time ones
+ * queued) rarely come in the few calls of one emulation. */
+#define NPEND 64
 struct call {
 	pid_t tid;
 	enum at at;
@@ -69,7 +77,7 @@ struct call {
 	long nr, a[6];
 	int gone;                     /* the tracee died during injection */
 	int npend;
-	siginfo_t pend[4];            /* signals that arrived mid-injection */
+	siginfo_t pend[NPEND];        /* signals that arrived mid-injection */
 };
 /* A call of TID stopped AT (trace.c). */
 void call_init(struct call *c, pid_t tid, enum at at);
@@ -139,6 +147,10 @@ void do_engine(struct call *c);
 void waitid_fixup(pid_t tid, struct task *t);
 
 /* ---- tsigsys.c ---- */
+/* The recorded SIGSYS action goes with a fork (CLONE: a clone event,
+ * which may be a thread), and exec resets it as the kernel does. */
+void sigsys_inherit(pid_t parent, pid_t child, int clone);
+void sigsys_exec(pid_t tid);
 /* A SIGSYS of an inherited libsysfill.so filter: 1 if served. */
 int on_preload_trap(pid_t tid, const siginfo_t *si);
 

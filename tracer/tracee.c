@@ -207,7 +207,7 @@ static void move_to_cpu_of(pid_t tid)
 {
 	char path[48], buf[1024];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0)
 		return;
 	ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -274,12 +274,7 @@ int to_syscall_stop(struct call *c)
 		int sig = WSTOPSIG(st), ev = st >> 16;
 		if (sig == SYSGOOD_TRAP)
 			return 0;
-		if (ev == PTRACE_EVENT_EXIT) {
-			/* killed (SIGKILL) during our work */
-			resume(PTRACE_CONT, c->tid, 0);
-			return c->gone = 1, -ESRCH;
-		}
-		if (ev == 0 && c->npend < 4 &&
+		if (ev == 0 && c->npend < NPEND &&
 		    ptrace(PTRACE_GETSIGINFO, c->tid, 0, &c->pend[c->npend]) == 0)
 			c->npend++;
 		/* group-stop or other event mid-call: keep going */
@@ -335,7 +330,7 @@ int tgid_of(pid_t tid)
 {
 	char path[48], buf[1024];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0)
 		return tid;
 	ssize_t n = read(fd, buf, sizeof buf - 1);

@@ -61,39 +61,57 @@ static void inherited_sigmask(struct call *c)
 	finish(c, 0);
 }
 
-/* rt_sigaction(SIGSYS): recorded per process, not installed (a handler
- * of the program's would also receive the inherited filter's traps).
- * Limit: a SIGSYS that is not the filter's (kill(), another filter) then
- * meets the default action. */
-static struct {
-	pid_t tgid;
-	struct sf_ksigaction ka;
-} sigsys_rec[64];
+/* rt_sigaction(SIGSYS): recorded per process (in its leader's task, so
+ * that it goes with the process), not installed (a handler of the
+ * program's would also receive the inherited filter's traps). Limit: a
+ * SIGSYS that is not the filter's (kill(), another filter) then meets the
+ * default action. */
+static struct task *sigsys_owner(pid_t tid)
+{
+	return task_find(tgid_of(tid));
+}
+
+void sigsys_inherit(pid_t parent, pid_t child, int clone)
+{
+	struct task *p = sigsys_owner(parent), *c;
+	if (!p || !p->sigsys_set)
+		return;
+	if (clone && tgid_of(child) != tgid_of(parent))
+		clone = 0; /* a process, not a thread */
+	if (clone || !(c = task_find(child)))
+		return;
+	c->sigsys_set = 1;
+	c->sigsys = p->sigsys;
+}
+
+void sigsys_exec(pid_t tid)
+{
+	/* flush_signal_handlers: SIG_IGN stays, the rest is SIG_DFL; no
+	 * flags, mask or restorer */
+	struct task *t = task_find(tid);
+	if (!t || !t->sigsys_set)
+		return;
+	uint64_t h = t->sigsys.handler;
+	memset(&t->sigsys, 0, sizeof t->sigsys);
+	t->sigsys.handler = h == (uint64_t)(uintptr_t)SIG_IGN ? h : 0;
+}
 
 static void inherited_sigaction_sigsys(struct call *c)
 {
 	if ((int)c->a[0] != SIGSYS || (size_t)c->a[3] != 8)
 		return finish(c, (int)c->a[0] != SIGSYS ? -ENOSYS : -EINVAL);
-	pid_t tgid = tgid_of(c->tid);
-	int slot = -1, freeslot = -1;
-	for (int i = 0; i < 64; i++) {
-		if (sigsys_rec[i].tgid == tgid)
-			slot = i;
-		else if (freeslot < 0 && (!sigsys_rec[i].tgid ||
-					  kill(sigsys_rec[i].tgid, 0) < 0))
-			freeslot = i;
-	}
+	struct task *t = sigsys_owner(c->tid);
 	struct sf_ksigaction old = {0}, act;
-	if (slot >= 0)
-		old = sigsys_rec[slot].ka;
+	if (t && t->sigsys_set)
+		old = t->sigsys;
 	if (c->a[1]) {
 		if (mem_rw(c->tid, (uintptr_t)c->a[1], &act, sizeof act, 0) < 0)
 			return finish(c, -EFAULT);
 		sf_ksigaction_store(&act);
-		if (slot < 0)
-			slot = freeslot >= 0 ? freeslot : 0;
-		sigsys_rec[slot].tgid = tgid;
-		sigsys_rec[slot].ka = act;
+		if (t) {
+			t->sigsys = act;
+			t->sigsys_set = 1;
+		}
 	}
 	if (c->a[2] &&
 	    mem_rw(c->tid, (uintptr_t)c->a[2], &old, sizeof old, 1) < 0)
