@@ -216,14 +216,8 @@ static int nspid_depth(const char *pid)
 {
 	char path[64], buf[2048];
 	snprintf(path, sizeof path, "/proc/%s/status", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
-	if (fd < 0)
+	if (proc_read(path, buf, sizeof buf) <= 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
 	char *l = strstr(buf, "\nNSpid:");
 	if (!l)
 		return 0;
@@ -268,14 +262,8 @@ static pid_t traced_by_nspid(pid_t pid, uint64_t start)
 		if (!ok)
 			continue;
 		snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
-		if (fd < 0)
+		if (proc_read(path, buf, sizeof buf) <= 0)
 			continue;
-		ssize_t n = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = 0;
 		char *t = strstr(buf, "\nTgid:"), *ns = strstr(buf, "\nNSpid:");
 		if (!t || !ns || strtol(t + 6, NULL, 10) != tid)
 			continue;
@@ -307,14 +295,8 @@ long trace_pidfd_new(struct call *c, pid_t pid, unsigned flags)
 	char view[64], path[128], buf[2048];
 	proc_view(c->tid, view, sizeof view);
 	snprintf(path, sizeof path, "%s/%d/status", view, (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
-	if (fd < 0)
+	if (proc_read(path, buf, sizeof buf) <= 0)
 		return -ESRCH;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -ESRCH;
-	buf[n] = 0;
 	char *t = strstr(buf, "\nTgid:");
 	if (t && strtol(t + 6, NULL, 10) != pid) {
 		/* A thread, not a process; one that has exited is gone (its

@@ -207,14 +207,8 @@ static void move_to_cpu_of(pid_t tid)
 {
 	char path[48], buf[1024];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
-	if (fd < 0)
+	if (proc_read(path, buf, sizeof buf) <= 0)
 		return;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = 0;
 	const char *p = strrchr(buf, ')');
 	if (!p)
 		return;
@@ -330,14 +324,8 @@ int tgid_of(pid_t tid)
 {
 	char path[48], buf[1024];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
-	if (fd < 0)
+	if (proc_read(path, buf, sizeof buf) <= 0)
 		return tid;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return tid;
-	buf[n] = 0;
 	char *t = strstr(buf, "\nTgid:");
 	return t ? (int)strtol(t + 6, NULL, 10) : tid;
 }
