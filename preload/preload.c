@@ -53,11 +53,6 @@ struct k_sigaction {
 };
 
 #define SIGBIT(sig) (1ULL << ((sig) - 1))
-/* The sa_flags bits Linux keeps (UAPI_SA_FLAGS; SA_EXPOSE_TAGBITS is
- * 0x800): since 5.11 it clears the others in what it stores and shows. */
-#define SF_UAPI_SA_FLAGS                                                   \
-	(SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | 0x800UL | SA_ONSTACK | \
-	 SA_RESTART | SA_NODEFER | SA_RESETHAND | SA_RESTORER)
 
 /* The restorer libc's sigaction hands the kernel (glibc: its own
  * __restore_rt, with SA_RESTORER), 0 if unknown. */
@@ -87,12 +82,14 @@ static void learn_libc_restorer(void)
 static void prog_sigsys_set_k(const struct k_sigaction *k)
 {
 	struct sigaction n;
+	struct sf_ksigaction s;
+	__builtin_memcpy(&s, k, sizeof s);
+	sf_ksigaction_store(&s);
 	memset(&n, 0, sizeof n);
-	n.sa_handler = (sighandler_t)k->handler;
-	n.sa_flags = (int)(k->flags & SF_UAPI_SA_FLAGS);
-	n.sa_restorer = (void (*)(void))k->restorer;
-	uint64_t m = k->mask & ~(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP));
-	__builtin_memcpy(&n.sa_mask, &m, 8);
+	n.sa_handler = (sighandler_t)s.handler;
+	n.sa_flags = (int)s.flags;
+	n.sa_restorer = (void (*)(void))s.restorer;
+	__builtin_memcpy(&n.sa_mask, &s.mask, 8);
 	pl_prog_sigsys = n;
 }
 
@@ -251,20 +248,8 @@ static long virt_sigprocmask(ucontext_t *uc, const long a[6])
 		if (sf_sigmask(SIG_BLOCK, (const void *)set, 0) < 0)
 			return -EFAULT;
 		__builtin_memcpy(&s, (const void *)set, 8);
-		s &= ~(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP));
-		switch (how) {
-		case SIG_BLOCK:
-			vnew = vold | s;
-			break;
-		case SIG_UNBLOCK:
-			vnew = vold & ~s;
-			break;
-		case SIG_SETMASK:
-			vnew = s;
-			break;
-		default:
+		if (sf_sigmask_apply(how, vold, s, &vnew) < 0)
 			return -EINVAL;
-		}
 		real = vnew & ~SIGBIT(SIGSYS);
 		__builtin_memcpy(&uc->uc_sigmask, &real, 8);
 		pl_sigsys_blocked = !!(vnew & SIGBIT(SIGSYS));
@@ -320,34 +305,11 @@ static void clear_prog_sigsys(void)
 /* preload/tail.c */
 SF_HIDDEN long pl_engine_call(ucontext_t *uc, long nr, const long a[6]);
 
-/* Did the kernel raise this SIGSYS for a seccomp trap of the interrupted
- * call? For a trap it names the address after the syscall instruction and
- * the call's number, and the saved context holds both (the pc, and the
- * result register rolled back to the number). A process may queue itself
- * a SIGSYS with any si_code and fields (rt_sigqueueinfo allows si_code >= 0
- * only to oneself), but then the saved context is the queueing call's
- * return, whose result (0) is what the number register then holds. The
- * checks of Chromium's sandbox (seccomp-bpf/trap.cc). */
-static int kernel_trap(const siginfo_t *si, const ucontext_t *uc)
-{
-	return si->si_code == SYS_SECCOMP &&
-	       (uintptr_t)si->si_call_addr == sf_ctx_pc(uc) &&
-	       si->si_syscall == (int)sf_ctx_nr(uc);
-}
-
-/* A trap of sysfill's filter: a kernel trap with our arch and tag. No
- * filter of ours traps read (0), the number a self-queued forgery shows. */
-static int our_trap(const siginfo_t *si, int trap)
-{
-	return trap && si->si_arch == SF_AUDIT_ARCH &&
-	       (unsigned)si->si_errno == SF_TRAP_TAG && si->si_syscall != 0;
-}
-
 static void sf_sigsys(int sig, siginfo_t *si, void *vuc)
 {
 	ucontext_t *uc = vuc;
-	int trap = kernel_trap(si, uc);
-	if (!our_trap(si, trap)) {
+	int trap;
+	if (!sf_our_trap(si, sf_ctx_pc(uc), sf_ctx_nr(uc), SF_TRAP_TAG, &trap)) {
 		chain(sig, si, vuc, trap);
 		return;
 	}

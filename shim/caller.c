@@ -167,5 +167,37 @@ long sf_write_pieces(const struct sf_caller *c, const struct sf_piece *p,
 	return 0;
 }
 
-const struct sf_caller sf_self_caller = {self_read, self_write,
-					 self_write_pieces, 0};
+const struct sf_caller sf_self_caller = {.read = self_read,
+					 .write = self_write,
+					 .write_pieces = self_write_pieces};
+
+long sf_caller_sys(const struct sf_caller *c, long nr, const long a[6],
+		   const struct sf_buf *b, int nb)
+{
+	if (c->sys)
+		return c->sys(c, nr, a, b, nb);
+	long x[6];
+	for (int i = 0; i < 6; i++)
+		x[i] = a[i];
+	for (int i = 0; i < nb; i++)
+		x[b[i].arg] = (long)b[i].p;
+	return sf_syscall6(nr, x[0], x[1], x[2], x[3], x[4], x[5]);
+}
+
+long sf_caller_last(const struct sf_caller *c, long nr, const long a[6],
+		    const struct sf_buf *b, int nb)
+{
+	if (c->last && c->last(c, nr, a, b, nb) == 0)
+		return SF_TAIL;
+	return sf_caller_sys(c, nr, a, b, nb);
+}
+
+const char *sf_caller_proc(const struct sf_caller *c)
+{
+	return c->proc ? c->proc : "/proc";
+}
+
+const char *sf_caller_self(const struct sf_caller *c)
+{
+	return c->self ? c->self : "/proc/self";
+}

@@ -343,30 +343,16 @@ static int nonchild_gone(struct sf_watch *w, int settle)
 		return 1;
 	if (n < 0)
 		return 0;
-	/* comm may contain spaces and ')': the fields start after the last ')'. */
-	char *p = 0;
-	for (char *q = buf; *q; q++)
-		if (*q == ')')
-			p = q;
-	if (!p || !p[1] || !p[2])
+	int leader_zombie;
+	int r = proc_stat_gone(buf, w->starttime, &leader_zombie);
+	if (r < 0)
 		return 0;
-	p += 2;
-	char state = *p;
-	uint64_t threads = 0, start = 0;
-	for (int field = 3; *p && field < 22;) {
-		if (*p++ == ' ' && ++field == 20)
-			threads = proc_number(p);
-	}
-	start = proc_number(p);
-	if ((w->starttime && start != w->starttime) || state == 'X')
+	if (r)
 		return 1;
-	if (state == 'Z') {
-		if (threads <= 1)
-			return 1;
+	if (leader_zombie)
 		leader_dead[idx] = 1;
-	} else if (settle) {
+	else if (settle)
 		leader_dead[idx] = 0;
-	}
 	return 0;
 }
 

@@ -62,6 +62,42 @@ static long fd_to_pid(int fd, int allow_procdir)
 	return pid;
 }
 
+long sf_caller_pidfd(const struct sf_caller *c, int fd, int procdir,
+		     int *nonblock)
+{
+	if (c->pidfd)
+		return c->pidfd(c, fd, procdir, nonblock);
+	sf_lock();
+	long pid = fd_to_pid(fd, procdir);
+	if (pid >= 0 && nonblock) {
+		long fl = sf_sys2(SF_NR_fcntl, fd, F_GETFL);
+		*nonblock = fl > 0 && (fl & O_NONBLOCK);
+	}
+	sf_unlock();
+	return pid;
+}
+
+/* The library's state part of a wait that consumed an exit. */
+static void caller_reaped(const struct sf_caller *c, int fd)
+{
+	if (c->reaped) {
+		c->reaped(c, fd);
+		return;
+	}
+	sf_lock();
+	int idx = pidtab_resolve(fd);
+	if (idx >= 0)
+		pidtab_mark_reaped(pidtab_watch(idx));
+	sf_unlock();
+}
+
+static long c_sys(const struct sf_caller *c, long nr, long a0, long a1,
+		  long a2, long a3, long a4)
+{
+	const long a[6] = {a0, a1, a2, a3, a4, 0};
+	return sf_caller_sys(c, nr, a, 0, 0);
+}
+
 /* The kernel's siginfo (struct kernel_siginfo: 48 bytes on 64-bit) and
  * the expansion a user siginfo has after it. */
 #define KSIGINFO_SIZE 48
@@ -106,10 +142,28 @@ static long siginfo_from_user(const struct sf_caller *c, siginfo_t *info,
 	return 0;
 }
 
+/* SIG with INFO (engine memory, NULL: none) to PID, made by C: NR is
+ * rt_sigqueueinfo (or kill), rt_tgsigqueueinfo (or tgkill) with TID. */
+static long send_as(const struct sf_caller *c, int last, int thread, long pid,
+		    int sig, siginfo_t *info)
+{
+	long a[6] = {pid, sig, 0, 0, 0, 0};
+	long nr = info ? SF_NR_rt_sigqueueinfo : SF_NR_kill;
+	struct sf_buf b = {2, SF_BUF_IN, info, sizeof *info};
+	if (thread) {
+		a[1] = pid, a[2] = sig;
+		nr = info ? SF_NR_rt_tgsigqueueinfo : SF_NR_tgkill;
+		b.arg = 3;
+	}
+	return last ? sf_caller_last(c, nr, a, &b, info ? 1 : 0)
+		    : sf_caller_sys(c, nr, a, &b, info ? 1 : 0);
+}
+
 struct pgrp_send {
+	const struct sf_caller *c;
 	pid_t pgrp;
 	int sig;
-	const siginfo_t *info;
+	siginfo_t *info;
 	int sent;  /* one member took it */
 	long last; /* the last member's answer */
 };
@@ -117,10 +171,9 @@ struct pgrp_send {
 static int pgrp_member(pid_t pid, void *arg)
 {
 	struct pgrp_send *g = arg;
-	if (proc_stat_field(pid, 5) != g->pgrp)
+	if (proc_stat_field_in(sf_caller_proc(g->c), pid, 5) != g->pgrp)
 		return 0;
-	long r = g->info ? sf_sys3(SF_NR_rt_sigqueueinfo, pid, g->sig, g->info)
-			 : sf_sys2(SF_NR_kill, pid, g->sig);
+	long r = send_as(g->c, 0, 0, pid, g->sig, g->info);
 	if (r != -ESRCH) { /* a member that went meanwhile is no member */
 		g->sent |= !r;
 		g->last = r;
@@ -132,12 +185,13 @@ static int pgrp_member(pid_t pid, void *arg)
  * group PGRP; 0 if one took it, else the last error, ESRCH if none.
  * kill(-PGRP) gives exactly that, except for group 1 (kill(-1) is every
  * process) and with a siginfo: those go member by member (/proc). */
-static long pgrp_send(pid_t pgrp, int sig, const siginfo_t *info)
+static long pgrp_send(const struct sf_caller *c, pid_t pgrp, int sig,
+		      siginfo_t *info)
 {
 	if (!info && pgrp > 1)
-		return sf_sys2(SF_NR_kill, -pgrp, sig);
-	struct pgrp_send g = {pgrp, sig, info, 0, -ESRCH};
-	long r = proc_each_pid(pgrp_member, &g);
+		return send_as(c, 1, 0, -pgrp, sig, 0);
+	struct pgrp_send g = {c, pgrp, sig, info, 0, -ESRCH};
+	long r = proc_each_pid_in(sf_caller_proc(c), pgrp_member, &g);
 	if (r < 0)
 		return r;
 	return g.sent ? 0 : g.last;
@@ -152,9 +206,7 @@ long sf_pidfd_send_signal(const struct sf_caller *c, int fd, int sig,
 		return -EINVAL;
 	if (flags & (flags - 1))
 		return -EINVAL; /* one scope at most */
-	sf_lock();
-	long pid = fd_to_pid(fd, 1);
-	sf_unlock();
+	long pid = sf_caller_pidfd(c, fd, 1, 0);
 	long r;
 	siginfo_t info;
 	/* Linux checks the fd, then info, and only then whether the process
@@ -173,7 +225,7 @@ long sf_pidfd_send_signal(const struct sf_caller *c, int fd, int sig,
 		}
 		/* Only to yourself (the calling thread is the one the pidfd
 		 * names, and not as a group) may you send any si_code. */
-		long self = sf_sys0(SF_NR_gettid);
+		long self = c_sys(c, SF_NR_gettid, 0, 0, 0, 0, 0);
 		if ((self != pid || flags == PIDFD_SIGNAL_PROCESS_GROUP) &&
 		    (info.si_code >= 0 || info.si_code == SI_TKILL)) {
 			r = -EPERM;
@@ -184,17 +236,16 @@ long sf_pidfd_send_signal(const struct sf_caller *c, int fd, int sig,
 		r = pid;
 		goto out;
 	}
+	/* Sent by the caller: the kernel checks its permission. */
 	switch (flags) {
 	case PIDFD_SIGNAL_THREAD: /* the thread the pidfd names: the leader */
-		r = uinfo ? sf_sys4(SF_NR_rt_tgsigqueueinfo, pid, pid, sig, &info)
-			  : sf_sys3(SF_NR_tgkill, pid, pid, sig);
+		r = send_as(c, 1, 1, pid, sig, uinfo ? &info : 0);
 		break;
 	case PIDFD_SIGNAL_PROCESS_GROUP: /* the group whose id is the pid */
-		r = pgrp_send((pid_t)pid, sig, uinfo ? &info : 0);
+		r = pgrp_send(c, (pid_t)pid, sig, uinfo ? &info : 0);
 		break;
 	default: /* a process pidfd's scope: the thread group */
-		r = uinfo ? sf_sys3(SF_NR_rt_sigqueueinfo, pid, sig, &info)
-			  : sf_sys2(SF_NR_kill, pid, sig);
+		r = send_as(c, 1, 0, pid, sig, uinfo ? &info : 0);
 	}
 out:
 	sf_log(SF_LOG_DEBUG, "pidfd_send_signal(%d, %d, %lx, %x) = %ld%s%s", fd,
@@ -212,16 +263,26 @@ out:
  * a stop as CLD_KILLED and a continue as CLD_DUMPED, both with status
  * 127, which no real signal has; wait4 reports them right. Peek with
  * WNOWAIT, then consume with the call that reads the event correctly. */
-static long waitid_stop_safe(pid_t pid, siginfo_t *si, int opts,
-			     struct rusage *ru)
+/* waitid(P_PID) made by C into SI and RU (engine memory; RU may be 0). */
+static long c_waitid(const struct sf_caller *c, pid_t pid, siginfo_t *si,
+		     int opts, struct rusage *ru)
+{
+	const long a[6] = {P_PID, pid, 0, opts, 0, 0};
+	const struct sf_buf b[2] = {{2, SF_BUF_OUT, si, sizeof *si},
+				    {4, SF_BUF_OUT, ru, sizeof *ru}};
+	return sf_caller_sys(c, SF_NR_waitid, a, b, ru ? 2 : 1);
+}
+
+static long waitid_stop_safe(const struct sf_caller *c, pid_t pid,
+			     siginfo_t *si, int opts, struct rusage *ru)
 {
 	for (int tries = 0;; tries++) {
-		long r = sf_sys5(SF_NR_waitid, P_PID, pid, si, opts | WNOWAIT, ru);
+		long r = c_waitid(c, pid, si, opts | WNOWAIT, ru);
 		if (r < 0 || si->si_pid != pid || si->si_status != 127 ||
 		    (si->si_code != CLD_KILLED && si->si_code != CLD_DUMPED &&
 		     si->si_code != CLD_TRAPPED)) {
 			if (r == 0 && si->si_pid == pid && !(opts & WNOWAIT))
-				r = sf_sys5(SF_NR_waitid, P_PID, pid, si, opts, ru);
+				r = c_waitid(c, pid, si, opts, ru);
 			return r;
 		}
 		if (opts & WNOWAIT) {
@@ -236,7 +297,10 @@ static long waitid_stop_safe(pid_t pid, siginfo_t *si, int opts,
 		int st = 0;
 		int wopts = WNOHANG | (opts & WSTOPPED ? WUNTRACED : 0) |
 			    (opts & WCONTINUED ? WCONTINUED : 0) | (opts & __WALL);
-		r = sf_sys4(SF_NR_wait4, pid, &st, wopts, ru);
+		const long a[6] = {pid, 0, wopts, 0, 0, 0};
+		const struct sf_buf b[2] = {{1, SF_BUF_OUT, &st, sizeof st},
+					    {3, SF_BUF_OUT, ru, sizeof *ru}};
+		r = sf_caller_sys(c, SF_NR_wait4, a, b, ru ? 2 : 1);
 		if (r < 0)
 			return r;
 		if (r == pid) {
@@ -293,86 +357,30 @@ static int stop_reports_right(void)
 	return known == 1;
 }
 
-long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
-		     int options, uintptr_t ru)
+/* The wait itself, for PID of pidfd FD, and the copy-out of its result
+ * R (or, with R == 1, of the wait made here with OPTS). */
+static long wait_pid(const struct sf_caller *c, long r, int fd, pid_t pid,
+		     uintptr_t infop, int options, int opts, int nonblock,
+		     uintptr_t ru)
 {
-	long r, pid = 0;
-	const int known = WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED |
-			  __WNOTHREAD | __WCLONE | __WALL;
 	siginfo_t si;
 	struct rusage rus;
 	memset(&si, 0, sizeof si);
-	if ((options & ~known) || !(options & (WEXITED | WSTOPPED | WCONTINUED))) {
-		r = -EINVAL;
-		goto out;
+	if (r == 1) {
+		if (opts & (WSTOPPED | WCONTINUED))
+			r = waitid_stop_safe(c, pid, &si, opts, ru ? &rus : 0);
+		else
+			r = c_waitid(c, pid, &si, opts, ru ? &rus : 0);
+		if (r == 0 && si.si_pid == pid && !(options & WNOWAIT) &&
+		    (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
+		     si.si_code == CLD_DUMPED))
+			caller_reaped(c, fd);
+		if (r == 0 && !(options & WNOHANG) && si.si_pid == 0 && nonblock)
+			r = -EAGAIN;
 	}
-	if (fd < 0) {
-		r = -EINVAL;
-		goto out;
-	}
-	sf_lock();
-	pid = fd_to_pid(fd, 0);
-	/* PIDFD_NONBLOCK only matters to a call that would block. */
-	long fl = pid >= 0 && !(options & WNOHANG) ? sf_sys2(SF_NR_fcntl, fd, F_GETFL)
-						    : 0;
-	sf_unlock();
-	if (pid == -ESRCH) {
-		r = -ECHILD; /* reaped: no such child any more */
-		goto out;
-	}
-	if (pid < 0) {
-		r = pid;
-		goto out;
-	}
-	int opts = options;
-	if (fl > 0 && (fl & O_NONBLOCK))
-		opts |= WNOHANG;
-	/* A wait that blocks is the caller's own waitid(P_PID), interruptible
-	 * and restartable as the kernel's; the kernel then writes infop and
-	 * ru itself. The watch learns of a reap from F_GETOWN (pidtab). */
-	if (!(opts & WNOHANG) && c->tail &&
-	    (!(opts & (WSTOPPED | WCONTINUED)) || stop_reports_right())) {
-		const long ta[6] = {P_PID, pid, (long)infop, options, (long)ru, 0};
-		/* What the kernel leaves there after an error (EINTR): gVisor
-		 * leaves P_PID's infop alone then. Not where a bad rusage
-		 * makes the kernel skip infop; a fault is the call's. */
-		struct rusage cur;
-		if (infop && (!ru || (c->read(c, &cur, ru, sizeof cur) == 0 &&
-				      c->write(c, ru, &cur, sizeof cur) == 0))) {
-			const struct sf_piece p[2] = {
-				{infop, &si, 12}, {infop + 16, &si, 12}};
-			sf_write_pieces(c, p, 2);
-		}
-		if (c->tail(c, SF_NR_waitid, ta) == 0) {
-			r = SF_TAIL;
-			goto out;
-		}
-	}
-	if (opts & (WSTOPPED | WCONTINUED))
-		r = waitid_stop_safe(pid, &si, opts, ru ? &rus : 0);
-	else
-		r = sf_sys5(SF_NR_waitid, P_PID, pid, &si, opts, ru ? &rus : 0);
-	if (r == 0 && si.si_pid == pid && !(options & WNOWAIT) &&
-	    (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
-	     si.si_code == CLD_DUMPED)) {
-		sf_lock();
-		int idx = pidtab_resolve(fd);
-		if (idx >= 0)
-			pidtab_mark_reaped(pidtab_watch(idx));
-		sf_unlock();
-	}
-	if (r == 0 && !(options & WNOHANG) && si.si_pid == 0 &&
-	    (fl & O_NONBLOCK))
-		r = -EAGAIN;
-out:
 	/* As SYSCALL_DEFINE5(waitid) (kernel/exit.c): the rusage only for a
 	 * reported child (EFAULT before infop is touched), then the six
 	 * fields of infop, zero after an error, EFAULT over any error. */
-	if (r == SF_TAIL) {
-		sf_log(SF_LOG_DEBUG, "waitid(P_PIDFD, %d, %x): left to the caller",
-		       fd, options);
-		return r;
-	}
 	if (r < 0)
 		memset(&si, 0, sizeof si);
 	if (r == 0 && si.si_pid && ru &&
@@ -386,21 +394,95 @@ out:
 		if (sf_write_pieces(c, p, 2) < 0)
 			r = -EFAULT;
 	}
+	return r;
+}
+
+long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
+		     int options, uintptr_t ru)
+{
+	long r, pid = 0;
+	const int known = WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED |
+			  __WNOTHREAD | __WCLONE | __WALL;
+	int nonblock = 0, opts = options;
+	if ((options & ~known) || !(options & (WEXITED | WSTOPPED | WCONTINUED))) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (fd < 0) {
+		r = -EINVAL;
+		goto out;
+	}
+	/* PIDFD_NONBLOCK only matters to a call that would block. */
+	pid = sf_caller_pidfd(c, fd, 0, options & WNOHANG ? 0 : &nonblock);
+	if (pid == -ESRCH) {
+		r = -ECHILD; /* reaped: no such child any more */
+		goto out;
+	}
+	if (pid < 0) {
+		r = pid;
+		goto out;
+	}
+	if (nonblock)
+		opts |= WNOHANG;
+	/* A wait that blocks is the caller's own waitid(P_PID), interruptible
+	 * and restartable as the kernel's; the kernel then writes infop and
+	 * ru itself. The watch learns of a reap from F_GETOWN (pidtab). */
+	int stops = opts & (WSTOPPED | WCONTINUED);
+	if (!(opts & WNOHANG) && c->tail &&
+	    (!stops || stop_reports_right() || c->defer_stop_wait)) {
+		const long ta[6] = {P_PID, pid, (long)infop, options, (long)ru, 0};
+		/* What the kernel leaves there after an error (EINTR): gVisor
+		 * leaves P_PID's infop alone then. Not where a bad rusage
+		 * makes the kernel skip infop; a fault is the call's. */
+		struct rusage cur;
+		if (infop && (!ru || (c->read(c, &cur, ru, sizeof cur) == 0 &&
+				      c->write(c, ru, &cur, sizeof cur) == 0))) {
+			static const siginfo_t zero;
+			const struct sf_piece p[2] = {
+				{infop, &zero, 12}, {infop + 16, &zero, 12}};
+			sf_write_pieces(c, p, 2);
+		}
+		if (stops && !stop_reports_right() ?
+			    c->defer_stop_wait(c, (pid_t)pid, infop, options, ru) == 0
+			    : c->tail(c, SF_NR_waitid, ta) == 0) {
+			r = SF_TAIL;
+			goto out;
+		}
+	}
+	r = wait_pid(c, 1, fd, (pid_t)pid, infop, options, opts, nonblock, ru);
+	sf_log(SF_LOG_DEBUG, "waitid(P_PIDFD, %d, %x) = %ld%s%s", fd, options, r,
+	       r < 0 ? " " : "", r < 0 ? sf_errname(r) : "");
+	return r;
+out:
+	if (r == SF_TAIL) {
+		sf_log(SF_LOG_DEBUG, "waitid(P_PIDFD, %d, %x): left to the caller",
+		       fd, options);
+		return r;
+	}
+	r = wait_pid(c, r, fd, (pid_t)pid, infop, options, opts, 0, ru);
 	sf_log(SF_LOG_DEBUG, "waitid(P_PIDFD, %d, %x) = %ld%s%s", fd, options, r,
 	       r < 0 ? " " : "", r < 0 ? sf_errname(r) : "");
 	return r;
 }
 
+long sf_waitid_resume(const struct sf_caller *c, long r, int fd, pid_t pid,
+		      uintptr_t infop, int options, uintptr_t ru)
+{
+	/* The peek found a report (or failed): take it without blocking. */
+	if (r == 0)
+		r = 1;
+	return wait_pid(c, r, fd, pid, infop, options, options | WNOHANG, 0, ru);
+}
+
 #define CAP_SYS_PTRACE_BIT (1ULL << 19)
 
-/* The numbers of /proc/PID/uid_map (PID 0: self), up to N. Returns how
- * many, or -errno. */
-static long uid_map(long pid, uint64_t *v, int n)
+/* The numbers of the uid_map of /proc directory DIR, up to N. Returns
+ * how many, or -errno. */
+static long uid_map(const char *dir, uint64_t *v, int n)
 {
-	char path[48], buf[512];
-	if (pid)
-		sf_fmt(path, sizeof path, "/proc/%ld/uid_map", pid);
-	long len = proc_read(pid ? path : "/proc/self/uid_map", buf, sizeof buf);
+	char path[128], buf[512];
+	sf_fmt(path, sizeof path, "%s/uid_map", dir);
+	long len = proc_read(path, buf, sizeof buf);
 	if (len < 0)
 		return len;
 	int i = 0;
@@ -421,10 +503,12 @@ static long uid_map(long pid, uint64_t *v, int n)
  * uid mapping is read as the same namespace, and the initial namespace's
  * (0 0 4294967295) as the ancestor of every other; unreadable maps as one
  * namespace. */
-static int same_user_ns_or_below(long pid)
+static int same_user_ns_or_below(const struct sf_caller *c, long pid)
 {
 	uint64_t a[30], b[30];
-	long na = uid_map(0, a, 30), nb = uid_map(pid, b, 30);
+	char dir[96];
+	sf_fmt(dir, sizeof dir, "%s/%ld", sf_caller_proc(c), pid);
+	long na = uid_map(sf_caller_self(c), a, 30), nb = uid_map(dir, b, 30);
 	if (na <= 0 || nb <= 0)
 		return 1;
 	if (na == 3 && a[0] == 0 && a[1] == 0 && a[2] == 4294967295ULL)
@@ -441,25 +525,29 @@ static int same_user_ns_or_below(long pid)
  * ancestor, 2: CAP_SYS_PTRACE, 3: never). A capability counts in the
  * target's user namespace when both share one or the caller is in the
  * initial one; PR_SET_PTRACER exceptions are not visible in /proc.
- * Returns 0, -EPERM, or -ESRCH (the target is gone). */
-static long ptrace_attach_allowed(long pid)
+ * The credentials are C's (its /proc status), never the engine's
+ * process's. Returns 0, -EPERM, or -ESRCH (the target is gone). */
+static long ptrace_attach_allowed(const struct sf_caller *c, long pid)
 {
-	long self = sf_getpid();
+	long self = c_sys(c, SF_NR_getpid, 0, 0, 0, 0, 0);
 	if (pid == self)
 		return 0;
-	char path[48], buf[2048];
-	uint64_t uid[3], gid[3], cap = 0;
-	sf_fmt(path, sizeof path, "/proc/%ld/status", pid);
+	const char *root = sf_caller_proc(c);
+	char path[128], buf[2048];
+	uint64_t uid[3], gid[3], cap = 0, ruid = (uint64_t)-1, rgid = (uint64_t)-1;
+	sf_fmt(path, sizeof path, "%s/%ld/status", root, pid);
 	if (proc_read(path, buf, sizeof buf) <= 0)
 		return -ESRCH;
 	if (proc_status_field(buf, "Uid", uid, 3, 10) != 3 ||
 	    proc_status_field(buf, "Gid", gid, 3, 10) != 3)
 		return -EPERM;
-	if (proc_read("/proc/self/status", buf, sizeof buf) > 0)
+	sf_fmt(path, sizeof path, "%s/status", sf_caller_self(c));
+	if (proc_read(path, buf, sizeof buf) > 0) {
 		proc_status_field(buf, "CapEff", &cap, 1, 16);
-	int capable = (cap & CAP_SYS_PTRACE_BIT) && same_user_ns_or_below(pid);
-	uint64_t ruid = (uint64_t)sf_sys0(SF_NR_getuid);
-	uint64_t rgid = (uint64_t)sf_sys0(SF_NR_getgid);
+		proc_status_field(buf, "Uid", &ruid, 1, 10);
+		proc_status_field(buf, "Gid", &rgid, 1, 10);
+	}
+	int capable = (cap & CAP_SYS_PTRACE_BIT) && same_user_ns_or_below(c, pid);
 	int same = 1;
 	for (int i = 0; i < 3; i++)
 		same &= uid[i] == ruid && gid[i] == rgid;
@@ -473,17 +561,20 @@ static long ptrace_attach_allowed(long pid)
 		uint32_t mode, uid, gid;
 		char rest[108];
 	} st;
-	sf_fmt(path, sizeof path, "/proc/%ld", pid);
+	sf_fmt(path, sizeof path, "%s/%ld", root, pid);
 	if (sf_sys4(SF_NR_newfstatat, AT_FDCWD, path, &st, 0) < 0)
 		return -ESRCH;
 	if (st.uid == 0 && uid[1] != 0 && !capable)
 		return -EPERM;
 	/* gVisor keeps /proc/PID the euid's: ask its own dumpable check,
-	 * which guards /proc/PID/cwd (a zombie has none: ENOENT) */
+	 * which guards /proc/PID/cwd (a zombie has none: ENOENT), as C */
 	char link[8];
-	sf_fmt(path, sizeof path, "/proc/%ld/cwd", pid);
+	int len = sf_fmt(path, sizeof path, "/proc/%ld/cwd", pid);
+	const long ra[6] = {0, 0, sizeof link, 0, 0, 0};
+	const struct sf_buf rb[2] = {{0, SF_BUF_IN, path, (size_t)len + 1},
+				     {1, SF_BUF_OUT, link, sizeof link}};
 	if (!capable &&
-	    sf_sys3(SF_NR_readlink, path, link, sizeof link) == -EACCES)
+	    sf_caller_sys(c, SF_NR_readlink, ra, rb, 2) == -EACCES)
 		return -EPERM;
 	if (proc_read("/proc/sys/kernel/yama/ptrace_scope", buf, 8) <= 0)
 		return 0;
@@ -494,7 +585,7 @@ static long ptrace_attach_allowed(long pid)
 		if (capable)
 			return 0;
 		for (long p = pid, n = 0; p > 1 && n < 4096; n++) {
-			p = proc_stat_field((pid_t)p, 4);
+			p = proc_stat_field_in(root, (pid_t)p, 4);
 			if (p == self)
 				return 0;
 		}
@@ -511,34 +602,40 @@ static long ptrace_attach_allowed(long pid)
 
 long sf_pidfd_getfd(int fd, int targetfd, unsigned flags)
 {
+	return sf_pidfd_getfd_as(&sf_self_caller, fd, targetfd, flags);
+}
+
+long sf_pidfd_getfd_as(const struct sf_caller *c, int fd, int targetfd,
+		       unsigned flags)
+{
 	long r;
+	const char *root = sf_caller_proc(c);
 	if (flags) {
 		r = -EINVAL;
 		goto out;
 	}
-	sf_lock();
-	long pid = fd_to_pid(fd, 0);
-	sf_unlock();
+	long pid = sf_caller_pidfd(c, fd, 0, 0);
 	if (pid < 0) {
 		r = pid;
 		goto out;
 	}
 	/* __pidfd_fget: the permission first, then the fd. */
-	r = ptrace_attach_allowed(pid);
+	r = ptrace_attach_allowed(c, pid);
 	if (r < 0)
 		goto out;
 	/* Without the call the only way in is /proc/PID/fd/N, which opens the
 	 * file anew: a new open file description, given the target's access
 	 * mode, status flags and offset (fdinfo) at this moment; the offset
 	 * is not shared afterwards (README). */
-	char path[64], buf[256];
-	sf_fmt(path, sizeof path, "/proc/%ld/fdinfo/%d", pid, targetfd);
+	char path[128], buf[256];
+	sf_fmt(path, sizeof path, "%s/%ld/fdinfo/%d", root, pid, targetfd);
 	long n = proc_read(path, buf, sizeof buf);
 	if (n < 0) {
 		char state = 0;
 		/* Linux 6.9+: an exiting process's files are gone: ESRCH. Our
 		 * waiter may not have seen the exit yet: ask /proc. */
-		r = n == -ENOENT ? (proc_stat(pid, 0, &state) < 0 || state == 'Z' ||
+		r = n == -ENOENT ? (proc_stat_in(root, (pid_t)pid, 0, &state) < 0 ||
+				    state == 'Z' ||
 				    state == 'X' ? -ESRCH : -EBADF)
 		    : n == -EACCES ? -EPERM : n;
 		goto out;
@@ -568,8 +665,11 @@ long sf_pidfd_getfd(int fd, int targetfd, unsigned flags)
 	int oflags = (fl & O_PATH) ? O_PATH
 				   : (int)(fl & (O_ACCMODE | O_SYNC | O_DSYNC)) |
 					     O_NONBLOCK | O_NOCTTY;
-	sf_fmt(path, sizeof path, "/proc/%ld/fd/%d", pid, targetfd);
-	r = sf_sys4(SF_NR_openat, AT_FDCWD, path, oflags | O_CLOEXEC, 0);
+	/* opened by C, in its own /proc */
+	int len = sf_fmt(path, sizeof path, "/proc/%ld/fd/%d", pid, targetfd);
+	const long oa[6] = {AT_FDCWD, 0, oflags | O_CLOEXEC, 0, 0, 0};
+	const struct sf_buf ob = {1, SF_BUF_IN, path, (size_t)len + 1};
+	r = sf_caller_sys(c, SF_NR_openat, oa, &ob, 1);
 	if (r == -ENOENT)
 		r = -EBADF;
 	else if (r == -EACCES)
@@ -577,12 +677,13 @@ long sf_pidfd_getfd(int fd, int targetfd, unsigned flags)
 	if (r < 0 || (fl & O_PATH))
 		goto out;
 	long want = fl & SETFL_FLAGS;
-	if (sf_sys3(SF_NR_fcntl, r, F_SETFL, want) < 0)
+	if (c_sys(c, SF_NR_fcntl, r, F_SETFL, want, 0, 0) < 0)
 		/* O_DIRECT or O_NOATIME refused for the new description: keep
 		 * the others */
-		sf_sys3(SF_NR_fcntl, r, F_SETFL, want & ~(O_DIRECT | O_NOATIME));
+		c_sys(c, SF_NR_fcntl, r, F_SETFL, want & ~(O_DIRECT | O_NOATIME),
+		      0, 0);
 	if (pos)
-		sf_sys3(SF_NR_lseek, r, (long)pos, SEEK_SET);
+		c_sys(c, SF_NR_lseek, r, (long)pos, SEEK_SET, 0, 0);
 out:
 	sf_log(SF_LOG_DEBUG, "pidfd_getfd(%d, %d, %x) = %ld%s%s", fd, targetfd,
 	       flags, r, r < 0 ? " " : "", r < 0 ? sf_errname(r) : "");
@@ -615,10 +716,11 @@ struct pidfd_info_k { /* struct pidfd_info up to PIDFD_INFO_SIZE_VER3 */
 
 /* The mount point of a cgroup2 hierarchy (/proc/self/mountinfo) into MNT
  * (LEN bytes). 0 or -ENOENT. */
-static int cgroup2_mount(char *mnt, size_t len)
+static int cgroup2_mount(const struct sf_caller *c, char *mnt, size_t len)
 {
-	char buf[8192];
-	if (proc_read("/proc/self/mountinfo", buf, sizeof buf) <= 0)
+	char buf[8192], path[128];
+	sf_fmt(path, sizeof path, "%s/mountinfo", sf_caller_self(c));
+	if (proc_read(path, buf, sizeof buf) <= 0)
 		return -ENOENT;
 	for (char *l = buf; *l;) {
 		char *nl = l;
@@ -649,12 +751,12 @@ static int cgroup2_mount(char *mnt, size_t len)
 
 /* cgroup_id() of PID's cgroup2 cgroup: the inode of its directory in the
  * cgroup2 mount (kernfs ids are inode numbers). 0 if unknown. */
-static uint64_t cgroup2_id(long pid)
+static uint64_t cgroup2_id(const struct sf_caller *c, long pid)
 {
 	char path[4200], buf[4096], mnt[256];
-	if (cgroup2_mount(mnt, sizeof mnt) < 0)
+	if (cgroup2_mount(c, mnt, sizeof mnt) < 0)
 		return 1; /* not mounted: all in its root (cgrp_dfl_root, id 1) */
-	sf_fmt(path, 64, "/proc/%ld/cgroup", pid);
+	sf_fmt(path, 128, "%s/%ld/cgroup", sf_caller_proc(c), pid);
 	if (proc_read(path, buf, sizeof buf) <= 0)
 		return 0;
 	char *l = buf;
@@ -701,9 +803,10 @@ static long pidfd_get_info(const struct sf_caller *c, long pid, int reaped,
 		k.mask |= PIDFD_INFO_COREDUMP;
 	if (reaped) /* no exit information kept */
 		return -ESRCH;
-	char path[48], buf[2048];
+	const char *root = sf_caller_proc(c);
+	char path[128], buf[2048];
 	uint64_t v[4];
-	sf_fmt(path, sizeof path, "/proc/%ld/status", pid);
+	sf_fmt(path, sizeof path, "%s/%ld/status", root, pid);
 	if (proc_read(path, buf, sizeof buf) <= 0)
 		return -ESRCH;
 	if (proc_status_field(buf, "Uid", v, 4, 10) == 4) {
@@ -722,18 +825,19 @@ static long pidfd_get_info(const struct sf_caller *c, long pid, int reaped,
 	/* PIDFD_COREDUMP_USER / _SKIP from the mm's dumpability (see
 	 * ptrace_attach_allowed); a zombie has no mm */
 	char state = 0;
-	if ((mask & PIDFD_INFO_COREDUMP) && proc_stat((pid_t)pid, 0, &state) == 0 &&
+	if ((mask & PIDFD_INFO_COREDUMP) &&
+	    proc_stat_in(root, (pid_t)pid, 0, &state) == 0 &&
 	    state != 'Z' && state != 'X') {
 		struct {
 			uint64_t dev, ino, nlink;
 			uint32_t mode, uid, gid;
 			char rest[108];
 		} st;
-		sf_fmt(path, sizeof path, "/proc/%ld", pid);
+		sf_fmt(path, sizeof path, "%s/%ld", root, pid);
 		if (sf_sys4(SF_NR_newfstatat, AT_FDCWD, path, &st, 0) == 0)
 			k.coredump_mask = st.uid == 0 && k.euid != 0 ? 2 : 4;
 	}
-	k.cgroupid = cgroup2_id(pid);
+	k.cgroupid = cgroup2_id(c, pid);
 	if (k.cgroupid)
 		k.mask |= PIDFD_INFO_CGROUPID;
 	k.pid = (uint32_t)pid;
@@ -759,12 +863,13 @@ long sf_pidfd_ioctl(const struct sf_caller *c, int fd, unsigned cmd,
 	static const char *const ns[] = {
 		0, "cgroup", "ipc", "mnt", "net", "pid", "pid_for_children",
 		"time", "time_for_children", "user", "uts"};
-	sf_lock();
-	long pid = fd_to_pid(fd, 0);
-	sf_unlock();
+	long pid = sf_caller_pidfd(c, fd, 0, 0);
 	long r;
+	const char *root = sf_caller_proc(c);
 	if (pid == -EBADF) { /* not an emulated pidfd: the kernel's */
-		r = sf_gate_call(SF_NR_ioctl, fd, cmd, (long)arg, 0);
+		const long a[6] = {fd, cmd, (long)arg, 0, 0, 0};
+		r = c->pidfd ? sf_caller_last(c, SF_NR_ioctl, a, 0, 0)
+			     : sf_gate_call(SF_NR_ioctl, fd, cmd, (long)arg, 0);
 		goto out;
 	}
 	/* pidfs_ioctl_valid: the namespace commands, and PIDFD_GET_INFO of
@@ -791,17 +896,20 @@ long sf_pidfd_ioctl(const struct sf_caller *c, int fd, unsigned cmd,
 		goto out;
 	}
 	char state = 0;
-	if (proc_stat((pid_t)pid, 0, &state) < 0 || state == 'Z' || state == 'X') {
+	if (proc_stat_in(root, (pid_t)pid, 0, &state) < 0 || state == 'Z' ||
+	    state == 'X') {
 		r = -ESRCH; /* exited: no nsproxy any more */
 		goto out;
 	}
 	/* open_namespace: an nsfs file, as /proc/PID/ns/NAME opens it (the
-	 * same ptrace READ_FSCREDS check, EACCES). */
+	 * same ptrace READ_FSCREDS check, EACCES), by C in its own /proc. */
 	char path[64];
-	sf_fmt(path, sizeof path, "/proc/%ld/ns/%s", pid, ns[IOC_NR(cmd)]);
-	r = sf_sys4(SF_NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	int len = sf_fmt(path, sizeof path, "/proc/%ld/ns/%s", pid, ns[IOC_NR(cmd)]);
+	const long oa[6] = {AT_FDCWD, 0, O_RDONLY | O_CLOEXEC, 0, 0, 0};
+	const struct sf_buf ob = {1, SF_BUF_IN, path, (size_t)len + 1};
+	r = sf_caller_sys(c, SF_NR_openat, oa, &ob, 1);
 	if (r == -ENOENT)
-		r = proc_stat((pid_t)pid, 0, 0) < 0 ? -ESRCH : -EOPNOTSUPP;
+		r = proc_stat_in(root, (pid_t)pid, 0, 0) < 0 ? -ESRCH : -EOPNOTSUPP;
 out:
 	sf_log(SF_LOG_DEBUG, "ioctl(%d, %x, %lx) = %ld%s%s", fd, cmd,
 	       (unsigned long)arg, r, r < 0 ? " " : "", r < 0 ? sf_errname(r) : "");
@@ -819,7 +927,7 @@ long sf_engine_call(const struct sf_caller *c, long nr, const long a[6])
 	case SF_NR_ioctl:
 		return sf_pidfd_ioctl(c, (int)a[0], (unsigned)a[1], (uintptr_t)a[2]);
 	case SF_NR_pidfd_getfd:
-		return sf_pidfd_getfd((int)a[0], (int)a[1], (unsigned)a[2]);
+		return sf_pidfd_getfd_as(c, (int)a[0], (int)a[1], (unsigned)a[2]);
 	case SF_NR_waitid:
 		if ((int)a[0] == P_PIDFD)
 			return sf_waitid_pidfd(c, (int)a[1], (uintptr_t)a[2],

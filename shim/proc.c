@@ -9,7 +9,10 @@
 long proc_read(const char *path, char *buf, size_t len)
 {
 	struct stat a, b;
-	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	/* Never blocks nor follows a last symlink: under a tracee's
+	 * /proc/TID/root a FIFO or link may be planted. */
+	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, path,
+			  O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW, 0);
 	if (fd < 0)
 		return fd;
 	if (sf_sys2(SF_NR_fstat, fd, &a) < 0)
@@ -53,7 +56,6 @@ int proc_pidns_level(void)
 
 int proc_stat(pid_t pid, uint64_t *starttime, char *state)
 {
-	char path[48], buf[1024];
 	/* The caller's own process runs, and its pid cannot be reused while
 	 * it does: state 'R', start time unknown (0). qemu-user (7.2) fakes
 	 * /proc/<its pid>/stat with the reading thread's own start time, so a
@@ -66,7 +68,13 @@ int proc_stat(pid_t pid, uint64_t *starttime, char *state)
 			*state = 'R';
 		return 0;
 	}
-	sf_fmt(path, sizeof path, "/proc/%d/stat", (int)pid);
+	return proc_stat_in("/proc", pid, starttime, state);
+}
+
+int proc_stat_in(const char *root, pid_t pid, uint64_t *starttime, char *state)
+{
+	char path[128], buf[1024];
+	sf_fmt(path, sizeof path, "%s/%d/stat", root, (int)pid);
 	long n = proc_read(path, buf, sizeof buf);
 	if (n == -ENOENT || n == 0)
 		return -ESRCH;
@@ -94,8 +102,13 @@ int proc_stat(pid_t pid, uint64_t *starttime, char *state)
 
 long proc_stat_field(pid_t pid, int field)
 {
-	char path[48], buf[1024];
-	sf_fmt(path, sizeof path, "/proc/%d/stat", (int)pid);
+	return proc_stat_field_in("/proc", pid, field);
+}
+
+long proc_stat_field_in(const char *root, pid_t pid, int field)
+{
+	char path[128], buf[1024];
+	sf_fmt(path, sizeof path, "%s/%d/stat", root, (int)pid);
 	long n = proc_read(path, buf, sizeof buf);
 	if (n == -ENOENT || n == 0)
 		return -ESRCH;
@@ -118,7 +131,13 @@ long proc_stat_field(pid_t pid, int field)
 
 long proc_each_pid(int (*fn)(pid_t pid, void *arg), void *arg)
 {
-	long dfd = sf_sys4(SF_NR_openat, AT_FDCWD, "/proc",
+	return proc_each_pid_in("/proc", fn, arg);
+}
+
+long proc_each_pid_in(const char *root, int (*fn)(pid_t pid, void *arg),
+		      void *arg)
+{
+	long dfd = sf_sys4(SF_NR_openat, AT_FDCWD, root,
 			   O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (dfd < 0)
 		return dfd;
@@ -170,4 +189,34 @@ long proc_status_field(const char *status, const char *key, uint64_t *v,
 		v[i] = x;
 	}
 	return i;
+}
+
+int proc_stat_gone(const char *stat, uint64_t starttime, int *leader_zombie)
+{
+	if (leader_zombie)
+		*leader_zombie = 0;
+	/* comm may contain spaces and ')': the fields start after the last ')'. */
+	const char *p = 0;
+	for (const char *q = stat; *q; q++)
+		if (*q == ')')
+			p = q;
+	if (!p || !p[1] || !p[2])
+		return -1;
+	p += 2;
+	char state = *p;
+	uint64_t threads = 0;
+	for (int field = 3; *p && field < 22;) {
+		if (*p++ == ' ' && ++field == 20)
+			threads = proc_number(p);
+	}
+	uint64_t start = proc_number(p);
+	if ((starttime && start != starttime) || state == 'X')
+		return 1;
+	if (state == 'Z') {
+		if (threads <= 1)
+			return 1;
+		if (leader_zombie)
+			*leader_zombie = 1;
+	}
+	return 0;
 }

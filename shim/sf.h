@@ -51,6 +51,14 @@ struct sf_piece { /* one piece of a scattered write */
 	const void *src;
 	size_t n;
 };
+/* An argument of sf_caller.sys that points to engine memory. */
+enum { SF_BUF_IN = 1, SF_BUF_OUT = 2 };
+struct sf_buf {
+	int arg;   /* index into args */
+	int dir;   /* SF_BUF_IN, SF_BUF_OUT or both */
+	void *p;
+	size_t n;
+};
 struct sf_caller {
 	/* Copy N bytes from caller address SRC; 0 or -EFAULT. */
 	long (*read)(const struct sf_caller *c, void *dst, uintptr_t src,
@@ -66,8 +74,56 @@ struct sf_caller {
 	 * as an ordinary (interruptible, restartable) call once the engine
 	 * returns SF_TAIL. 0 if arranged, -ENOSYS if the front end cannot. */
 	long (*tail)(const struct sf_caller *c, long nr, const long args[6]);
+	/* The rest is optional too; NULL or 0: the caller is this process
+	 * and its pidfds are the library's table (shim/pidtab.c). */
+	/* Run syscall NR with ARGS as the caller (its credentials,
+	 * namespaces, fd table): the arguments named in B (NB of them) point
+	 * to engine memory, copied into the caller before the call
+	 * (SF_BUF_IN) and back after it (SF_BUF_OUT). Returns the result or
+	 * -errno. */
+	long (*sys)(const struct sf_caller *c, long nr, const long args[6],
+		    const struct sf_buf *b, int nb);
+	/* The pid (in the caller's pid namespace) behind the caller's pidfd
+	 * FD: -EBADF (not a pidfd), -ESRCH (its process is reaped). With
+	 * PROCDIR a /proc/<pid> directory fd counts as one (the 5.1 form).
+	 * *NONBLOCK (if not NULL) gets whether the pidfd's file is
+	 * O_NONBLOCK now. */
+	long (*pidfd)(const struct sf_caller *c, int fd, int procdir,
+		      int *nonblock);
+	/* A wait of the caller consumed the exit of the process of pidfd FD
+	 * (the state part: its watch is reaped). */
+	void (*reaped)(const struct sf_caller *c, int fd);
+	/* A blocking waitid(P_PID, PID, ..., OPTIONS with WSTOPPED or
+	 * WCONTINUED) on a kernel whose stop reports must be corrected
+	 * (gVisor): leave a WNOWAIT peek to the caller and call
+	 * sf_waitid_resume once it returned. 0 if arranged. */
+	long (*defer_stop_wait)(const struct sf_caller *c, pid_t pid,
+				uintptr_t infop, int options, uintptr_t ru);
+	/* Make NR (arguments in B as for sys, SF_BUF_IN only) as the
+	 * emulated call's last step, left to the caller's thread as its own
+	 * call, whose result is the emulated call's (the tracer: no further
+	 * stop). 0 if arranged, then the engine returns SF_TAIL. */
+	long (*last)(const struct sf_caller *c, long nr, const long args[6],
+		     const struct sf_buf *b, int nb);
+	/* The caller's process, as the engine reads /proc: PROC is the /proc
+	 * the caller sees ("/proc" if NULL: deeper pid namespaces differ),
+	 * SELF its own directory in the engine's /proc ("/proc/self" if
+	 * NULL). */
+	const char *proc, *self;
 };
 #define SF_TAIL (-4096L - 1) /* the call was left to the caller (tail) */
+/* The operations with their defaults (this process, the library's
+ * table); same contracts as the members. */
+SF_HIDDEN long sf_caller_sys(const struct sf_caller *c, long nr,
+			     const long a[6], const struct sf_buf *b, int nb);
+/* NR as the emulated call's last step: its result, or SF_TAIL when it
+ * was left to the caller (last). */
+SF_HIDDEN long sf_caller_last(const struct sf_caller *c, long nr,
+			      const long a[6], const struct sf_buf *b, int nb);
+SF_HIDDEN long sf_caller_pidfd(const struct sf_caller *c, int fd, int procdir,
+			       int *nonblock);
+SF_HIDDEN const char *sf_caller_proc(const struct sf_caller *c);
+SF_HIDDEN const char *sf_caller_self(const struct sf_caller *c);
 /* Write the N pieces P to the caller (write_pieces, or write for each). */
 SF_HIDDEN long sf_write_pieces(const struct sf_caller *c,
 			       const struct sf_piece *p, int n);
@@ -109,8 +165,40 @@ SF_HIDDEN long sf_pidfd_open(pid_t pid, unsigned flags);
 SF_HIDDEN long sf_pidfd_send_signal(const struct sf_caller *c, int fd,
 				    int sig, uintptr_t info, unsigned flags);
 SF_HIDDEN long sf_pidfd_getfd(int fd, int targetfd, unsigned flags);
+/* The same for CALLER (its credentials decide the permission). */
+SF_HIDDEN long sf_pidfd_getfd_as(const struct sf_caller *c, int fd,
+				 int targetfd, unsigned flags);
 SF_HIDDEN long sf_waitid_pidfd(const struct sf_caller *c, int fd,
 			       uintptr_t infop, int options, uintptr_t ru);
+/* The end of a wait left to the caller by defer_stop_wait: R is what
+ * the peek returned. Returns the emulated call's result. */
+SF_HIDDEN long sf_waitid_resume(const struct sf_caller *c, long r, int fd,
+				pid_t pid, uintptr_t infop, int options,
+				uintptr_t ru);
+/* Was SI, a SIGSYS, raised by the kernel for a seccomp trap of the call
+ * interrupted with program counter PC and number register NRREG (the
+ * result register, rolled back to the number by the trap), by a filter
+ * of sysfill's (its arch and TAG in si_errno)? A process may queue itself
+ * a SIGSYS with any fields; then NRREG holds the queueing call's result
+ * (0), and no filter of ours traps read (0). */
+SF_HIDDEN int sf_our_trap(const siginfo_t *si, uintptr_t pc, long nrreg,
+			  unsigned tag, int *seccomp);
+/* rt_sigaction's action, raw (x86_64 layout), and the sa_flags bits
+ * Linux keeps in it (UAPI_SA_FLAGS; SA_EXPOSE_TAGBITS is 0x800): since
+ * 5.11 it clears the others in what it stores and shows. */
+struct sf_ksigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+#define SF_UAPI_SA_FLAGS                                                   \
+	(SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | 0x800UL | SA_ONSTACK | \
+	 SA_RESTART | SA_NODEFER | SA_RESETHAND | SA_RESTORER)
+/* K as Linux stores an action: unknown flag bits cleared, SIGKILL and
+ * SIGSTOP out of the mask. */
+SF_HIDDEN void sf_ksigaction_store(struct sf_ksigaction *k);
+/* rt_sigprocmask's new mask from OLD, HOW and SET (SIGKILL and SIGSTOP
+ * taken out of SET) into *NOW. 0 or -EINVAL (an unknown HOW). */
+SF_HIDDEN long sf_sigmask_apply(int how, uint64_t old, uint64_t set,
+				uint64_t *now);
 /* ioctl CMD (pidfs type 0xFF: the filter traps only those) on FD: the
  * pidfs commands on an emulated pidfd, the kernel's answer for any other
  * fd (made through the gate). */
@@ -224,6 +312,20 @@ SF_HIDDEN long proc_stat_field(pid_t pid, int field);
 /* FN(pid, ARG) for every process /proc lists, until FN returns non-zero.
  * Returns 0, FN's negative value, or -errno. */
 SF_HIDDEN long proc_each_pid(int (*fn)(pid_t pid, void *arg), void *arg);
+/* Is the process whose /proc/PID/stat text is STAT (started at
+ * STARTTIME, 0: unknown) gone as a whole: another process with its pid,
+ * state X, or a zombie leader alone (field 20, num_threads, counts the
+ * threads not yet released)? A zombie leader whose other threads run is
+ * not (*LEADER_ZOMBIE, if not NULL, says so). 1 gone, 0 not, -1 not a
+ * stat text. */
+SF_HIDDEN int proc_stat_gone(const char *stat, uint64_t starttime,
+			     int *leader_zombie);
+/* The same in the /proc at ROOT ("/proc", "/proc/TID/root/proc"). */
+SF_HIDDEN int proc_stat_in(const char *root, pid_t pid, uint64_t *starttime,
+			   char *state);
+SF_HIDDEN long proc_stat_field_in(const char *root, pid_t pid, int field);
+SF_HIDDEN long proc_each_pid_in(const char *root,
+				int (*fn)(pid_t pid, void *arg), void *arg);
 /* Up to N numbers (in BASE 10 or 16) of the "KEY:" line of a
  * /proc/PID/status text STATUS into V. Returns how many, or -ENOENT. */
 SF_HIDDEN long proc_status_field(const char *status, const char *key,

@@ -10,7 +10,7 @@ for f in tests/kselftest/expected-failures.tsv tests/kselftest/gvisor-only.tsv \
 	case $f in
 	*kselftest/expected*) what="kernel selftests: sysfill's defects (program, mode, tests)" ;;
 	*gvisor-only*) what="kernel selftests: what gVisor itself lacks" ;;
-	*trace/expected*) what="conformance scenarios trace mode fails (its own copy of the rules)" ;;
+	*trace/expected*) what="conformance scenarios trace mode fails (how it catches calls; each entry names its cause)" ;;
 	*differences*) what="conformance: accepted differences (text rewrites)" ;;
 	esac
 	printf -- '- `%s`: %d entries, %s\n' "$f" "$n" "$what"

@@ -19,6 +19,8 @@
 #  - threads and exec from a non-leader thread; the stress client (8
 #    threads, 1,000 children with pidfds; 200 in gVisor);
 #  - no fd leak in program or supervisor, no zombie;
+#  - a kernel pidfd (--kernel 5.2 lets CLONE_PIDFD through) is accepted
+#    by the emulated calls, as the kernel answers;
 #  - --kernel 4.19 and --profile=container-eperm (clone3 -> ENOSYS over
 #    the profile's EPERM: threads work) combine with trace mode;
 #  - the real clients of tests/suite-clients.sh (python3: poll, waitid,
@@ -366,6 +368,17 @@ zombies=$(ps -eo stat,ppid | awk -v p=$$ '$1 ~ /^Z/ && $2 == p' | wc -l)
 out=$("$S" run -q --kernel 4.19 --mode=trace -- "$o/probe" 2>&1)
 [[ "$out" == *"probe-open: pidfd_open = fd"*"probe-waitid: waitid = -1 ECHILD"* ]] &&
 	pass trace-kernel-4.19-emulated || fail trace-kernel-4.19-emulated "$out"
+# a kernel pidfd (5.2's CLONE_PIDFD passes through) in the calls 5.2 lacks:
+# the emulation answers as the kernel does
+if cc -static $cflags -o "$o/kernel-pidfd" tests/trace/kernel-pidfd.c >"$o/kernel-pidfd.log" 2>&1; then
+	nat=$(timeout 20 "$o/kernel-pidfd" 2>&1)
+	out=$(timeout 20 "$S" run -q --kernel 5.2 --mode=trace -- "$o/kernel-pidfd" 2>&1)
+	[[ "$nat" == *"send-0 = 0"*"waitid = 0"* && "$out" == "$nat" ]] &&
+		pass trace-kernel-5.2-kernel-pidfd-accepted ||
+		fail trace-kernel-5.2-kernel-pidfd-accepted "native: $nat | trace: $out"
+else
+	fail trace-kernel-5.2-kernel-pidfd-accepted "cc -static failed" "$o/kernel-pidfd.log"
+fi
 out=$("$S" run --profile=container-eperm --mode=trace -- "$C" threads 2>&1)
 [[ "$out" == *"4 of 4"*"child status 5"* ]] && pass trace-profile-eperm-threads-work ||
 	fail trace-profile-eperm-threads-work "$out"

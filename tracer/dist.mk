@@ -78,9 +78,9 @@ $(DIST)/libsysfill.so: $(DIST_OBJ) preload/exports.map tracer/compat/glibc-floor
 
 # Static: libelf needs zlib (and zstd where elfutils was built with it);
 # pkg-config --static says which.
-$(DIST)/sysfill: $(TRACER_SRC) $(TRACER_HDRS) tracer/dist.mk | dist-deps
+$(DIST)/sysfill: $(TRACER_SRC) $(TRACER_SHIM_SRC) $(TRACER_HDRS) $(TRACER_SHIM_HDRS) tracer/dist.mk | dist-deps
 	@mkdir -p $(dir $@)
-	$(CC) $(TRACER_CFLAGS) -static -s -o $@.tmp $(TRACER_SRC) $(TRACER_LIBS) \
+	$(CC) $(TRACER_CFLAGS) $(TRACER_SHIM_CFLAGS) -static -s -o $@.tmp $(TRACER_SRC) $(TRACER_SHIM_SRC) $(TRACER_LIBS) -lpthread \
 		$$(pkg-config --static --libs libelf libseccomp capstone 2>/dev/null || echo -lelf -lz -lseccomp -lcapstone)
 	@mv $@.tmp $@
 

@@ -21,33 +21,13 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <ucontext.h>
-#include <linux/seccomp.h>
-#include "../shim/arch/arch.h"
+#include "../shim/sf.h"
 #include "tracer.h"
 
-#ifndef SYS_SECCOMP
-#define SYS_SECCOMP 1
-#endif
-
-struct k_sigaction {
-	void *handler;
-	unsigned long flags;
-	void *restorer;
-	uint64_t mask;
-};
-
-static int gate_ready;
 /* The supervisor's own SIGSYS action (probe.c sets one in a child). */
-static struct k_sigaction own;
-
-static long gate4(long nr, long a, long b, long c, long d)
-{
-	return gate_ready ? sf_arch_gate_call4(nr, a, b, c, d)
-			  : sf_syscall6(nr, a, b, c, d, 0, 0);
-}
+static struct sf_ksigaction own;
 
 #define BIT(sig) (1ULL << ((sig) - 1))
 
@@ -56,32 +36,29 @@ static long own_sigprocmask(ucontext_t *uc, long how, uintptr_t set,
 {
 	if (size != 8)
 		return -EINVAL;
-	uint64_t *cur = (uint64_t *)&uc->uc_sigmask, v = 0;
+	uint64_t *cur = (uint64_t *)&uc->uc_sigmask, v = *cur;
 	if (set) {
-		memcpy(&v, (const void *)set, 8);
-		if (how == SIG_BLOCK)
-			v = *cur | v;
-		else if (how == SIG_UNBLOCK)
-			v = *cur & ~v;
-		else if (how != SIG_SETMASK)
-			return -EINVAL;
+		uint64_t s;
+		memcpy(&s, (const void *)set, 8);
+		long r = sf_sigmask_apply((int)how, *cur, s, &v);
+		if (r < 0)
+			return r;
 	}
 	if (old)
 		memcpy((void *)old, cur, 8);
-	if (set)
-		*cur = v & ~(BIT(SIGSYS) | BIT(SIGKILL) | BIT(SIGSTOP));
+	*cur = v & ~BIT(SIGSYS); /* a trap with SIGSYS blocked kills */
 	return 0;
 }
 
 static void on_sigsys(int sig, siginfo_t *si, void *vuc)
 {
 	ucontext_t *uc = vuc;
-	if (si->si_code != SYS_SECCOMP || (unsigned)si->si_errno != SF_TRAP_TAG ||
-	    si->si_arch != SF_AUDIT_ARCH) {
+	int trap;
+	if (!sf_our_trap(si, sf_ctx_pc(uc), sf_ctx_nr(uc), SF_TRAP_TAG, &trap)) {
 		/* Not the library's trap: to our own action, if any. */
-		if (own.handler == (void *)SIG_IGN)
+		if (own.handler == (uintptr_t)SIG_IGN)
 			return;
-		if (own.handler != (void *)SIG_DFL) {
+		if (own.handler != (uintptr_t)SIG_DFL) {
 			if (own.flags & SA_SIGINFO)
 				((void (*)(int, siginfo_t *, void *))own.handler)(
 					sig, si, vuc);
@@ -89,11 +66,11 @@ static void on_sigsys(int sig, siginfo_t *si, void *vuc)
 				((void (*)(int))own.handler)(sig);
 			return;
 		}
-		struct k_sigaction dfl = {0};
-		gate4(SF_NR_rt_sigaction, SIGSYS, (long)&dfl, 0, 8);
+		struct sf_ksigaction dfl = {0};
+		sf_gate_call(SF_NR_rt_sigaction, SIGSYS, (long)&dfl, 0, 8);
 		*(uint64_t *)&uc->uc_sigmask &= ~BIT(SIGSYS);
-		sf_syscall6(SF_NR_kill, sf_syscall6(SF_NR_getpid, 0, 0, 0, 0, 0, 0),
-			    sig, 0, 0, 0, 0);
+		sf_gate_call(SF_NR_kill, sf_gate_call(SF_NR_getpid, 0, 0, 0, 0),
+			     sig, 0, 0);
 		return;
 	}
 	long a[6], r;
@@ -108,8 +85,10 @@ static void on_sigsys(int sig, siginfo_t *si, void *vuc)
 		r = a[3] != 8 ? -EINVAL : 0;
 		if (!r && a[2])
 			memcpy((void *)a[2], &own, sizeof own);
-		if (!r && a[1])
+		if (!r && a[1]) {
 			memcpy(&own, (const void *)a[1], sizeof own);
+			sf_ksigaction_store(&own);
+		}
 		break;
 	case SF_NR_clone3:
 	case SF_NR_clone:
@@ -117,7 +96,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *vuc)
 		r = -ENOSYS;
 		break;
 	default: /* pidfd_open, pidfd_send_signal, pidfd_getfd, ioctl */
-		r = gate4(si->si_syscall, a[0], a[1], a[2], a[3]);
+		r = sf_gate_call(si->si_syscall, a[0], a[1], a[2], a[3]);
 	}
 	sf_ctx_set_result(uc, r);
 }
@@ -126,28 +105,14 @@ void selftrap_init(void)
 {
 	/* 2: a filter is in place (ours or anybody's); 0: none; gVisor and
 	 * kernels without seccomp answer EINVAL, and then no filter can be. */
-	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2)
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2 || sf_gate_init() < 0)
 		return;
-	void *p = mmap((void *)SF_GATE_ADDR, 4096, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (p == MAP_FAILED)
-		return;
-	if ((uintptr_t)p != SF_GATE_ADDR) {
-		munmap(p, 4096);
-		return;
-	}
-	sf_arch_gate_fill(p);
-	if (mprotect(p, 4096, PROT_READ | PROT_EXEC) < 0) {
-		munmap(p, 4096);
-		return;
-	}
-	gate_ready = 1;
 	/* Through the gate: the filter traps rt_sigaction(SIGSYS) elsewhere. */
-	struct k_sigaction ka = {
-		.handler = (void *)on_sigsys,
+	struct sf_ksigaction ka = {
+		.handler = (uintptr_t)on_sigsys,
 		.flags = SA_SIGINFO | SA_RESTORER,
-		.restorer = (void *)SF_GATE_RESTORER,
+		.restorer = SF_GATE_RESTORER,
 		.mask = ~BIT(SIGSYS),
 	};
-	gate4(SF_NR_rt_sigaction, SIGSYS, (long)&ka, 0, 8);
+	sf_gate_call(SF_NR_rt_sigaction, SIGSYS, (long)&ka, 0, 8);
 }

@@ -6,6 +6,8 @@
  * probe.c    `sysfill probe`: what the running kernel/sandbox has
  * elfinfo.c  ELF inspection (libelf) for `check` and `run --mode=auto`
  * run.c      `sysfill run`
+ * trace*.c, tracee.c, tpidfd.c, tcaller.c, tsigsys.c
+ *            `sysfill run --mode=trace`, the ptrace front end (trace.h)
  * main.c     argument dispatch, help, exit status
  * selftrap.c the supervisor's own calls under an inherited libsysfill.so
  *            filter

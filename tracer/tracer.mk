@@ -12,8 +12,13 @@ TRACER_CFLAGS = -std=gnu11 -Wall -Wextra -O2 -g -D_GNU_SOURCE -Iinclude $(WERROR
 TRACER_LIBS = -lelf -lseccomp -lcapstone
 TRACER_BIN += $(BUILD)/sysfill
 
-$(BUILD)/sysfill: $(TRACER_SRC) $(TRACER_HDRS) tracer/tracer.mk
+# The engine (shim/) is compiled in: trace mode runs its rules.
+TRACER_SHIM_SRC = $(wildcard shim/*.c)
+TRACER_SHIM_HDRS = $(wildcard shim/*.h)
+TRACER_SHIM_CFLAGS = -Wno-unused-parameter -fno-strict-aliasing
+
+$(BUILD)/sysfill: $(TRACER_SRC) $(TRACER_SHIM_SRC) $(TRACER_HDRS) $(TRACER_SHIM_HDRS) tracer/tracer.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(TRACER_CFLAGS) -o $@ $(TRACER_SRC) $(TRACER_LIBS)
+	$(CC) $(TRACER_CFLAGS) $(TRACER_SHIM_CFLAGS) -o $@ $(TRACER_SRC) $(TRACER_SHIM_SRC) $(TRACER_LIBS) -lpthread
 
 .DEFAULT_GOAL := $(tracer_saved_goal)

@@ -68,6 +68,7 @@ enum {
 	SF_NR_newfstatat = 262,
 	SF_NR_faccessat = 269,
 	SF_NR_unshare = 272,
+	SF_NR_epoll_pwait = 281,
 	SF_NR_rt_tgsigqueueinfo = 297,
 	SF_NR_recvmmsg = 299,
 	SF_NR_prlimit64 = 302,

@@ -1,0 +1,319 @@
+/* The engine's rules (shim/pidfd.c) for a tracee: the operations of
+ * struct sf_caller done by ptrace (memory, injected syscalls, the last
+ * call left to the tracee, pidfd resolution, the tracee's /proc). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "trace.h"
+
+/* ---- the engine's rules, for a tracee --------------------------------
+ * pidfd_send_signal, waitid(P_PIDFD), pidfd_getfd and pidfs's ioctls are
+ * the engine's (shim/pidfd.c), run with this caller: the tracee's memory,
+ * syscalls injected into the tracee (its credentials, namespaces, fd
+ * table), the last call of an emulation left to the tracee as its own,
+ * pidfds resolved here (tracer pidfds, /proc/<pid> directories, kernel
+ * pidfds). */
+struct tcaller {
+	struct sf_caller c; /* first: the engine's view */
+	struct call *call;
+	char proc[64], self[48];
+	int nested;         /* the tracee is in a deeper pid namespace */
+	int tailed;         /* tail/last: the call to leave to the tracee */
+	long tail_nr, tail_a[6];
+};
+
+static struct call *tc_call(const struct sf_caller *c)
+{
+	return ((const struct tcaller *)c)->call;
+}
+
+static long tc_read(const struct sf_caller *c, void *dst, uintptr_t src,
+		    size_t n)
+{
+	return mem_rw(tc_call(c)->tid, src, dst, n, 0);
+}
+
+static long tc_write(const struct sf_caller *c, uintptr_t dst, const void *src,
+		     size_t n)
+{
+	return mem_rw(tc_call(c)->tid, dst, (void *)src, n, 1);
+}
+
+/* The engine's buffers B, copied below the tracee's red zone; A's
+ * arguments pointed there. Returns 0 or -EFAULT. */
+static long tc_put_bufs(struct call *k, long a[6], const struct sf_buf *b,
+			int nb)
+{
+	size_t total = 0;
+	for (int i = 0; i < nb; i++)
+		total += (b[i].n + 15) & ~(size_t)15;
+	uintptr_t s = scratch(k, total);
+	for (int i = 0; i < nb; i++) {
+		a[b[i].arg] = (long)s;
+		if (mem_rw(k->tid, s, b[i].p, b[i].n, 1) < 0)
+			return -EFAULT; /* cannot happen: the stack */
+		s += (b[i].n + 15) & ~(size_t)15;
+	}
+	return 0;
+}
+
+static long tc_sys(const struct sf_caller *c, long nr, const long args[6],
+		   const struct sf_buf *b, int nb)
+{
+	const struct tcaller *t = (const struct tcaller *)c;
+	struct call *k = t->call;
+	if (k->gone)
+		return -ESRCH;
+	/* its own ids, known here unless it is in another pid namespace */
+	if (!t->nested && nr == SF_NR_gettid)
+		return k->tid;
+	if (!t->nested && nr == SF_NR_getpid)
+		return tgid_of(k->tid);
+	/* The inherited library filter traps pidfs's ioctls from anywhere
+	 * but its gate, which this process does not have: an open file that
+	 * is no pidfd answers them ENOTTY, a closed number EBADF. */
+	if (k->at == AT_SIGNAL && nr == SF_NR_ioctl) {
+		char path[64];
+		struct stat st;
+		snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)k->tid,
+			 (int)args[0]);
+		return args[0] < 0 || args[0] > INT_MAX || lstat(path, &st) < 0
+			       ? -EBADF
+			       : -ENOTTY;
+	}
+	long a[6];
+	memcpy(a, args, sizeof a);
+	if (tc_put_bufs(k, a, b, nb) < 0)
+		return -EFAULT;
+	long r = tsys(k, nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (k->gone)
+		return -ESRCH;
+	for (int i = 0; i < nb; i++)
+		if ((b[i].dir & SF_BUF_OUT) &&
+		    mem_rw(k->tid, (uintptr_t)a[b[i].arg], b[i].p, b[i].n, 0) < 0)
+			return -EFAULT;
+	return r;
+}
+
+static long tc_tail(const struct sf_caller *c, long nr, const long args[6])
+{
+	struct tcaller *t = (struct tcaller *)c;
+	t->tailed = 1;
+	t->tail_nr = nr;
+	memcpy(t->tail_a, args, sizeof t->tail_a);
+	return 0;
+}
+
+static long tc_last(const struct sf_caller *c, long nr, const long args[6],
+		    const struct sf_buf *b, int nb)
+{
+	struct tcaller *t = (struct tcaller *)c;
+	if (t->call->at == AT_SIGNAL && nr == SF_NR_ioctl)
+		return -ENOSYS; /* see tc_sys */
+	long a[6];
+	memcpy(a, args, sizeof a);
+	/* the buffers stay below the red zone until the call has read them:
+	 * the tracee runs no code of its own before it */
+	if (tc_put_bufs(t->call, a, b, nb) < 0)
+		return -EFAULT;
+	return tc_tail(c, nr, a);
+}
+
+/* A kernel pidfd of the tracee (a kernel with CLONE_PIDFD but not the
+ * later calls): its pid (fdinfo "Pid:", -1 once reaped), or -EBADF. */
+static long kernel_pidfd(pid_t tid, int fd, int *nonblock)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)tid, fd);
+	ssize_t n = readlink(path, buf, sizeof buf - 1);
+	if (n <= 0)
+		return -EBADF;
+	buf[n] = 0;
+	if (strcmp(buf, "anon_inode:[pidfd]") && strncmp(buf, "pidfd:", 6))
+		return -EBADF;
+	snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)tid, fd);
+	if (proc_read(path, buf, sizeof buf) <= 0)
+		return -EBADF;
+	uint64_t v;
+	long pid;
+	char *p = strstr(buf, "\nPid:");
+	if (!p)
+		return -EBADF;
+	for (p += 5; *p == ' ' || *p == '\t'; p++)
+		;
+	pid = *p == '-' ? -1 : (long)proc_number(p);
+	if (nonblock && proc_status_field(buf, "flags", &v, 1, 8) == 1)
+		*nonblock = !!(v & O_NONBLOCK);
+	return pid > 0 ? pid : -ESRCH;
+}
+
+static long tc_pidfd(const struct sf_caller *c, int fd, int procdir,
+		     int *nonblock)
+{
+	struct call *k = tc_call(c);
+	pid_t ppid = 0;
+	struct watch *w = resolve_fd(k->tid, fd, procdir ? &ppid : NULL);
+	if (w) {
+		if (watch_reaped(w))
+			return -ESRCH;
+		if (nonblock)
+			*nonblock = w->nonblock;
+		return w->pid;
+	}
+	if (ppid)
+		return ppid > 0 ? ppid : -ESRCH;
+	return kernel_pidfd(k->tid, fd, nonblock);
+}
+
+static void tc_reaped(const struct sf_caller *c, int fd)
+{
+	/* a traced process's exit is reported here before any wait can
+	 * reap it; the others are checked against /proc (watch_reaped) */
+	(void)c;
+	(void)fd;
+}
+
+static long tc_defer_stop_wait(const struct sf_caller *c, pid_t pid,
+			       uintptr_t infop, int options, uintptr_t ru);
+
+static void tcaller_init(struct tcaller *t, struct call *k)
+{
+	memset(t, 0, sizeof *t);
+	t->call = k;
+	t->c.read = tc_read;
+	t->c.write = tc_write;
+	t->c.tail = tc_tail;
+	t->c.sys = tc_sys;
+	t->c.pidfd = tc_pidfd;
+	t->c.reaped = tc_reaped;
+	t->c.defer_stop_wait = tc_defer_stop_wait;
+	t->c.last = tc_last;
+	proc_view(k->tid, t->proc, sizeof t->proc);
+	t->nested = strcmp(t->proc, "/proc") != 0;
+	snprintf(t->self, sizeof t->self, "/proc/%d", (int)k->tid);
+	t->c.proc = t->proc;
+	t->c.self = t->self;
+}
+
+/* Finish C with the engine's answer R. */
+static void tc_finish(struct tcaller *t, long r)
+{
+	struct call *k = t->call;
+	if (r != SF_TAIL)
+		return finish(k, r);
+	if (!t->tailed)
+		return; /* deferred: the tracee runs on (tc_defer_stop_wait) */
+	long *a = t->tail_a;
+	finish_with(k, t->tail_nr, a[0], a[1], a[2], a[3], a[4]);
+}
+
+void do_engine(struct call *c)
+{
+	struct tcaller t;
+	tcaller_init(&t, c);
+	long r;
+	switch (c->nr) {
+	case SF_NR_pidfd_send_signal:
+		r = sf_pidfd_send_signal(&t.c, (int)c->a[0], (int)c->a[1],
+					 (uintptr_t)c->a[2], (unsigned)c->a[3]);
+		break;
+	case SF_NR_pidfd_getfd:
+		r = sf_pidfd_getfd_as(&t.c, (int)c->a[0], (int)c->a[1],
+				      (unsigned)c->a[2]);
+		break;
+	case SF_NR_ioctl:
+		r = sf_pidfd_ioctl(&t.c, (int)c->a[0], (unsigned)c->a[1],
+				   (uintptr_t)c->a[2]);
+		break;
+	default: /* waitid(P_PIDFD) */
+		r = sf_waitid_pidfd(&t.c, (int)c->a[1], (uintptr_t)c->a[2],
+				    (int)c->a[3], (uintptr_t)c->a[4]);
+	}
+	tlog(3, "[%d] call %ld: %ld", (int)c->tid, c->nr, r);
+	tc_finish(&t, r);
+}
+
+/* A blocking waitid for stops or continues where the kernel's reports
+ * need the engine's correction (gVisor): the WNOWAIT peek runs as the
+ * program's own call (other tracees are served meanwhile); at its exit
+ * stop waitid_fixup gives its result to sf_waitid_resume. */
+static long tc_defer_stop_wait(const struct sf_caller *c, pid_t pid,
+			       uintptr_t infop, int options, uintptr_t ru)
+{
+	struct call *k = tc_call(c);
+	struct task *t = task_find(k->tid);
+	if (!t)
+		return -ENOSYS;
+	requeue(k);
+	if (k->gone)
+		return 0;
+	uintptr_t si = infop ? infop : scratch(k, sizeof(siginfo_t));
+	t->fix = 1;
+	t->fix_entry_seen = 0;
+	t->fix_pid = pid;
+	t->fix_fd = (int)k->a[1];
+	t->fix_options = options;
+	t->fix_infop = infop;
+	t->fix_si = si;
+	t->fix_ru = ru;
+	t->fix_orig = k->orig;
+	const long a[6] = {P_PID, pid, (long)si, options | WNOWAIT, 0, 0};
+	leave_to_tracee(k, PTRACE_SYSCALL, SF_NR_waitid, a);
+	return 0;
+}
+
+/* The exit stop of a deferred waitid peek (see tc_defer_stop_wait). */
+void waitid_fixup(pid_t tid, struct task *t)
+{
+	struct call c;
+	memset(&c, 0, sizeof c);
+	c.tid = tid;
+	c.at = AT_EXIT;
+	c.orig = t->fix_orig;
+	if (getregs(tid, &c.cur) < 0)
+		return;
+	long r = sf_pt_result(&c.cur);
+	if (sf_pt_nr(&c.cur) != SF_NR_waitid || sf_pt_arg(&c.cur, 0) != P_PID ||
+	    sf_pt_arg(&c.cur, 1) != t->fix_pid ||
+	    (uintptr_t)sf_pt_arg(&c.cur, 2) != t->fix_si) {
+		/* a call of a signal handler that ran first: not ours */
+		resume(PTRACE_SYSCALL, tid, 0);
+		return;
+	}
+	if (!t->fix_entry_seen && r == -ENOSYS) {
+		/* gVisor: this is the entry stop */
+		t->fix_entry_seen = 1;
+		resume(PTRACE_SYSCALL, tid, 0);
+		return;
+	}
+	t->fix = 0;
+	if (r <= -512 && r >= -516) {
+		/* Interrupted by a signal (SIGCHLD reaches a traced process
+		 * even when ignored): put the program's own call back, so that
+		 * the kernel's restart runs it, and it stops here again. */
+		struct user_regs_struct back = t->fix_orig;
+		sf_pt_set_result(&back, r);
+		setregs(tid, &back);
+		resume(PTRACE_CONT, tid, 0);
+		return;
+	}
+	struct tcaller tc;
+	tcaller_init(&tc, &c);
+	r = sf_waitid_resume(&tc.c, r, t->fix_fd, t->fix_pid, t->fix_infop,
+			     t->fix_options, t->fix_ru);
+	tc_finish(&tc, r);
+}

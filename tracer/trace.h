@@ -1,0 +1,156 @@
+/* Trace mode (`sysfill run --mode=trace`): interfaces between its parts.
+ *
+ * trace.c    the supervisor: start, the ptrace event loop, the filter,
+ *            which call is served how
+ * tracee.c   traced tasks, tracee memory and registers, injection
+ * tpidfd.c   the pidfd object in the tracee, its identity and exit,
+ *            pidfd_open
+ * tcaller.c  the engine's rules (shim/) run for a tracee: struct
+ *            sf_caller by ptrace
+ * tsigsys.c  the calls of an inherited libsysfill.so filter
+ *
+ * Every rule of the pidfd calls is the engine's; these files only know
+ * how a tracee's call is caught and answered. */
+#ifndef SYSFILL_TRACE_H
+#define SYSFILL_TRACE_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "../shim/sf.h"
+
+#ifndef PTRACE_EVENT_STOP
+#define PTRACE_EVENT_STOP 128
+#endif
+#define PRELOAD_TRAP_TAG SF_TRAP_TAG /* libsysfill.so's SECCOMP_RET_DATA */
+#define SYSGOOD_TRAP (SIGTRAP | 0x80)
+
+/* ---- trace.c ---- */
+extern int log_level; /* 0 error, 1 warn, 2 info, 3 debug */
+void tlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+struct call;
+/* Serve the stopped call C (one of the emulated or trapped calls). */
+void serve(struct call *c);
+/* A traced task is gone (exit report STATUS). */
+void task_exited(pid_t tid, int status);
+
+/* ---- tracee.c: tasks ---- */
+#define TASK_SLOTS 32768 /* power of two */
+struct task {
+	pid_t tid;     /* 0: free */
+	int sigsys_blocked; /* under an inherited filter: blocked, virtually */
+	int ptrace_warned;
+	/* Under an inherited filter, in a thread-group leader's task: the
+	 * program's SIGSYS action, recorded, not installed (tsigsys.c). */
+	int sigsys_set;
+	struct sf_ksigaction sigsys;
+	/* A blocking waitid left to run as the program's call, whose result
+	 * is fixed at its syscall-exit stop (gVisor's stop reports). */
+	int fix;
+	int fix_entry_seen;
+	pid_t fix_pid;
+	int fix_fd, fix_options;
+	uintptr_t fix_si, fix_infop, fix_ru;
+	struct user_regs_struct fix_orig;
+};
+extern struct task tasks[TASK_SLOTS];
+extern int ntasks;
+struct task *task_find(pid_t tid);
+struct task *task_add(pid_t tid);
+void task_del(pid_t tid);
+
+/* ---- tracee.c: memory, registers, injection ---- */
+/* Copy N bytes between us and the stopped tracee's memory at ADDR (WR:
+ * to the tracee). Returns 0 or -EFAULT. */
+int mem_rw(pid_t tid, uintptr_t addr, void *buf, size_t n, int wr);
+enum at { AT_SECCOMP, AT_EXIT, AT_SIGNAL };
+/* Signals held during an injection: each arrival is one stop, so more
+ * than a program's pending signals (a standard one once, real-time ones
+ * queued) rarely come in the few calls of one emulation. */
+#define NPEND 64
+struct call {
+	pid_t tid;
+	enum at at;
+	struct user_regs_struct orig; /* at the stop; pc after the syscall */
+	struct user_regs_struct cur;
+	long nr, a[6];
+	int gone;                     /* the tracee died during injection */
+	int npend;
+	siginfo_t pend[NPEND];        /* signals that arrived mid-injection */
+};
+/* A call of TID stopped AT (trace.c). */
+void call_init(struct call *c, pid_t tid, enum at at);
+int getregs(pid_t tid, struct user_regs_struct *r);
+int setregs(pid_t tid, const struct user_regs_struct *r);
+extern int handoff, follow_cpu;
+extern long spin_ns;
+long resume(int req, pid_t tid, long sig);
+pid_t wait_any(pid_t tid, int *st);
+/* Run syscall NR in C's tracee; its result (-errno), or -ESRCH with
+ * c->gone set if the tracee died. */
+long tsys(struct call *c, long nr, long a0, long a1, long a2, long a3,
+	  long a4, long a5);
+/* LEN bytes of scratch memory in C's tracee, below its red zone. */
+uintptr_t scratch(const struct call *c, size_t len);
+int tgid_of(pid_t tid);
+/* Queue again the signals that arrived during injection. */
+void requeue(struct call *c);
+/* The program sees RESULT; C resumes. */
+void finish(struct call *c, long result);
+/* C makes NR(ARGS) as its own call, resumed with REQ (PTRACE_CONT, or
+ * PTRACE_SYSCALL to stop at its exit). */
+void leave_to_tracee(struct call *c, int req, long nr, const long args[6]);
+/* C makes NR(A0..A4) as its own call, whose result is the program's. */
+void finish_with(struct call *c, long nr, long a0, long a1, long a2, long a3,
+		 long a4);
+
+/* ---- tpidfd.c ---- */
+struct watch {
+	int used;
+	dev_t dev;
+	ino_t ino;
+	int wfd;           /* our write end of the tracee's pipe */
+	int statfd;        /* /proc/PID/stat, kept for untraced/exited ones */
+	pid_t pid;         /* as the tracee named it */
+	pid_t gpid;        /* in our pid namespace */
+	uint64_t starttime;
+	int nonblock;      /* PIDFD_NONBLOCK asked */
+	int traced;        /* the process is one of our tracees */
+	int exited;        /* byte written */
+};
+extern struct watch *watches;
+extern int nwatches, nused;
+struct watch *watch_new(void);
+void watch_fire(struct watch *w);
+void watch_free(struct watch *w);
+/* Exit of traced process GPID (reported to us): its pidfds are ready. */
+void watches_exit(pid_t gpid);
+/* Is the process behind W gone for good (reaped)? */
+int watch_reaped(struct watch *w);
+/* Periodic: exits of untraced processes; drop pidfds nobody holds. */
+void watches_tick(void);
+/* The emulated pidfd behind the tracee's FD, NULL if none; *PROCDIR
+ * (if not NULL) gets the pid of a /proc/<pid> directory fd (-1: gone). */
+struct watch *resolve_fd(pid_t tid, long fd, pid_t *procdir);
+/* The /proc the tracee sees, as we reach it. */
+void proc_view(pid_t tid, char *buf, size_t len);
+/* A new emulated pidfd for PID (as C's tracee names it) with FLAGS
+ * (PIDFD_NONBLOCK) in C's tracee. Returns the tracee's fd or -errno. */
+long trace_pidfd_new(struct call *c, pid_t pid, unsigned flags);
+void do_pidfd_open(struct call *c);
+
+/* ---- tcaller.c ---- */
+/* pidfd_send_signal, waitid(P_PIDFD), pidfd_getfd, ioctl: the engine's. */
+void do_engine(struct call *c);
+/* The exit stop of a deferred waitid peek. */
+void waitid_fixup(pid_t tid, struct task *t);
+
+/* ---- tsigsys.c ---- */
+/* The recorded SIGSYS action goes with a fork (CLONE: a clone event,
+ * which may be a thread), and exec resets it as the kernel does. */
+void sigsys_inherit(pid_t parent, pid_t child, int clone);
+void sigsys_exec(pid_t tid);
+/* A SIGSYS of an inherited libsysfill.so filter: 1 if served. */
+int on_preload_trap(pid_t tid, const siginfo_t *si);
+
+#endif
