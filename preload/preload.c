@@ -409,8 +409,12 @@ static int load_filter(unsigned emu, int gate)
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP,
 				      SF_NR_pidfd_send_signal, 0);
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_pidfd_getfd, 0);
+		/* idtype and sig are ints: the kernel reads the low 32
+		 * bits of the register, so the rules compare only those
+		 * (P_PIDFD or SIGSYS with junk above them is still one) */
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_waitid, 1,
-				      SCMP_A0(SCMP_CMP_EQ, P_PIDFD));
+				      SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+					      P_PIDFD));
 		/* pidfs's ioctls (type 0xFF), for emulated pidfds */
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_ioctl, 1,
 				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, 0xff00));
@@ -430,7 +434,8 @@ static int load_filter(unsigned emu, int gate)
 		 * all 64 actions raw, and as traps that doubled the cost of a
 		 * spawn (+450 us here). libc's sigaction is interposed. */
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_rt_sigaction, 1,
-				      SCMP_A0(SCMP_CMP_EQ, SIGSYS));
+				      SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+					      SIGSYS));
 	}
 	int mfd = -1;
 	struct sock_filter *insns = 0;
