@@ -42,6 +42,7 @@ SF_TLS int pl_sigsys_blocked;
 SF_TLS int pl_sigsys_deferred;
 SF_TLS siginfo_t pl_deferred_info;
 char pl_self_path[4096];
+char pl_asan_path[4096];
 unsigned char pl_mask_had_sigsys[_NSIG];
 static volatile int probing, inherited_filter, inherited_family,
 	inherited_masks;
@@ -519,6 +520,15 @@ __attribute__((constructor)) static void sf_preload_init(void)
 					     : dli.dli_fname);
 		free(abs);
 	}
+#ifdef __SANITIZE_ADDRESS__
+	{
+		extern void __asan_init(void);
+		Dl_info ai;
+		if (dladdr((void *)__asan_init, &ai) && ai.dli_fname &&
+		    strlen(ai.dli_fname) < sizeof pl_asan_path)
+			strcpy(pl_asan_path, ai.dli_fname);
+	}
+#endif
 	pl_interpose_init();
 	learn_libc_restorer();
 	/* The handler goes first: a filter inherited through execve traps the
