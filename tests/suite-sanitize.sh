@@ -51,9 +51,24 @@ SYSFILL_BUILD=$B SYSFILL_PRELOAD_FIRST="$asan" SYSFILL_CONFORMANCE_MODES=forced 
 	SYSFILL_TEST_ENV_reuse="ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 UBSAN_OPTIONS=$UBSAN_OPTIONS" \
 	bash tests/suite-conformance.sh >"$o/conformance.log" 2>&1
 st=$?
-# its result lines, renamed (a failure's diff follows it)
-sed -e 's/^\(PASS\|FAIL\|SKIP\) conformance-/\1 sanitize-conformance-/' "$o/conformance.log"
-[ "$st" = 0 ] || rc=1
+# its result lines, renamed (a failure's diff follows it). One known
+# defect shows more often under ASan (slower) and on a loaded machine:
+# set_tid is emulated by writing ns_last_pid and forking, so any process
+# made in the namespace meanwhile takes the free pid (EEXIST; issue 12,
+# item 15a: not atomic). That failure, and only with that one line
+# changed, is reported as XFAIL.
+tidf=$root/$B/tests/conformance/clone3-tid-cgroup.forced.diff
+xfail_tid=0
+if grep -q '^FAIL conformance-clone3-tid-cgroup-forced:' "$o/conformance.log" &&
+	[ "$(grep '^[-+][^-+]' "$tidf")" = "$(printf -- '-set-tid-free: child exited 0\n+set-tid-free: -1 EEXIST')" ]; then
+	xfail_tid=1
+fi
+sed -e 's/^\(PASS\|FAIL\|SKIP\) conformance-/\1 sanitize-conformance-/' "$o/conformance.log" |
+	if [ "$xfail_tid" = 1 ]; then
+		sed 's/^FAIL \(sanitize-conformance-clone3-tid-cgroup-forced\):.*/XFAIL \1: set_tid raced with another process (ns_last_pid; issue 12, item 15a)/'
+	else cat; fi
+fails=$(grep -c '^FAIL conformance-' "$o/conformance.log")
+if [ "$st" != 0 ] && ! { [ "$xfail_tid" = 1 ] && [ "$fails" = 1 ]; }; then rc=1; fi
 if r=$(reports "$root/$B"/tests/conformance/*.err); then
 	for f in $r; do fail "sanitize-conformance-report-$(basename "$f" .err)" "sanitizer report" "$f"; done
 else
