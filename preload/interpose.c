@@ -252,10 +252,8 @@ static int mask_call(int (*real)(int, const sigset_t *, sigset_t *), int how,
 		/* Through the gate, not libc (its call would trap): what
 		 * glibc's pthread_sigmask does, SIGCANCEL and SIGSETXID (32,
 		 * 33: glibc's own) never blocked. */
-		if (set) {
-			sigdelset(&copy, 32);
-			sigdelset(&copy, 33);
-		}
+		if (set) /* by hand: glibc's sigdelset refuses them (EINVAL) */
+			((unsigned long *)&copy)[0] &= ~(3UL << 31); /* 32, 33 */
 		r = (int)-sf_sigmask(how, set, old);
 	} else {
 		r = real(how, set, old);
@@ -386,8 +384,10 @@ static char *const *keep_preload(char *const *envp, char **buf, char *var,
 	if (at >= 0 && strstr(envp[at], pl_self_path))
 		return envp;
 	const char *rest = at >= 0 ? envp[at] + 11 : "";
-	if (sf_fmt(var, varlen, "LD_PRELOAD=%s%s%s", pl_self_path,
-		   *rest ? ":" : "", rest) >= (int)varlen - 1)
+	/* an ASan build of the library needs the ASan runtime first */
+	const char *first = pl_asan_path;
+	if (sf_fmt(var, varlen, "LD_PRELOAD=%s%s%s%s%s", first, *first ? ":" : "",
+		   pl_self_path, *rest ? ":" : "", rest) >= (int)varlen - 1)
 		return envp;
 	size_t j = 0;
 	for (size_t i = 0; i < n; i++)

@@ -41,6 +41,7 @@ SF_TLS int pl_sigsys_blocked;
 SF_TLS int pl_sigsys_deferred;
 SF_TLS siginfo_t pl_deferred_info;
 char pl_self_path[4096];
+char pl_asan_path[4096];
 unsigned char pl_mask_had_sigsys[_NSIG];
 static volatile int probing, inherited_filter, inherited_family,
 	inherited_masks;
@@ -370,8 +371,12 @@ static int load_filter(unsigned emu, int gate)
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP,
 				      SF_NR_pidfd_send_signal, 0);
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_pidfd_getfd, 0);
+		/* idtype and sig are ints: the kernel reads the low 32
+		 * bits of the register, so the rules compare only those
+		 * (P_PIDFD or SIGSYS with junk above them is still one) */
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_waitid, 1,
-				      SCMP_A0(SCMP_CMP_EQ, P_PIDFD));
+				      SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+					      P_PIDFD));
 		/* pidfs's ioctls (type 0xFF), for emulated pidfds */
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_ioctl, 1,
 				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, 0xff00));
@@ -391,7 +396,8 @@ static int load_filter(unsigned emu, int gate)
 		 * all 64 actions raw, and as traps that doubled the cost of a
 		 * spawn (+450 us here). libc's sigaction is interposed. */
 		r |= seccomp_rule_add(ctx, SCMP_ACT_TRAP, SF_NR_rt_sigaction, 1,
-				      SCMP_A0(SCMP_CMP_EQ, SIGSYS));
+				      SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+					      SIGSYS));
 	}
 	int mfd = -1;
 	struct sock_filter *insns = 0;
@@ -475,6 +481,15 @@ __attribute__((constructor)) static void sf_preload_init(void)
 					     : dli.dli_fname);
 		free(abs);
 	}
+#ifdef __SANITIZE_ADDRESS__
+	{
+		extern void __asan_init(void);
+		Dl_info ai;
+		if (dladdr((void *)__asan_init, &ai) && ai.dli_fname &&
+		    strlen(ai.dli_fname) < sizeof pl_asan_path)
+			strcpy(pl_asan_path, ai.dli_fname);
+	}
+#endif
 	pl_interpose_init();
 	learn_libc_restorer();
 	/* The handler goes first: a filter inherited through execve traps the

@@ -32,6 +32,9 @@ extern SF_TLS siginfo_t pl_deferred_info SF_HIDDEN;
 extern unsigned char pl_mask_had_sigsys[_NSIG] SF_HIDDEN;
 /* Path of this library, for keeping LD_PRELOAD across execve. */
 extern char pl_self_path[4096] SF_HIDDEN;
+/* An ASan build: the ASan runtime's path (it must come first in an
+ * LD_PRELOAD we put back at an exec); empty otherwise. */
+extern char pl_asan_path[4096] SF_HIDDEN;
 
 /* libc's own sigaction (ours is interposed). */
 extern int (*pl_real_sigaction)(int, const struct sigaction *,

@@ -26,6 +26,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include "clone_args.h"
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
 
 void (*sf_clear_sigsys_hook)(void);
 
@@ -290,6 +293,24 @@ static void child_frame(ucontext_t *dst, const ucontext_t *uc,
 	}
 }
 
+/* An ASan build: a stack is handed over to a child whole, as the kernel
+ * does; frames that instrumented code of an earlier child (ours, on the
+ * way to its exec or exit) left poisoned on it are gone, and so are those
+ * a vfork child left below its parent's sp. From BASE, or 64 KiB below
+ * TOP where the base is not known (user addresses only: ASan shadows all
+ * of them). Nothing in other builds. */
+static void stack_fresh(uintptr_t base, uintptr_t top)
+{
+#ifdef __SANITIZE_ADDRESS__
+	uintptr_t low = base ? base : top > 65536 ? top - 65536 : 0;
+	if (top < (1UL << 47) && low < top)
+		__asan_unpoison_memory_region((void *)low, top - low);
+#else
+	(void)base;
+	(void)top;
+#endif
+}
+
 static long stack_shape(ucontext_t *uc, const struct clone_req *q)
 {
 	const void *fp = sf_ctx_fpstate(uc);
@@ -305,6 +326,7 @@ static long stack_shape(ucontext_t *uc, const struct clone_req *q)
 		return -ENOMEM;
 	ucontext_t frame;
 	child_frame(&frame, uc, q, top, fpat);
+	stack_fresh(q->stack_base, top);
 	/* The new stack is the caller's memory: a bad one gives -EFAULT here
 	 * (the kernel would start a child that dies of SIGSEGV at once). */
 	if ((fp && sf_self_caller.write(&sf_self_caller, fpat, fp, fpsize)) ||
@@ -321,6 +343,7 @@ static long stack_shape(ucontext_t *uc, const struct clone_req *q)
 #define VF_SIZE (64 * 1024)
 struct vfork_buf {
 	struct clone_req q;
+	uintptr_t sp; /* the caller's */
 	ucontext_t frame __attribute__((aligned(64)));
 	unsigned char fpstate[] __attribute__((aligned(64)));
 };
@@ -329,6 +352,7 @@ static __thread struct vfork_buf *vfork_buf
 
 static long vfork_parent_done(long pid)
 {
+	stack_fresh(0, vfork_buf->sp);
 	return finish_parent(&vfork_buf->q, pid);
 }
 
@@ -348,6 +372,7 @@ static long vfork_same_stack(ucontext_t *uc, const struct clone_req *q)
 	}
 	struct vfork_buf *b = vfork_buf;
 	b->q = *q;
+	b->sp = sf_ctx_sp(uc);
 	if (fp)
 		__builtin_memcpy(b->fpstate, fp, fpsize);
 	child_frame(&b->frame, uc, q, sf_ctx_sp(uc),

@@ -4,6 +4,7 @@
 cd "$(dirname "$0")/.."
 for f in tests/kselftest/expected-failures.tsv tests/kselftest/gvisor-only.tsv \
 	tests/trace/expected-failures.tsv \
+	tests/fuzz/known-differences.tsv \
 	tests/conformance/differences.tsv; do
 	[ -f "$f" ] || continue
 	n=$(grep -cv '^\(#\|$\)' "$f")
@@ -11,7 +12,8 @@ for f in tests/kselftest/expected-failures.tsv tests/kselftest/gvisor-only.tsv \
 	*kselftest/expected*) what="kernel selftests: sysfill's defects (program, mode, tests)" ;;
 	*gvisor-only*) what="kernel selftests: what gVisor itself lacks" ;;
 	*trace/expected*) what="conformance scenarios trace mode fails (how it catches calls; each entry names its cause)" ;;
-	*differences*) what="conformance: accepted differences (text rewrites)" ;;
+	*fuzz/known*) what="differential fuzzer: known divergence classes (mode, call, kernel rule, issue)" ;;
+	*conformance/differences*) what="conformance: accepted differences (text rewrites)" ;;
 	esac
 	printf -- '- `%s`: %d entries, %s\n' "$f" "$n" "$what"
 done

@@ -11,7 +11,10 @@
 # tests/conformance/differences.tsv. A scenario that prints "skip: REASON"
 # gives "SKIP conformance-NAME-MODE: REASON".
 # SYSFILL_BUILD=DIR tests DIR/libsysfill.so (a sanitizer or hardened build,
-# tests/suite-sanitize.sh); SYSFILL_TEST_CFLAGS is added to the scenarios'.
+# tests/suite-sanitize.sh); SYSFILL_TEST_CFLAGS is added to the scenarios';
+# SYSFILL_PRELOAD_FIRST (the ASan runtime) goes before the library in
+# LD_PRELOAD, SYSFILL_TEST_ENV (VAR=value ...) into the scenarios'
+# environment; SYSFILL_CONFORMANCE_MODES=forced runs only that mode.
 set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -19,6 +22,9 @@ src=tests/conformance
 build=${SYSFILL_BUILD:-build}
 out=$build/tests/conformance
 lib=$root/$build/libsysfill.so
+lib="${SYSFILL_PRELOAD_FIRST:+$SYSFILL_PRELOAD_FIRST }$lib"
+# shellcheck disable=SC2206
+tenv=(${SYSFILL_TEST_ENV:-})
 table=$src/differences.tsv
 rc=0
 
@@ -29,7 +35,7 @@ fail() { # name summary difffile
 }
 
 mkdir -p "$out"
-if [ ! -f "$lib" ]; then
+if [ ! -f "$root/$build/libsysfill.so" ]; then
 	make -C "$root" >"$out/make.log" 2>&1 || { echo "FAIL conformance-build-library: make failed"; sed 's/^/    /' "$out/make.log" | tail -20; exit 1; }
 fi
 
@@ -61,13 +67,13 @@ run() {
 		st=${PIPESTATUS[0]} ;;
 	forced)
 		# env, so that only the scenario (not timeout) has the library
-		timeout 60 env LD_PRELOAD="$lib" SYSFILL_FORCE=1 "$bin" </dev/null 2>"$o.err" | cat >"$o"
+		timeout 60 env "${tenv[@]}" LD_PRELOAD="$lib" SYSFILL_FORCE=1 "$bin" </dev/null 2>"$o.err" | cat >"$o"
 		st=${PIPESTATUS[0]} ;;
 	gvisor)
 		# runsc: stdin from /dev/null and output through a pipe, or it may
 		# lose output; its own stderr through a pipe as well.
 		( timeout 90 "$reaper" runsc --network=none --platform=ptrace do \
-			env LD_PRELOAD="$lib" SYSFILL_FORCE=1 "$bin" </dev/null | cat >"$o"
+			env "${tenv[@]}" LD_PRELOAD="$lib" SYSFILL_FORCE=1 "$bin" </dev/null | cat >"$o"
 		  exit "${PIPESTATUS[0]}" ) 2>&1 | cat >"$o.err"
 		st=${PIPESTATUS[0]} ;;
 	gvisor-nolib)
@@ -89,6 +95,10 @@ for c in "$src"/*.c; do
 		continue
 	fi
 
+	# SYSFILL_TEST_ENV_<scenario, - as _> replaces SYSFILL_TEST_ENV for it
+	v=SYSFILL_TEST_ENV_${s//-/_}
+	# shellcheck disable=SC2206
+	tenv=(${!v:-${SYSFILL_TEST_ENV:-}})
 	N=$out/$s.native
 	run native "$bin" "$N"
 	reason=$(skip_reason "$N")
@@ -104,6 +114,7 @@ for c in "$src"/*.c; do
 
 	modes="forced"
 	[ "$have_runsc" = 1 ] && modes="forced gvisor gvisor-nolib"
+	modes=${SYSFILL_CONFORMANCE_MODES:-$modes}
 	for m in $modes; do
 		T=$out/$s.$m
 		run "$m" "$bin" "$T"

@@ -11,4 +11,4 @@ SEEDS ?= 1 2 3 4
 CALLS ?= 2000
 .PHONY: fuzz
 fuzz: all
-	@FUZZ_SEEDS="$(SEEDS)" FUZZ_CALLS="$(CALLS)" FUZZ_VERBOSE=1 bash tests/fuzz/run.sh
+	@FUZZ_SEEDS="$(SEEDS)" FUZZ_CALLS="$(CALLS)" FUZZ_VERBOSE=1 bash tests/suite-fuzz.sh

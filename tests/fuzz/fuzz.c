@@ -165,9 +165,21 @@ static long asm_clone_exit(long n, long a, long b, long c, long d, long e, long 
 	return ret;
 }
 static int via_asm; /* the current call's path */
+static int debug; /* FUZZ_DEBUG=1: each call's line so far on stderr before the call */
+static void ph(const char *what, int i)
+{
+	if (debug) {
+		char b[64];
+		int n = snprintf(b, sizeof b, "[%s %d]\n", what, i);
+		if (write(2, b, n) < 0) {}
+	}
+}
 /* Returns the result or -errno, through the current path. */
 static long sys(long n, long a, long b, long c, long d, long e, long f)
 {
+	if (debug) {
+		if (write(2, lb, lp) < 0 || write(2, "...\n", 4) < 0) {}
+	}
 	if (via_asm)
 		return asm_sys6(n, a, b, c, d, e, f);
 	long r = syscall(n, a, b, c, d, e, f);
@@ -367,6 +379,7 @@ static void drain_self(void)
 }
 static void drain_peer(const char *who, int cmd, int rep)
 {
+	ph("drain-peer", cmd);
 	unsigned char c[2] = { 'd', 0 };
 	if (write(cmd, c, 2) != 2) {
 		out(" %s:unreachable", who);
@@ -411,6 +424,11 @@ static char proc_state(pid_t pid)
 	char *q = strrchr(b, ')');
 	return q && q[1] ? q[2] : '?';
 }
+/* Stopped: 'T', or 't' for a child of a traced fuzzer (trace mode: it is
+ * traced too), whose group stop shows so. 't' is also a passing ptrace
+ * stop of a running child: only for a child known to have stopped. */
+static int stopped_state(char st, int known) { return st == 'T' || (st == 't' && known); }
+static int is_stopped(int i) { return ch[i].state == ST_STOPPED || ch[i].state == ST_STOPPED_EV; }
 /* Ask the kernel which state child i is in. */
 static void refresh(int i)
 {
@@ -433,9 +451,13 @@ static void refresh(int i)
 		return;
 	}
 	if (r < 0 || si.si_pid == 0) {
-		c->state = proc_state(c->pid) == 'T' ? ST_STOPPED : ST_RUNNING;
+		c->state = stopped_state(proc_state(c->pid), is_stopped(i)) ? ST_STOPPED : ST_RUNNING;
 		return;
 	}
+	/* gVisor reports a stop as CLD_KILLED or CLD_DUMPED with status 127,
+	 * which no signal has (shim/pidfd.c): a stop */
+	if ((si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED) && si.si_status == 127)
+		si.si_code = CLD_STOPPED;
 	switch (si.si_code) {
 	case CLD_STOPPED: c->state = ST_STOPPED_EV; break;
 	case CLD_CONTINUED: c->state = ST_CONT_EV; break;
@@ -450,12 +472,12 @@ static void refresh_all(void)
 	for (int i = 0; i < nch; i++)
 		refresh(i);
 }
-static int is_stopped(int i) { return ch[i].state == ST_STOPPED || ch[i].state == ST_STOPPED_EV; }
 
 /* Block (bounded) until child i reaches a state: 'z' zombie or reaped,
  * 's' stopped (then its SIGCHLD is pending), 'c' continued and running. */
 static void sync_child(int i, int what)
 {
+	ph(what == 'z' ? "sync-z" : what == 's' ? "sync-s" : "sync-c", i);
 	struct child *c = &ch[i];
 	siginfo_t si;
 	if (what == 'z') {
@@ -463,7 +485,7 @@ static void sync_child(int i, int what)
 		raw(NR_waitid, P_PID, c->pid, (long)&si, WEXITED | K_WNOWAIT | K_WALL, 0);
 		alarm(0);
 	} else if (what == 's') {
-		for (int k = 0; k < 3000 && proc_state(c->pid) != 'T' && proc_state(c->pid) != 'Z'; k++)
+		for (int k = 0; k < 3000 && !stopped_state(proc_state(c->pid), 1) && proc_state(c->pid) != 'Z'; k++)
 			sleep_ms(1);
 		uint64_t s = 1ULL << (SIGCHLD - 1);
 		struct timespec t = { 2, 0 };
@@ -479,7 +501,7 @@ static void sync_child(int i, int what)
 			if (write(c->cmd, p, 2) != 2 || rd_full(c->rep, &a, 1, 3000) < 0)
 				out(" child#%d:no-pong", i);
 		} else {
-			for (int k = 0; k < 3000 && proc_state(c->pid) == 'T'; k++)
+			for (int k = 0; k < 3000 && stopped_state(proc_state(c->pid), 1); k++)
 				sleep_ms(1);
 		}
 	}
@@ -632,7 +654,9 @@ static void op_reduce(void)
 	for (int i = 0; i < nch; i++)
 		if (!ch[i].thread && ch[i].state == ST_ZOMBIE) {
 			siginfo_t si;
+			alarm(5);
 			raw(NR_waitid, P_PID, ch[i].pid, (long)&si, WEXITED | K_WALL, 0);
+			alarm(0);
 			refresh(i);
 			op_line("reap", i);
 			return;
@@ -652,7 +676,14 @@ static void op_spawn(void)
 	if (nch >= MAXCH - 2 || mk_pipes() < 0)
 		return;
 	int pgl = chance(25);
+	/* the child starts with every signal blocked: a signal sent to it
+	 * before its loop blocks them would run our inherited handler there
+	 * and be lost (SIGALRM is not blocked here) */
+	uint64_t all = ~0ULL, keep;
+	raw(NR_rt_sigprocmask, SIG_SETMASK, (long)&all, (long)&keep, 8, 0);
 	pid_t p = fork();
+	if (p != 0)
+		raw(NR_rt_sigprocmask, SIG_SETMASK, (long)&keep, 0, 8, 0);
 	if (p == 0) {
 		if (pgl)
 			setpgid(0, 0);
@@ -720,6 +751,7 @@ static void op_reduce(void);
 /* State changes of the pool, chosen at random. */
 static void op_random(void)
 {
+	ph("op", 0);
 	int live[MAXCH], nl = 0, zomb[MAXCH], nz = 0, stop[MAXCH], ns = 0;
 	for (int i = 0; i < nch; i++) {
 		if (ch[i].thread)
@@ -747,7 +779,9 @@ static void op_random(void)
 	} else if (r < 62 && nz) { /* reap with P_PID */
 		int i = zomb[rn(nz)];
 		siginfo_t si;
+		alarm(5);
 		raw(NR_waitid, P_PID, ch[i].pid, (long)&si, WEXITED | K_WALL, 0);
+		alarm(0);
 		refresh(i);
 		op_line("reap", i);
 	} else if (r < 72 && nl) { /* stop */
@@ -1396,6 +1430,7 @@ static int clone_done(long r, uint64_t flags, int exit_sig, int immediate, int c
 }
 static void call_clone_common(int is3)
 {
+	uint64_t allsig = ~0ULL, keepm = 0;
 	if (nch >= MAXCH - 2)
 		return;
 	uint64_t flags = 0;
@@ -1519,6 +1554,7 @@ static void call_clone_common(int is3)
 		out("clone3\targs=%s size=%zu%s flags=%s pidfd=%s child_tid=%s parent_tid=%s exit_signal=%d stack=%s tls=%s set_tid=%s cgroup=%s via=%s",
 		    pname(&ap), size, tailnz ? "(tail)" : "", fname, pname(&pidp), pname(&ctid), pname(&ptid),
 		    exit_sig, stk, use_tls ? (bad_tls ? "bad" : "own") : "-", tidn, cgn, via_asm ? "asm" : "libc");
+		raw(NR_rt_sigprocmask, SIG_SETMASK, (long)&allsig, (long)&keepm, 8, 0);
 		if (immediate)
 			r = asm_clone_exit(NR_clone3, (long)ap.p, (long)size, 0, 0, 0, status);
 		else if (via_asm)
@@ -1540,6 +1576,7 @@ static void call_clone_common(int is3)
 		    (unsigned long long)fl, pname(&ptid), pname(&ctid), stk, use_tls ? (bad_tls ? "bad" : "own") : "-",
 		    via_asm ? "asm" : "libc");
 		pidp = ptid;
+		raw(NR_rt_sigprocmask, SIG_SETMASK, (long)&allsig, (long)&keepm, 8, 0);
 		if (immediate)
 			r = asm_clone_exit(NR_clone, (long)fl, stack ? stack + stack_size : 0, (long)ptid.p, (long)ctid.p, tls, status);
 		else if (via_asm)
@@ -1551,6 +1588,9 @@ static void call_clone_common(int is3)
 		}
 		exit_sig = es_l;
 	}
+	/* the child starts with every signal blocked (see op_spawn) */
+	if (r != 0)
+		raw(NR_rt_sigprocmask, SIG_SETMASK, (long)&keepm, 0, 8, 0);
 	if (r == 0) { /* the child, fork-like */
 		if (!immediate) {
 			close(pipes[0][1]);
@@ -1803,6 +1843,79 @@ static int count_dir(const char *path)
 	return n - 1 * (strcmp(path, "/proc/self/fd") == 0);
 }
 
+/* ---- epochs ----
+ * Every EPOCH calls the fuzzer returns to the state it had after its
+ * setup: every child killed and reaped, every handle made since closed,
+ * the signal mask as it was, and the generator reseeded from the seed and
+ * the epoch's number. A divergence that changes the fuzzer's state (a
+ * clone that fails under emulation, a handle that is not opened) then
+ * shifts the picks of its own epoch only: compare.awk compares epoch by
+ * epoch. */
+#define EPOCH 40
+static struct handle fixed[MAXH];
+static int nfixed, no_clone3;
+static uint64_t setup_mask;
+static void end_children(void)
+{
+	ph("end-children", nch);
+	for (int i = 0; i < nch; i++) {
+		if (ch[i].thread)
+			continue;
+		if (ch[i].state != ST_REAPED) {
+			kill(ch[i].pid, SIGKILL);
+			siginfo_t si;
+			alarm(5);
+			raw(NR_waitid, P_PID, ch[i].pid, (long)&si, WEXITED | K_WALL, 0);
+			alarm(0);
+		}
+		if (ch[i].cmd >= 0) {
+			close(ch[i].cmd);
+			close(ch[i].rep);
+		}
+	}
+}
+static void epoch_start(uint64_t seed, long e)
+{
+	ph("epoch", (int)e);
+	if (e > 0) {
+		end_children();
+		for (int i = 0; i < nh; i++) {
+			if (h[i].kind == H_CLOSED || h[i].fd < 0)
+				continue;
+			int keep = 0;
+			for (int j = 0; j < nfixed && !keep; j++)
+				keep = fixed[j].kind != H_CLOSED && fixed[j].fd == h[i].fd;
+			if (!keep)
+				close(h[i].fd);
+		}
+		memcpy(h, fixed, sizeof h);
+		nh = nfixed;
+		nch = 0;
+		spawns = 0;
+		alarm_ms(0);
+		raw(NR_rt_sigprocmask, SIG_SETMASK, (long)&setup_mask, 0, 8, 0);
+		/* what the kill and reap above raised */
+		hrec_n = 0;
+		uint64_t chld = 1ULL << (SIGCHLD - 1);
+		for (;;) {
+			siginfo_t si;
+			struct timespec z = { 0, 0 };
+			if (raw(SYS_rt_sigtimedwait, (long)&chld, (long)&si, (long)&z, 8, 0) <= 0)
+				break;
+		}
+	}
+	rs = (seed * 0x2545f4914f6cdd1dULL + 1) ^ ((uint64_t)e * 0x9e3779b97f4a7c15ULL);
+	out("-\tepoch\t%ld\t-", e);
+	drain_self();
+	endline();
+	for (int k = 0; k < 3; k++)
+		op_spawn();
+	out("-\tsetup\thandles\t");
+	for (int i = 0; i < nh; i++)
+		out(" %s", hname(&h[i]));
+	endline();
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -2008,14 +2121,16 @@ int main(int argc, char **argv)
 		if (i >= 0 && k == 1)
 			close_handle(i);
 	}
-	for (int k = 0; k < 3; k++)
-		op_spawn();
-	out("-\tsetup\thandles\t");
-	for (int i = 0; i < nh; i++)
-		out(" %s", hname(&h[i]));
-	endline();
+	nfixed = nh;
+	memcpy(fixed, h, sizeof h);
+	raw(NR_rt_sigprocmask, SIG_BLOCK, 0, (long)&setup_mask, 8, 0);
+	debug = getenv("FUZZ_DEBUG") && *getenv("FUZZ_DEBUG") == '1';
+	no_clone3 = getenv("FUZZ_NO_CLONE3") && *getenv("FUZZ_NO_CLONE3") == '1';
 
+	long epoch = -1;
 	for (long n = 0; n < calls; n++) {
+		if (n / EPOCH != epoch) /* n-- below repeats an n */
+			epoch_start(seed, epoch = n / EPOCH);
 		prune();
 		if (chance(18) || n_unreaped() > 16) {
 			op_random();
@@ -2035,7 +2150,7 @@ int main(int argc, char **argv)
 		else if (k < 66)
 			call_pidfd_getfd();
 		else if (k < 74)
-			call_clone_common(1);
+			call_clone_common(!no_clone3);
 		else if (k < 79)
 			call_clone_common(0);
 		else if (k < 89)
@@ -2052,21 +2167,7 @@ int main(int argc, char **argv)
 	}
 
 	/* cleanup: every child and thread gone, every handle closed */
-	for (int i = 0; i < nch; i++) {
-		if (ch[i].thread)
-			continue;
-		if (ch[i].state != ST_REAPED) {
-			kill(ch[i].pid, SIGKILL);
-			siginfo_t si;
-			alarm(5);
-			raw(NR_waitid, P_PID, ch[i].pid, (long)&si, WEXITED | K_WALL, 0);
-			alarm(0);
-		}
-		if (ch[i].cmd >= 0) {
-			close(ch[i].cmd);
-			close(ch[i].rep);
-		}
-	}
+	end_children();
 	for (int i = 0; i < nh; i++)
 		if (h[i].kind != H_CLOSED && h[i].fd >= 0)
 			close(h[i].fd);
