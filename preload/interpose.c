@@ -87,7 +87,7 @@ static int emulated(long nr, long a0)
 /* A wait reported child PID's exit (REAPED: it was reaped, not only seen
  * with WNOWAIT): mark its watches, so its pidfds are readable before the
  * program has the report. Keeps errno. */
-static void saw_exit(pid_t pid, int reaped)
+static void saw_exit(pid_t pid, int reaped, int32_t code)
 {
 	if (pl_mode == MODE_NATIVE || pid <= 0 || !pidtab_count())
 		return;
@@ -95,7 +95,7 @@ static void saw_exit(pid_t pid, int reaped)
 	sigfillset(&all);
 	sf_sigmask(SIG_SETMASK, &all, &old); /* as every holder of the lock */
 	sf_lock();
-	pidtab_each_of_pid(pid, reaped ? pidtab_mark_reaped : pidtab_mark_exited);
+	exitinfo_saw_exit(pid, reaped, code);
 	sf_unlock();
 	sf_sigmask(SIG_SETMASK, &old, 0);
 }
@@ -110,7 +110,7 @@ static long wait4_seen(pid_t pid, int *status, int options, struct rusage *ru)
 		if (status)
 			__builtin_memcpy(&st, status, sizeof st);
 		if (WIFEXITED(st) || WIFSIGNALED(st))
-			saw_exit((pid_t)r, 1);
+			saw_exit((pid_t)r, 1, st & 0xffff);
 	}
 	return r;
 }
@@ -125,7 +125,7 @@ static long waitid_seen(long idtype, long id, siginfo_t *info, long options,
 		si.si_pid = 0;
 	long r = sf_syscall6(SF_NR_waitid, idtype, id, (long)p, options, ru, 0);
 	if (r == 0 && p->si_pid > 0 && (options & WEXITED) && sf_reports_exit(p))
-		saw_exit(p->si_pid, !(options & WNOWAIT));
+		saw_exit(p->si_pid, !(options & WNOWAIT), sf_wait_status(p));
 	return r;
 }
 
@@ -184,7 +184,7 @@ SF_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 		si.si_pid = 0;
 	int r = real_waitid(idtype, id, p, options);
 	if (r == 0 && p->si_pid > 0 && (options & WEXITED) && sf_reports_exit(p))
-		saw_exit(p->si_pid, !(options & WNOWAIT));
+		saw_exit(p->si_pid, !(options & WNOWAIT), sf_wait_status(p));
 	return r;
 }
 
@@ -204,7 +204,7 @@ SF_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
 		if (status)
 			st = *status;
 		if (WIFEXITED(st) || WIFSIGNALED(st))
-			saw_exit(r, 1);
+			saw_exit(r, 1, st & 0xffff);
 	}
 	return r;
 }

@@ -217,7 +217,13 @@ static int waiter_main(void *arg)
 			if (delay < SF_POLL_MS)
 				delay *= 2;
 		}
+		/* The exit status for PIDFD_INFO_EXIT, and the cgroup the
+		 * zombie died in, read before taking the lock. */
+		int32_t code = r == 0 ? sf_wait_status(&si) : -1;
+		uint64_t cg = r == 0 ? sf_cgroup2_id(pid) : 0;
 		sf_lock();
+		if (code >= 0)
+			exitinfo_note_cg(w, code, cg);
 		if (r == -ECHILD)
 			pidtab_mark_reaped(w);
 		else
@@ -358,8 +364,10 @@ static int nonchild_gone(struct sf_watch *w, int settle)
 	if ((w->starttime && start != w->starttime) || state == 'X')
 		return 1;
 	if (state == 'Z') {
-		if (threads <= 1)
+		if (threads <= 1) {
+			exitinfo_note_proc(w);
 			return 1;
+		}
 		leader_dead[idx] = 1;
 	} else if (settle) {
 		leader_dead[idx] = 0;
@@ -393,6 +401,22 @@ static void exit_event(struct sf_watch *w)
 		nonchild_exited(w);
 	else
 		recheck_soon();
+}
+
+/* The leader of TGID exited with CODE (the connector's exit event, sent
+ * from do_exit): the exit information of TGID's live non-child watches.
+ * Caller holds the lock. */
+static int32_t cn_code;
+static void cn_note(struct sf_watch *w)
+{
+	if (w->state != SF_W_REAPED && !w->is_child)
+		exitinfo_note(w, cn_code);
+}
+
+static void connector_exit_code(pid_t tgid, int32_t code)
+{
+	cn_code = code;
+	pidtab_each_of_pid(tgid, cn_note);
 }
 
 /* Mark the watched processes the connector saw exit. Caller holds the
@@ -430,6 +454,9 @@ static void connector_drain(void)
 				continue;
 			event_from_leader = ev.event_data.exit.process_pid ==
 					    ev.event_data.exit.process_tgid;
+			if (event_from_leader)
+				connector_exit_code(ev.event_data.exit.process_tgid,
+						    (int32_t)ev.event_data.exit.exit_code);
 			pidtab_each_of_pid(ev.event_data.exit.process_tgid,
 					   exit_event);
 		}

@@ -357,8 +357,10 @@ long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
 	     si.si_code == CLD_DUMPED)) {
 		sf_lock();
 		int idx = pidtab_resolve(fd);
-		if (idx >= 0)
+		if (idx >= 0) {
+			exitinfo_note_cg(pidtab_watch(idx), sf_wait_status(&si), 0);
 			pidtab_mark_reaped(pidtab_watch(idx));
+		}
 		sf_unlock();
 	}
 	if (r == 0 && !(options & WNOHANG) && si.si_pid == 0 &&
@@ -613,81 +615,24 @@ struct pidfd_info_k { /* struct pidfd_info up to PIDFD_INFO_SIZE_VER3 */
 	uint64_t spare;
 };
 
-/* The mount point of a cgroup2 hierarchy (/proc/self/mountinfo) into MNT
- * (LEN bytes). 0 or -ENOENT. */
-static int cgroup2_mount(char *mnt, size_t len)
+/* The exit information of the watch behind pidfd FD (zeroed if none).
+ * Caller holds the lock. */
+static void fd_exit_info(int fd, struct sf_watch *e)
 {
-	char buf[8192];
-	if (proc_read("/proc/self/mountinfo", buf, sizeof buf) <= 0)
-		return -ENOENT;
-	for (char *l = buf; *l;) {
-		char *nl = l;
-		while (*nl && *nl != '\n')
-			nl++;
-		char *sep = strstr(l, " - cgroup2 ");
-		if (sep && sep < nl) {
-			/* fields: id parent dev root mountpoint ... */
-			char *f = l;
-			for (int i = 0; i < 4 && f < nl; i++) {
-				while (f < nl && *f != ' ')
-					f++;
-				f++;
-			}
-			size_t n = 0;
-			while (f + n < nl && f[n] != ' ')
-				n++;
-			if (n && n < len) {
-				memcpy(mnt, f, n);
-				mnt[n] = 0;
-				return 0;
-			}
-		}
-		l = *nl ? nl + 1 : nl;
-	}
-	return -ENOENT;
+	int idx = pidtab_resolve(fd);
+	memset(e, 0, sizeof *e);
+	if (idx >= 0)
+		*e = *pidtab_watch(idx);
 }
 
-/* cgroup_id() of PID's cgroup2 cgroup: the inode of its directory in the
- * cgroup2 mount (kernfs ids are inode numbers). 0 if unknown. */
-static uint64_t cgroup2_id(long pid)
-{
-	char path[4200], buf[4096], mnt[256];
-	if (cgroup2_mount(mnt, sizeof mnt) < 0)
-		return 1; /* not mounted: all in its root (cgrp_dfl_root, id 1) */
-	sf_fmt(path, 64, "/proc/%ld/cgroup", pid);
-	if (proc_read(path, buf, sizeof buf) <= 0)
-		return 0;
-	char *l = buf;
-	while (*l && strncmp(l, "0::", 3))
-		while (*l && *l++ != '\n')
-			;
-	if (!*l)
-		return 0;
-	char *e = l + 3;
-	while (*e && *e != '\n')
-		e++;
-	*e = 0;
-	sf_fmt(path, sizeof path, "%s%s", mnt, l + 3);
-	struct {
-		long f_type;
-		char rest[112];
-	} fs;
-	struct {
-		uint64_t dev, ino;
-		char rest[128];
-	} st;
-	if (sf_sys2(SF_NR_statfs, path, &fs) < 0 || fs.f_type != 0x63677270 ||
-	    sf_sys4(SF_NR_newfstatat, AT_FDCWD, path, &st, 0) < 0)
-		return 0;
-	return st.ino;
-}
-
-/* PIDFD_GET_INFO as pidfd_info (fs/pidfs.c) without exit information:
- * identifiers and credentials always, the cgroup id where cgroup2 shows
- * it, COREDUMP only as asked (nothing known of a core dump); a size past
- * the kernel's struct is zeroed. */
+/* PIDFD_GET_INFO as pidfd_info (fs/pidfs.c, 6.18): exit information (E,
+ * a copy of the watch) once reaped and only as asked; of a reaped
+ * process nothing else, and ESRCH if not asked; else identifiers and
+ * credentials always, the cgroup id where cgroup2 shows it, COREDUMP as
+ * asked (the mask bit even when nothing is known); a size past the
+ * kernel's struct is zeroed. */
 static long pidfd_get_info(const struct sf_caller *c, long pid, int reaped,
-			   unsigned cmd, uintptr_t arg)
+			   const struct sf_watch *e, unsigned cmd, uintptr_t arg)
 {
 	size_t usize = IOC_SIZE(cmd);
 	struct pidfd_info_k k;
@@ -697,10 +642,25 @@ static long pidfd_get_info(const struct sf_caller *c, long pid, int reaped,
 	if (c->read(c, &mask, arg, sizeof mask) < 0)
 		return -EFAULT;
 	memset(&k, 0, sizeof k);
-	if (mask & PIDFD_INFO_COREDUMP)
+	if ((mask & PIDFD_INFO_EXIT) && reaped && e->exit_known) {
+		k.mask |= PIDFD_INFO_EXIT;
+		k.exit_code = e->exit_code;
+		k.cgroupid = e->exit_cgroupid;
+		if (k.cgroupid)
+			k.mask |= PIDFD_INFO_CGROUPID;
+	}
+	if (mask & PIDFD_INFO_COREDUMP) {
 		k.mask |= PIDFD_INFO_COREDUMP;
-	if (reaped) /* no exit information kept */
-		return -ESRCH;
+		/* pidfs_coredump: how it was dumped (as the user: the
+		 * default of suid_dumpable 0) and that it was */
+		if (e->exit_known && e->exit_dumped)
+			k.coredump_mask = 4 | 1;
+	}
+	if (reaped) {
+		if (!(mask & PIDFD_INFO_EXIT))
+			return -ESRCH; /* only exit information is left */
+		goto copy_out;
+	}
 	char path[48], buf[2048];
 	uint64_t v[4];
 	sf_fmt(path, sizeof path, "/proc/%ld/status", pid);
@@ -722,7 +682,8 @@ static long pidfd_get_info(const struct sf_caller *c, long pid, int reaped,
 	/* PIDFD_COREDUMP_USER / _SKIP from the mm's dumpability (see
 	 * ptrace_attach_allowed); a zombie has no mm */
 	char state = 0;
-	if ((mask & PIDFD_INFO_COREDUMP) && proc_stat((pid_t)pid, 0, &state) == 0 &&
+	if ((mask & PIDFD_INFO_COREDUMP) && !k.coredump_mask &&
+	    proc_stat((pid_t)pid, 0, &state) == 0 &&
 	    state != 'Z' && state != 'X') {
 		struct {
 			uint64_t dev, ino, nlink;
@@ -733,13 +694,14 @@ static long pidfd_get_info(const struct sf_caller *c, long pid, int reaped,
 		if (sf_sys4(SF_NR_newfstatat, AT_FDCWD, path, &st, 0) == 0)
 			k.coredump_mask = st.uid == 0 && k.euid != 0 ? 2 : 4;
 	}
-	k.cgroupid = cgroup2_id(pid);
+	k.cgroupid = sf_cgroup2_id(pid);
 	if (k.cgroupid)
 		k.mask |= PIDFD_INFO_CGROUPID;
 	k.pid = (uint32_t)pid;
 	k.mask |= PIDFD_INFO_PID;
 	if (!k.pid || !k.tgid)
 		return -ESRCH;
+copy_out:;
 	/* copy_struct_to_user: the tail past our struct zeroed first */
 	static const char zero[256];
 	for (size_t off = sizeof k; off < usize;) {
@@ -759,8 +721,10 @@ long sf_pidfd_ioctl(const struct sf_caller *c, int fd, unsigned cmd,
 	static const char *const ns[] = {
 		0, "cgroup", "ipc", "mnt", "net", "pid", "pid_for_children",
 		"time", "time_for_children", "user", "uts"};
+	struct sf_watch e;
 	sf_lock();
 	long pid = fd_to_pid(fd, 0);
+	fd_exit_info(fd, &e);
 	sf_unlock();
 	long r;
 	if (pid == -EBADF) { /* not an emulated pidfd: the kernel's */
@@ -779,7 +743,7 @@ long sf_pidfd_ioctl(const struct sf_caller *c, int fd, unsigned cmd,
 		goto out;
 	}
 	if (info) {
-		r = pidfd_get_info(c, pid < 0 ? 0 : pid, pid == -ESRCH, cmd, arg);
+		r = pidfd_get_info(c, pid < 0 ? 0 : pid, pid == -ESRCH, &e, cmd, arg);
 		goto out;
 	}
 	if (pid < 0) {

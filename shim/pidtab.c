@@ -377,6 +377,7 @@ static int adopt_reaped(int fd)
 	w->nsentry = 0;
 	w->is_child = 0;
 	w->state = SF_W_LIVE;
+	exitinfo_reset(w); /* reaped elsewhere: none known */
 	hash_insert(idx);
 	pidtab_mark_reaped(w);
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = cookie(idx)};
@@ -636,6 +637,7 @@ static int new_watch(pid_t pid)
 	w->pinned = 0;
 	w->nsentry = 0;
 	w->state = SF_W_LIVE;
+	exitinfo_reset(w);
 	hash_insert(idx);
 
 	siginfo_t si = {0};
@@ -643,12 +645,16 @@ static int new_watch(pid_t pid)
 		    WEXITED | WNOHANG | WNOWAIT | __WALL, 0);
 	w->is_child = r == 0;
 	if (w->is_child) {
-		if (si.si_pid == pid)
-			pidtab_mark_exited(w); /* already a zombie */
+		if (si.si_pid == pid) { /* already a zombie */
+			exitinfo_note(w, sf_wait_status(&si));
+			pidtab_mark_exited(w);
+		}
 	} else {
 		char state = 0;
-		if (proc_stat(pid, &w->starttime, &state) == 0 && state == 'Z')
+		if (proc_stat(pid, &w->starttime, &state) == 0 && state == 'Z') {
+			exitinfo_note_proc(w);
 			pidtab_mark_exited(w);
+		}
 	}
 	if (w->state == SF_W_LIVE) {
 		r = monitor_watch(idx);

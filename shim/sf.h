@@ -132,6 +132,12 @@ struct sf_watch {
 	int pinned;     /* some pidfd of it is not in the sentry: never freed */
 	int nsentry;    /* its pidfds ever put into the sentry (pidtab.c) */
 	uint32_t seen;  /* gc pass that saw a pidfd file of it (pidtab.c) */
+	/* What PIDFD_INFO_EXIT (6.15) reports once the process is reaped
+	 * (shim/exitinfo.c); exit_known 0: not learnt. */
+	int exit_known;
+	int32_t exit_code;  /* the wait status, as tsk->exit_code */
+	uint32_t exit_dumped; /* it dumped core */
+	uint64_t exit_cgroupid; /* its cgroup2 id at the exit, 0 unknown */
 };
 #define SF_MAX_WATCHES 16384
 #define SF_MAX_FDMAP 65536
@@ -188,6 +194,39 @@ SF_HIDDEN int sf_fd_hide(int fd);
  * SCM_RIGHTS), so that they become readable at the exit. Any context;
  * blocks signals and takes the lock. */
 SF_HIDDEN void sf_adopt_fds(const int *fds, int n);
+
+/* ---- exit information (shim/exitinfo.c) ---- */
+/* The wait status (tsk->exit_code) that the waitid report SI gives. */
+SF_HIDDEN int32_t sf_wait_status(const siginfo_t *si);
+/* A new watch W: no exit information yet. Caller holds the lock; big
+ * stack (looks the cgroup2 mount up the first time). */
+SF_HIDDEN void exitinfo_reset(struct sf_watch *w);
+/* Keep CODE (a wait status) and the cgroup id CG (0: the one seen when
+ * W was made) as W's exit information, unless W has some. Caller holds
+ * the lock. */
+SF_HIDDEN void exitinfo_note_cg(struct sf_watch *w, int32_t code, uint64_t cg);
+/* The same with W's cgroup id read now from /proc. Lock held. */
+SF_HIDDEN void exitinfo_note(struct sf_watch *w, int32_t code);
+/* The same from /proc/PID/stat (exit_code, field 52) while W's process
+ * is a zombie, where the caller may read it. Lock held. */
+SF_HIDDEN void exitinfo_note_proc(struct sf_watch *w);
+/* A wait of the program's reported PID's exit with wait status CODE (-1
+ * unknown), and REAPED it: note it and mark PID's watches exited or
+ * reaped. Caller holds the lock. */
+SF_HIDDEN void exitinfo_saw_exit(pid_t pid, int reaped, int32_t code);
+/* cgroup_id() of PID's cgroup2 cgroup: the inode of its directory in the
+ * cgroup2 mount (kernfs ids are inode numbers); 1 if no cgroup2 is
+ * mounted, 0 if unknown. Any context; under 3 KiB of stack. */
+SF_HIDDEN uint64_t sf_cgroup2_id(long pid);
+
+/* ---- fdinfo of emulated pidfds (shim/fdinfo.c) ---- */
+/* The text /proc/self/fdinfo/FD has on Linux 6.18 for emulated pidfd FD
+ * (with its Pid: and NSpid: lines) into BUF (LEN >= 256). Returns its
+ * length, or -EBADF if FD is no emulated pidfd. Normal context. */
+SF_HIDDEN long sf_pidfd_fdinfo(int fd, char *buf, size_t len);
+/* The pid of emulated pidfd FD: the pid, -ESRCH once reaped, -EBADF if FD
+ * is no emulated pidfd. Normal context. */
+SF_HIDDEN long sf_pidfd_getpid(int fd);
 
 /* ---- monitor (shim/monitor.c) ---- */
 /* Start watching W (index IDX) for exit. Returns 0 or -errno. Caller holds
