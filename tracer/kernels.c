@@ -11,7 +11,10 @@
  *   5.6  pidfd_getfd
  *   5.10 PIDFD_NONBLOCK for pidfd_open
  *   6.9  PIDFD_THREAD for pidfd_open; PIDFD_SIGNAL_* scope flags for
- *        pidfd_send_signal */
+ *        pidfd_send_signal
+ *   6.11 PIDFD_GET_*_NAMESPACE ioctls (fs/pidfs.c)
+ *   6.13 PIDFD_GET_INFO ioctl
+ *   6.15 PIDFD_INFO_EXIT: exit information after the reap */
 #include <errno.h>
 #include <fcntl.h>
 #include <seccomp.h>
@@ -89,6 +92,29 @@ const struct kfeature kfeatures[KF_COUNT] = {
 			PIDFD_SIGNAL_PROCESS_GROUP,
 		.err = EINVAL, .emulated = 1,
 		.before = "EINVAL (unknown flag)",
+	},
+	[KF_PIDFD_NS_IOCTL] = {
+		.name = "namespace ioctls", .key = "pidfd_ns_ioctl",
+		.syscall = "ioctl", .since = KV(6, 11),
+		/* _IO(0xFF, 1..10); 0, 11 without a size and 12-15 are
+		 * ENOTTY on 6.18 as well */
+		.kind = KF_ARG_EQ, .arg = 1, .mask = 0xfffffff0u, .value = 0xff00u,
+		.err = ENOTTY, .emulated = 1,
+		.before = "ENOTTY (no pidfd ioctls)",
+	},
+	[KF_PIDFD_GET_INFO] = {
+		.name = "PIDFD_GET_INFO", .key = "pidfd_get_info",
+		.syscall = "ioctl", .since = KV(6, 13),
+		/* _IOWR(0xFF, 11, any size) */
+		.kind = KF_ARG_EQ, .arg = 1, .mask = 0xc000ffffu,
+		.value = 0xc000ff0bu, .err = ENOTTY, .emulated = 1,
+		.before = "ENOTTY (no pidfd ioctls)",
+	},
+	[KF_PIDFD_INFO_EXIT] = {
+		.name = "PIDFD_INFO_EXIT", .key = "pidfd_info_exit",
+		.syscall = "ioctl", .since = KV(6, 15),
+		.kind = KF_PROPERTY, .emulated = 1,
+		.before = "PIDFD_GET_INFO of a reaped process: ESRCH",
 	},
 };
 
@@ -243,6 +269,11 @@ int kfilter_build(unsigned kv, const struct kprofile *prof, int emulating,
 				continue;
 			if (emulating && f->emulated) {
 				plan.left_to_emulation |= 1u << i;
+				continue;
+			}
+			if (i == KF_PIDFD_INFO_EXIT &&
+			    (plan.hidden & (1u << KF_PIDFD_GET_INFO))) {
+				plan.hidden |= 1u << i; /* no ioctl to ask */
 				continue;
 			}
 			if (f->kind == KF_IGNORED || f->kind == KF_PROPERTY) {
