@@ -58,7 +58,7 @@ static long fdinfo_open(const char *path, int flags)
 	int fd = own_fdinfo(path);
 	if (fd < 0)
 		return NOT_OURS;
-	char buf[1024];
+	char buf[512]; /* small: the program's stack */
 	long n = sf_pidfd_fdinfo(fd, buf, sizeof buf);
 	if (n < 0)
 		return NOT_OURS;
@@ -273,7 +273,7 @@ SF_EXPORT pid_t pidfd_getpid(int fd)
 	if (r == -EBADF && fd >= 0)
 		r = -EBADF - 4096; /* not ours: the kernel's fdinfo */
 	if (r == -EBADF - 4096) {
-		char path[48], buf[1024];
+		char path[48], buf[512];
 		sf_fmt(path, sizeof path, "/proc/self/fdinfo/%d", fd);
 		r = -EBADF;
 		if (proc_read(path, buf, sizeof buf) > 0) {

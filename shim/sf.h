@@ -224,9 +224,13 @@ SF_HIDDEN uint64_t sf_cgroup2_id(long pid);
  * (with its Pid: and NSpid: lines) into BUF (LEN >= 256). Returns its
  * length, or -EBADF if FD is no emulated pidfd. Normal context. */
 SF_HIDDEN long sf_pidfd_fdinfo(int fd, char *buf, size_t len);
-/* The pid of emulated pidfd FD: the pid, -ESRCH once reaped, -EBADF if FD
- * is no emulated pidfd. Normal context. */
+/* The pid of emulated pidfd FD: the pid, -ESRCH once reaped, -EREMOTE
+ * outside the caller's pid namespace, -EBADF if FD is no emulated pidfd.
+ * Normal context. */
 SF_HIDDEN long sf_pidfd_getpid(int fd);
+/* The first watch is made: remember the pid namespace it is made in.
+ * Caller holds the lock; big stack. */
+SF_HIDDEN void fdinfo_table_made(void);
 
 /* ---- monitor (shim/monitor.c) ---- */
 /* Start watching W (index IDX) for exit. Returns 0 or -errno. Caller holds
