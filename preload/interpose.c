@@ -139,6 +139,8 @@ SF_EXPORT long syscall(long nr, ...)
 	va_end(ap);
 	if (emulated(nr, a[0]))
 		return ret_errno(sf_engine_call_masked(nr, a));
+	if (nr == SF_NR_setns && pl_mode != MODE_NATIVE)
+		return ret_errno(sf_setns((int)a[0], (int)a[1]));
 	if (nr == SF_NR_wait4 && pl_mode != MODE_NATIVE)
 		return ret_errno(wait4_seen((pid_t)a[0], (int *)a[1], (int)a[2],
 					    (struct rusage *)a[3]));
@@ -154,6 +156,16 @@ static long call4(long nr, long a0, long a1, long a2, long a3)
 	if (emulated(nr, a0))
 		return ret_errno(sf_engine_call_masked(nr, a));
 	return ret_errno(sf_syscall6(nr, a0, a1, a2, a3, 0, 0));
+}
+
+/* setns with an emulated pidfd (shim/setns.c); any other fd goes to the
+ * kernel. Not trapped: a static program exec'd from here must keep its
+ * setns. */
+SF_EXPORT int setns(int fd, int nstype)
+{
+	if (pl_mode == MODE_NATIVE)
+		return (int)ret_errno(sf_syscall6(SF_NR_setns, fd, nstype, 0, 0, 0, 0));
+	return (int)ret_errno(sf_setns(fd, nstype));
 }
 
 SF_EXPORT int pidfd_open(pid_t pid, unsigned int flags)

@@ -228,6 +228,9 @@ SF_HIDDEN long sf_pidfd_fdinfo(int fd, char *buf, size_t len);
  * outside the caller's pid namespace, -EBADF if FD is no emulated pidfd.
  * Normal context. */
 SF_HIDDEN long sf_pidfd_getpid(int fd);
+/* setns(FD, FLAGS) (shim/setns.c): the namespaces of emulated pidfd FD's
+ * process, the kernel's answer for any other FD. Normal context. */
+SF_HIDDEN long sf_setns(int fd, int flags);
 /* The first watch is made: remember the pid namespace it is made in.
  * Caller holds the lock; big stack. */
 SF_HIDDEN void fdinfo_table_made(void);

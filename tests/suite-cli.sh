@@ -151,7 +151,7 @@ json_expect probe-under-kernel-5.4-sees-it "$tmp/k54.json" \
 	'f["waitid_pidfd"] == ("native", None) and f["clone3"] == ("native", None) and f["pidfd_getfd"] == ("missing", "ENOSYS") and f["pidfd_nonblock"] == ("missing", "EINVAL")'
 "$S" run -q --kernel 5.10 --no-emulate -- "$S" probe --json >"$tmp/k510.json" 2>&1
 json_expect probe-under-kernel-5.10-sees-it "$tmp/k510.json" \
-	'f["pidfd_nonblock"] == ("native", None) and f["pidfd_thread"] == ("missing", "EINVAL") and f["pidfd_signal_flags"] == ("missing", "EINVAL")'
+	'f["pidfd_nonblock"] == ("native", None) and f["pidfd_thread"] == ("missing", "EINVAL") and f["pidfd_signal_flags"] == ("missing", "EINVAL") and f["setns_pidfd"] == ("native", None) and f["pidfd_ns_ioctl"] == ("missing", "ENOTTY") and f["pidfd_get_info"] == ("missing", "ENOTTY") and f["pidfd_info_exit"] == ("missing", "ENOTTY")'
 "$S" run --no-emulate --profile=container-eperm -- "$S" probe --json >"$tmp/eperm.json" 2>&1
 json_expect probe-under-eperm-profile-clone3-emulated "$tmp/eperm.json" \
 	'j["features"]["clone3"]["with_sysfill"].startswith("emulated") and j["features"]["pidfd_open"]["with_sysfill"] == "native"'

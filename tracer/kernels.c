@@ -9,6 +9,7 @@
  *   5.3  pidfd_open, clone3, poll() on pidfds
  *   5.4  waitid(P_PIDFD)
  *   5.6  pidfd_getfd
+ *   5.8  setns() with a pidfd (kernel/nsproxy.c)
  *   5.10 PIDFD_NONBLOCK for pidfd_open
  *   6.9  PIDFD_THREAD for pidfd_open; PIDFD_SIGNAL_* scope flags for
  *        pidfd_send_signal
@@ -69,6 +70,13 @@ const struct kfeature kfeatures[KF_COUNT] = {
 		.kind = KF_SYSCALL, .err = ENOSYS, .emulated = 1, .trigger = 1,
 		.before = "ENOSYS",
 	},
+	[KF_SETNS_PIDFD] = {
+		.name = "setns(pidfd)", .key = "setns_pidfd",
+		.syscall = "setns", .since = KV(5, 8),
+		/* no filter tells a pidfd from a namespace fd */
+		.kind = KF_PROPERTY, .emulated = 1, .needs = KF_PIDFD_OPEN + 1,
+		.before = "EINVAL (not a namespace fd)",
+	},
 	[KF_PIDFD_NONBLOCK] = {
 		.name = "PIDFD_NONBLOCK", .key = "pidfd_nonblock",
 		.syscall = "pidfd_open", .since = KV(5, 10),
@@ -113,7 +121,7 @@ const struct kfeature kfeatures[KF_COUNT] = {
 	[KF_PIDFD_INFO_EXIT] = {
 		.name = "PIDFD_INFO_EXIT", .key = "pidfd_info_exit",
 		.syscall = "ioctl", .since = KV(6, 15),
-		.kind = KF_PROPERTY, .emulated = 1,
+		.kind = KF_PROPERTY, .emulated = 1, .needs = KF_PIDFD_GET_INFO + 1,
 		.before = "PIDFD_GET_INFO of a reaped process: ESRCH",
 	},
 };
@@ -271,9 +279,8 @@ int kfilter_build(unsigned kv, const struct kprofile *prof, int emulating,
 				plan.left_to_emulation |= 1u << i;
 				continue;
 			}
-			if (i == KF_PIDFD_INFO_EXIT &&
-			    (plan.hidden & (1u << KF_PIDFD_GET_INFO))) {
-				plan.hidden |= 1u << i; /* no ioctl to ask */
+			if (f->needs && (plan.hidden & (1u << (f->needs - 1)))) {
+				plan.hidden |= 1u << i; /* cannot be used */
 				continue;
 			}
 			if (f->kind == KF_IGNORED || f->kind == KF_PROPERTY) {

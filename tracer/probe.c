@@ -6,6 +6,7 @@
  * seccomp filter run one level deeper, so the filter cannot distort the
  * probes after it. */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/cn_proc.h>
@@ -622,6 +623,16 @@ static void probe_all(void *arg, void *out)
 
 	probe_pidfd_ioctls(rep, pidfd);
 
+	/* re-entering our own uts namespace: 0 (root), EPERM (not), or
+	 * EINVAL where a pidfd is no namespace fd */
+	r = pidfd >= 0 ? sc("setns", pidfd, CLONE_NEWUTS, 0, 0, 0) : pidfd;
+	if (r == 0 || r == -EPERM)
+		set(&f[KF_SETNS_PIDFD], PS_NATIVE, 0, "pidfd accepted as a handle");
+	else if (pidfd < 0)
+		set(&f[KF_SETNS_PIDFD], PS_UNKNOWN, 0, "no pidfd to test");
+	else
+		set_failed(rep, KF_SETNS_PIDFD, r, "not a namespace fd");
+
 	if (pidfd >= 0)
 		close((int)pidfd);
 	if (procfd >= 0)
@@ -716,8 +727,10 @@ static const char *with_sysfill(const struct report *rep, int i, char *buf,
 	snprintf(buf, len, "emulated (%s%s)",
 		 seccomp ? "preload" : "preload: calls made through libc only",
 		 /* trace mode emulates the pidfd calls, not clone3 (it
-		  * answers ENOSYS) nor CLONE_PIDFD */
-		 ptrace && i != KF_CLONE3 && i != KF_CLONE_PIDFD
+		  * answers ENOSYS) nor CLONE_PIDFD, setns or the pidfs
+		  * ioctls */
+		 ptrace && i != KF_CLONE3 && i != KF_CLONE_PIDFD &&
+				 i != KF_SETNS_PIDFD && i < KF_PIDFD_NS_IOCTL
 			 ? ", trace"
 			 : "");
 	return buf;

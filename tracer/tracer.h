@@ -40,6 +40,7 @@ enum kf_id {
 	KF_PIDFD_POLL,
 	KF_WAITID_PIDFD,
 	KF_PIDFD_GETFD,
+	KF_SETNS_PIDFD,
 	KF_PIDFD_NONBLOCK,
 	KF_PIDFD_THREAD,
 	KF_PIDFD_SIGNAL_FLAGS,
@@ -69,6 +70,8 @@ struct kfeature {
 	int err;             /* errno before `since` (KF_SYSCALL, KF_ARG_*) */
 	int emulated;        /* libsysfill.so emulates it when active */
 	int trigger;         /* its absence makes libsysfill.so emulate */
+	int needs;           /* KF_* + 1 of a feature without which this one
+				cannot be used (hidden with it), 0 none */
 	const char *before;  /* what programs see before `since` */
 };
 
