@@ -364,7 +364,8 @@ static int nonchild_gone(struct sf_watch *w, int settle)
 	if ((w->starttime && start != w->starttime) || state == 'X')
 		return 1;
 	if (state == 'Z') {
-		if (threads <= 1) {
+		/* a thread pidfd: that thread alone (pidfd_poll, 6.9) */
+		if (threads <= 1 || w->thread) {
 			exitinfo_note_proc(w);
 			return 1;
 		}
@@ -419,6 +420,16 @@ static void connector_exit_code(pid_t tgid, int32_t code)
 	pidtab_each_of_pid(tgid, cn_note);
 }
 
+/* A thread with a PIDFD_THREAD watch W exited (the connector's event,
+ * before the thread is released): look again soon. Lock held. */
+static void thread_exit_event(struct sf_watch *w)
+{
+	if (w->state != SF_W_LIVE || !w->thread)
+		return;
+	leader_dead[watch_index(w)] = 1;
+	recheck_soon();
+}
+
 /* Mark the watched processes the connector saw exit. Caller holds the
  * lock. */
 static void connector_drain(void)
@@ -457,6 +468,9 @@ static void connector_drain(void)
 			if (event_from_leader)
 				connector_exit_code(ev.event_data.exit.process_tgid,
 						    (int32_t)ev.event_data.exit.exit_code);
+			else
+				pidtab_each_of_pid(ev.event_data.exit.process_pid,
+						   thread_exit_event);
 			pidtab_each_of_pid(ev.event_data.exit.process_tgid,
 					   exit_event);
 		}

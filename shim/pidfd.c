@@ -8,8 +8,7 @@
 
 long sf_pidfd_open(pid_t pid, unsigned flags)
 {
-	/* PIDFD_THREAD (6.9) is not emulated: answer as 5.10-6.8 do. */
-	if (flags & ~PIDFD_NONBLOCK)
+	if (flags & ~(PIDFD_NONBLOCK | PIDFD_THREAD))
 		return -EINVAL;
 	if (pid <= 0)
 		return -EINVAL;
@@ -106,6 +105,17 @@ static long siginfo_from_user(const struct sf_caller *c, siginfo_t *info,
 	return 0;
 }
 
+/* The thread group of FD's thread if FD is an emulated PIDFD_THREAD
+ * pidfd, else 0. Caller holds the lock. */
+static pid_t fd_thread_group(int fd)
+{
+	int idx = pidtab_resolve(fd);
+	if (idx < 0)
+		return 0;
+	struct sf_watch *w = pidtab_watch(idx);
+	return w->thread ? w->tgid : 0;
+}
+
 struct pgrp_send {
 	pid_t pgrp;
 	int sig;
@@ -154,6 +164,7 @@ long sf_pidfd_send_signal(const struct sf_caller *c, int fd, int sig,
 		return -EINVAL; /* one scope at most */
 	sf_lock();
 	long pid = fd_to_pid(fd, 1);
+	pid_t tg = fd_thread_group(fd);
 	sf_unlock();
 	long r;
 	siginfo_t info;
@@ -184,17 +195,20 @@ long sf_pidfd_send_signal(const struct sf_caller *c, int fd, int sig,
 		r = pid;
 		goto out;
 	}
-	switch (flags) {
-	case PIDFD_SIGNAL_THREAD: /* the thread the pidfd names: the leader */
-		r = uinfo ? sf_sys4(SF_NR_rt_tgsigqueueinfo, pid, pid, sig, &info)
-			  : sf_sys3(SF_NR_tgkill, pid, pid, sig);
+	/* A thread pidfd's scope is its thread (6.9), a process pidfd's its
+	 * thread group; the group of a thread pidfd is its thread's. */
+	long group = tg ? tg : pid;
+	switch (flags ? flags : tg ? PIDFD_SIGNAL_THREAD : 0) {
+	case PIDFD_SIGNAL_THREAD: /* the thread the pidfd names */
+		r = uinfo ? sf_sys4(SF_NR_rt_tgsigqueueinfo, group, pid, sig, &info)
+			  : sf_sys3(SF_NR_tgkill, group, pid, sig);
 		break;
 	case PIDFD_SIGNAL_PROCESS_GROUP: /* the group whose id is the pid */
 		r = pgrp_send((pid_t)pid, sig, uinfo ? &info : 0);
 		break;
-	default: /* a process pidfd's scope: the thread group */
-		r = uinfo ? sf_sys3(SF_NR_rt_sigqueueinfo, pid, sig, &info)
-			  : sf_sys2(SF_NR_kill, pid, sig);
+	default: /* the thread group */
+		r = uinfo ? sf_sys3(SF_NR_rt_sigqueueinfo, group, sig, &info)
+			  : sf_sys2(SF_NR_kill, group, sig);
 	}
 out:
 	sf_log(SF_LOG_DEBUG, "pidfd_send_signal(%d, %d, %lx, %x) = %ld%s%s", fd,

@@ -138,6 +138,8 @@ struct sf_watch {
 	int32_t exit_code;  /* the wait status, as tsk->exit_code */
 	uint32_t exit_dumped; /* it dumped core */
 	uint64_t exit_cgroupid; /* its cgroup2 id at the exit, 0 unknown */
+	int thread;     /* PIDFD_THREAD (6.9): PID is one thread (of TGID) */
+	pid_t tgid;
 };
 #define SF_MAX_WATCHES 16384
 #define SF_MAX_FDMAP 65536
@@ -157,7 +159,8 @@ SF_HIDDEN int sf_lock_owner(void);
  * (not our pidfd) or -ESRCH (our pidfd of a reaped process whose watch is
  * gone). Caller holds the lock. */
 SF_HIDDEN int pidtab_resolve(int fd);
-/* Create a pidfd for PID. Returns the fd or -errno. Caller holds the lock. */
+/* Create a pidfd for PID (a thread with PIDFD_THREAD in FLAGS). Returns
+ * the fd or -errno. Caller holds the lock. */
 SF_HIDDEN int pidtab_new_pidfd(pid_t pid, unsigned flags);
 SF_HIDDEN struct sf_watch *pidtab_watch(int idx);
 /* Call FN for every watch of PID (pid hash). Caller holds the lock. */

@@ -174,7 +174,7 @@ else
 		json_expect probe-gvisor-clone-pidfd-ignored "$tmp/gvisor.json" \
 			'f["clone_pidfd"] == ("ignored", None)'
 		json_expect probe-gvisor-says-what-sysfill-emulates "$tmp/gvisor.json" \
-			'all(j["features"][k]["with_sysfill"].startswith("emulated") for k in ("pidfd_open", "pidfd_send_signal", "pidfd_getfd", "waitid_pidfd", "clone3", "clone_pidfd", "pidfd_poll")) and j["features"]["pidfd_thread"]["with_sysfill"] == "unavailable"'
+			'all(j["features"][k]["with_sysfill"].startswith("emulated") for k in ("pidfd_open", "pidfd_send_signal", "pidfd_getfd", "waitid_pidfd", "clone3", "clone_pidfd", "pidfd_poll")) and j["features"]["pidfd_thread"]["with_sysfill"] == "emulated (preload)"'
 		json_expect probe-gvisor-facilities "$tmp/gvisor.json" \
 			'fac["seccomp"] == "usable" and fac["ptrace"] == "usable" and fac["proc_connector"] == "unusable"'
 		json_expect probe-gvisor-advises-preload "$tmp/gvisor.json" \

@@ -87,9 +87,8 @@ const struct kfeature kfeatures[KF_COUNT] = {
 	[KF_PIDFD_THREAD] = {
 		.name = "PIDFD_THREAD", .key = "pidfd_thread",
 		.syscall = "pidfd_open", .since = KV(6, 9),
-		/* The engine answers EINVAL, as 5.10-6.8: not emulated. */
 		.kind = KF_ARG_BITS, .arg = 1, .mask = PIDFD_THREAD,
-		.err = EINVAL,
+		.err = EINVAL, .emulated = 1,
 		.before = "EINVAL (unknown flag)",
 	},
 	[KF_PIDFD_SIGNAL_FLAGS] = {

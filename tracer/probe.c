@@ -727,10 +727,11 @@ static const char *with_sysfill(const struct report *rep, int i, char *buf,
 	snprintf(buf, len, "emulated (%s%s)",
 		 seccomp ? "preload" : "preload: calls made through libc only",
 		 /* trace mode emulates the pidfd calls, not clone3 (it
-		  * answers ENOSYS) nor CLONE_PIDFD, setns or the pidfs
-		  * ioctls */
+		  * answers ENOSYS) nor CLONE_PIDFD, setns, PIDFD_THREAD
+		  * or the pidfs ioctls */
 		 ptrace && i != KF_CLONE3 && i != KF_CLONE_PIDFD &&
-				 i != KF_SETNS_PIDFD && i < KF_PIDFD_NS_IOCTL
+				 i != KF_SETNS_PIDFD && i != KF_PIDFD_THREAD &&
+				 i < KF_PIDFD_NS_IOCTL
 			 ? ", trace"
 			 : "");
 	return buf;
