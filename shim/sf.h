@@ -234,6 +234,10 @@ SF_HIDDEN long sf_pidfd_getpid(int fd);
 /* setns(FD, FLAGS) (shim/setns.c): the namespaces of emulated pidfd FD's
  * process, the kernel's answer for any other FD. Normal context. */
 SF_HIDDEN long sf_setns(int fd, int flags);
+/* process_madvise or process_mrelease (NR) with ARGS (shim/procfd.c):
+ * for emulated pidfd ARGS[0] made with a real pidfd of its process where
+ * the kernel has the call, the kernel's answer otherwise. Normal context. */
+SF_HIDDEN long sf_process_pidfd_call(long nr, const long a[6]);
 /* The first watch is made: remember the pid namespace it is made in.
  * Caller holds the lock; big stack. */
 SF_HIDDEN void fdinfo_table_made(void);

@@ -109,7 +109,7 @@ fi
 expect probe-native-says-all-native 0 "all calls native" "" "$S" probe
 "$S" probe --json >"$tmp/native.json" 2>&1
 json_expect probe-native-json-every-feature-native "$tmp/native.json" \
-	'all(s == ("native", None) for s in f.values()) and len(f) == 10'
+	'all(s == ("native", None) for s in f.values()) and len(f) == 16'
 json_expect probe-native-json-facilities-usable "$tmp/native.json" \
 	'fac == {"seccomp": "usable", "ptrace": "usable", "proc_connector": "usable"}'
 expect probe-bad-option-is-usage-error 2 "" "usage" "$S" probe --bogus
@@ -223,8 +223,12 @@ expect run-strict-accepts-kernel-4.19 0 "" "" \
 # 5.2's CLONE_PIDFD pidfds were not pollable: nothing can hide that.
 expect run-strict-refuses-kernel-5.2 125 "" "refusing" \
 	"$S" run --strict --kernel 5.2 --no-emulate -- true
-expect run-strict-accepts-kernel-5.3 0 "" "" \
+# 5.3-5.7's pidfds were no handles for setns: no filter tells them from
+# namespace fds.
+expect run-strict-refuses-kernel-5.3 125 "" "setns(pidfd)" \
 	"$S" run --strict --kernel 5.3 --no-emulate -- true
+expect run-strict-accepts-kernel-5.8 0 "" "" \
+	"$S" run --strict --kernel 5.8 --no-emulate -- true
 if [ $static_ok = 1 ]; then
 	expect run-no-emulate-runs-static-binary 0 "static: OK" "" \
 		"$S" run -q --kernel 4.19 --no-emulate -- "$tools/static-hello"

@@ -10,7 +10,8 @@
  *   5.4  waitid(P_PIDFD)
  *   5.6  pidfd_getfd
  *   5.8  setns() with a pidfd (kernel/nsproxy.c)
- *   5.10 PIDFD_NONBLOCK for pidfd_open
+ *   5.10 PIDFD_NONBLOCK for pidfd_open; process_madvise
+ *   5.15 process_mrelease
  *   6.9  PIDFD_THREAD for pidfd_open; PIDFD_SIGNAL_* scope flags for
  *        pidfd_send_signal
  *   6.11 PIDFD_GET_*_NAMESPACE ioctls (fs/pidfs.c)
@@ -83,6 +84,19 @@ const struct kfeature kfeatures[KF_COUNT] = {
 		.kind = KF_ARG_BITS, .arg = 1, .mask = PIDFD_NONBLOCK,
 		.err = EINVAL, .emulated = 1,
 		.before = "EINVAL (unknown flag)",
+	},
+	[KF_PROCESS_MADVISE] = {
+		.name = "process_madvise", .key = "process_madvise",
+		.syscall = "process_madvise", .since = KV(5, 10),
+		/* not emulated: made with a real pidfd where the kernel has it */
+		.kind = KF_SYSCALL, .err = ENOSYS,
+		.before = "ENOSYS",
+	},
+	[KF_PROCESS_MRELEASE] = {
+		.name = "process_mrelease", .key = "process_mrelease",
+		.syscall = "process_mrelease", .since = KV(5, 15),
+		.kind = KF_SYSCALL, .err = ENOSYS,
+		.before = "ENOSYS",
 	},
 	[KF_PIDFD_THREAD] = {
 		.name = "PIDFD_THREAD", .key = "pidfd_thread",

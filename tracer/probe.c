@@ -623,6 +623,16 @@ static void probe_all(void *arg, void *out)
 
 	probe_pidfd_ioctls(rep, pidfd);
 
+	/* fd -1: EBADF where the calls exist */
+	static const int pcalls[] = {KF_PROCESS_MADVISE, KF_PROCESS_MRELEASE};
+	for (int k = 0; k < 2; k++) {
+		r = sc(kfeatures[pcalls[k]].syscall, -1, 0, 0, 0, 0);
+		if (r == -EBADF)
+			set(&f[pcalls[k]], PS_NATIVE, 0, "EBADF for fd -1: the call exists");
+		else
+			set_failed(rep, pcalls[k], r, NULL);
+	}
+
 	/* re-entering our own uts namespace: 0 (root), EPERM (not), or
 	 * EINVAL where a pidfd is no namespace fd */
 	r = pidfd >= 0 ? sc("setns", pidfd, CLONE_NEWUTS, 0, 0, 0) : pidfd;
@@ -775,7 +785,7 @@ static void advice(const struct report *rep, char *buf, size_t len)
 		    "keeps what the caller put there (libsysfill makes the pidfd)");
 	char newer[120] = "";
 	for (int i = KF_PIDFD_NONBLOCK; i <= KF_PIDFD_SIGNAL_FLAGS && !missing[0]; i++)
-		if (f[i].status != PS_NATIVE)
+		if (f[i].status != PS_NATIVE && kfeatures[i].kind != KF_SYSCALL)
 			snprintf(newer + strlen(newer), sizeof newer - strlen(newer),
 				 "%s%s", newer[0] ? ", " : "", kfeatures[i].name);
 	if (newer[0])

@@ -13,16 +13,6 @@
 #include <sys/resource.h>
 #include "common.h"
 
-#define INFO(sz) _IOC(_IOC_READ | _IOC_WRITE, 0xFF, 11, sz)
-
-struct info {
-	uint64_t mask, cgroupid;
-	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid,
-		fsgid;
-	int32_t exit_code;
-	uint32_t coredump_mask, coredump_signal;
-	uint64_t spare;
-};
 
 static uint64_t live_cgroup; /* our children's cgroup id, from a live one */
 
