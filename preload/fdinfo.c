@@ -92,7 +92,8 @@ static long ret_fd(long r)
 
 #define MODE_ARG(flags, mode)                                \
 	do {                                                 \
-		if ((flags) & (O_CREAT | __O_TMPFILE)) {     \
+		if (((flags) & O_CREAT) ||                   \
+		    ((flags) & __O_TMPFILE) == __O_TMPFILE) { \
 			va_list ap;                          \
 			va_start(ap, flags);                 \
 			mode = va_arg(ap, int);              \
@@ -100,15 +101,18 @@ static long ret_fd(long r)
 		}                                            \
 	} while (0)
 
-/* libc's function NAME, looked up at the first call. */
-#define NEXT(type, name)                                                   \
-	static type real;                                                  \
-	if (!real)                                                         \
-		real = (type)dlsym(RTLD_NEXT, name);                       \
-	if (!real) {                                                       \
-		errno = ENOSYS;                                            \
-		return 0;                                                  \
+/* The next definition of NAME (libc's), looked up once into *SLOT. */
+static void *next_fn(void **slot, const char *name)
+{
+	void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (!f) {
+		f = dlsym(RTLD_NEXT, name);
+		__atomic_store_n(slot, f, __ATOMIC_RELEASE);
 	}
+	if (!f)
+		errno = ENOSYS;
+	return f;
+}
 
 typedef int (*open_fn)(const char *, int, ...);
 typedef int (*openat_fn)(int, const char *, int, ...);
@@ -116,106 +120,101 @@ typedef int (*open2_fn)(const char *, int);
 typedef int (*openat2_fn)(int, const char *, int);
 typedef FILE *(*fopen_fn)(const char *, const char *);
 
-static int do_open(const char *name, const char *path, int flags, int mode)
+static int do_open(void **slot, const char *name, const char *path,
+		   int flags, int mode)
 {
 	long r = fdinfo_open(path, flags);
 	if (r != NOT_OURS)
 		return (int)ret_fd(r);
-	open_fn real = (open_fn)dlsym(RTLD_NEXT, name);
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
-	return real(path, flags, mode);
+	open_fn real = (open_fn)next_fn(slot, name);
+	return real ? real(path, flags, mode) : -1;
 }
 
-static int do_openat(const char *name, int dir, const char *path, int flags,
-		     int mode)
+static int do_openat(void **slot, const char *name, int dir, const char *path,
+		     int flags, int mode)
 {
 	long r = path && path[0] == '/' ? fdinfo_open(path, flags) : NOT_OURS;
 	if (r != NOT_OURS)
 		return (int)ret_fd(r);
-	openat_fn real = (openat_fn)dlsym(RTLD_NEXT, name);
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
-	return real(dir, path, flags, mode);
+	openat_fn real = (openat_fn)next_fn(slot, name);
+	return real ? real(dir, path, flags, mode) : -1;
 }
 
 SF_EXPORT int open(const char *path, int flags, ...)
 {
 	int mode = 0;
 	MODE_ARG(flags, mode);
-	return do_open("open", path, flags, mode);
+	static void *real;
+	return do_open(&real, "open", path, flags, mode);
 }
 
 SF_EXPORT int open64(const char *path, int flags, ...)
 {
 	int mode = 0;
 	MODE_ARG(flags, mode);
-	return do_open("open64", path, flags, mode);
+	static void *real;
+	return do_open(&real, "open64", path, flags, mode);
 }
 
 SF_EXPORT int openat(int dir, const char *path, int flags, ...)
 {
 	int mode = 0;
 	MODE_ARG(flags, mode);
-	return do_openat("openat", dir, path, flags, mode);
+	static void *real;
+	return do_openat(&real, "openat", dir, path, flags, mode);
 }
 
 SF_EXPORT int openat64(int dir, const char *path, int flags, ...)
 {
 	int mode = 0;
 	MODE_ARG(flags, mode);
-	return do_openat("openat64", dir, path, flags, mode);
+	static void *real;
+	return do_openat(&real, "openat64", dir, path, flags, mode);
 }
 
 /* _FORTIFY_SOURCE's checked names (no mode argument). */
-static int do_open2(const char *name, const char *path, int flags)
+static int do_open2(void **slot, const char *name, const char *path,
+		    int flags)
 {
 	long r = fdinfo_open(path, flags);
 	if (r != NOT_OURS)
 		return (int)ret_fd(r);
-	open2_fn real = (open2_fn)dlsym(RTLD_NEXT, name);
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
-	return real(path, flags);
+	open2_fn real = (open2_fn)next_fn(slot, name);
+	return real ? real(path, flags) : -1;
 }
 
-static int do_openat2(const char *name, int dir, const char *path, int flags)
+static int do_openat2(void **slot, const char *name, int dir,
+		      const char *path, int flags)
 {
 	long r = path && path[0] == '/' ? fdinfo_open(path, flags) : NOT_OURS;
 	if (r != NOT_OURS)
 		return (int)ret_fd(r);
-	openat2_fn real = (openat2_fn)dlsym(RTLD_NEXT, name);
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
-	return real(dir, path, flags);
+	openat2_fn real = (openat2_fn)next_fn(slot, name);
+	return real ? real(dir, path, flags) : -1;
 }
 
 SF_EXPORT int __open_2(const char *path, int flags)
 {
-	return do_open2("__open_2", path, flags);
+	static void *real;
+	return do_open2(&real, "__open_2", path, flags);
 }
 
 SF_EXPORT int __open64_2(const char *path, int flags)
 {
-	return do_open2("__open64_2", path, flags);
+	static void *real;
+	return do_open2(&real, "__open64_2", path, flags);
 }
 
 SF_EXPORT int __openat_2(int dir, const char *path, int flags)
 {
-	return do_openat2("__openat_2", dir, path, flags);
+	static void *real;
+	return do_openat2(&real, "__openat_2", dir, path, flags);
 }
 
 SF_EXPORT int __openat64_2(int dir, const char *path, int flags)
 {
-	return do_openat2("__openat64_2", dir, path, flags);
+	static void *real;
+	return do_openat2(&real, "__openat64_2", dir, path, flags);
 }
 
 /* fopen's mode as open flags: "r" without "+" only (else not ours). */
@@ -227,17 +226,14 @@ static int read_only_mode(const char *mode, int *flags)
 	return 1;
 }
 
-static FILE *do_fopen(const char *name, const char *path, const char *mode)
+static FILE *do_fopen(void **slot, const char *name, const char *path,
+		       const char *mode)
 {
 	int flags;
 	long r = read_only_mode(mode, &flags) ? fdinfo_open(path, flags) : NOT_OURS;
 	if (r == NOT_OURS) {
-		fopen_fn real = (fopen_fn)dlsym(RTLD_NEXT, name);
-		if (!real) {
-			errno = ENOSYS;
-			return 0;
-		}
-		return real(path, mode);
+		fopen_fn real = (fopen_fn)next_fn(slot, name);
+		return real ? real(path, mode) : 0;
 	}
 	if (r < 0) {
 		errno = (int)-r;
@@ -254,12 +250,14 @@ static FILE *do_fopen(const char *name, const char *path, const char *mode)
 
 SF_EXPORT FILE *fopen(const char *path, const char *mode)
 {
-	return do_fopen("fopen", path, mode);
+	static void *real;
+	return do_fopen(&real, "fopen", path, mode);
 }
 
 SF_EXPORT FILE *fopen64(const char *path, const char *mode)
 {
-	return do_fopen("fopen64", path, mode);
+	static void *real;
+	return do_fopen(&real, "fopen64", path, mode);
 }
 
 /* glibc 2.39's pidfd_getpid (sysdeps/unix/sysv/linux/pidfd_getpid.c):
