@@ -58,24 +58,33 @@ static int nspid_line(const char *path, char *out, size_t len)
 	return r;
 }
 
-/* The caller's pid namespace level (NSpid entries - 1), -1 if unknown. */
-static int pidns_level(void)
+/* The caller's active pid namespace: the inode in its
+ * /proc/thread-self/ns/pid link (not relative to a /proc mount, as NSpid
+ * is), 0 if unknown. gVisor shows another inode for every process. */
+static uint64_t pidns_id(void)
 {
-	char line[128];
-	int n = nspid_line("/proc/self/status", line, sizeof line);
-	return n > 0 ? n - 1 : -1;
+	char link[48];
+	long n = sf_sys3(SF_NR_readlink, "/proc/thread-self/ns/pid", link,
+			 sizeof link - 1);
+	if (n <= 5)
+		return 0;
+	link[n] = 0;
+	const char *p = link;
+	while (*p && (*p < '0' || *p > '9'))
+		p++;
+	return proc_number(p);
 }
 
-/* The pid namespace level (proc_pidns_level) of the process that made
- * the table, -2 before the first watch: a child in a new pid namespace
- * (clone(CLONE_NEWPID), unshare) has its copy of the table but sees
- * other numbers, and none at all for processes outside its namespace. */
-static int table_level = -2;
+/* The pid namespace (pidns_id) of the process that made the table, 0
+ * before the first watch: a child in a new pid namespace (clone with
+ * CLONE_NEWPID, unshare) has its copy of the table but sees other
+ * numbers, and none at all for processes outside its namespace. */
+static uint64_t table_ns;
 
 void fdinfo_table_made(void)
 {
-	if (table_level == -2)
-		table_level = pidns_level();
+	if (!table_ns)
+		table_ns = pidns_id();
 }
 
 /* The pid behind emulated pidfd FD as the caller's pid namespace sees
@@ -83,7 +92,8 @@ void fdinfo_table_made(void)
  * -EBADF if FD is no emulated pidfd. */
 static long pidfd_pid_masked(int fd)
 {
-	int moved = table_level != -2 && pidns_level() != table_level;
+	uint64_t ns = table_ns ? pidns_id() : 0;
+	int moved = ns && ns != table_ns;
 	sigset_t all, old;
 	sigfillset(&all);
 	sf_sigmask(SIG_SETMASK, &all, &old);
@@ -93,8 +103,12 @@ static long pidfd_pid_masked(int fd)
 		struct sf_watch *w = pidtab_watch((int)r);
 		if (moved) {
 			/* F_GETOWN is pid_vnr of the owner: its number here,
-			 * 0 outside this namespace (or reaped, where the
-			 * table knows it) */
+			 * 0 outside this namespace or once reaped (known to
+			 * the table, or not yet: then read as outside; a
+			 * forked child in gVisor, whose namespace links all
+			 * differ, may show 0 for -1). Nothing is marked: a
+			 * mark could start a helper thread in a clone child
+			 * that leaves by exit(2), which would then live on. */
 			long own = sf_sys2(SF_NR_fcntl, fd, F_GETOWN);
 			r = own > 0 ? own : w->state == SF_W_REAPED ? -ESRCH : 0;
 		} else {
