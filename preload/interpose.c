@@ -18,6 +18,7 @@
  *   (put back if the program removed it) so the new program has the
  *   handler too. */
 #include <dlfcn.h>
+#include <sched.h>
 #include <elf.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -87,7 +88,7 @@ static int emulated(long nr, long a0)
 /* A wait reported child PID's exit (REAPED: it was reaped, not only seen
  * with WNOWAIT): mark its watches, so its pidfds are readable before the
  * program has the report. Keeps errno. */
-static void saw_exit(pid_t pid, int reaped)
+static void saw_exit(pid_t pid, int reaped, int32_t code)
 {
 	if (pl_mode == MODE_NATIVE || pid <= 0 || !pidtab_count())
 		return;
@@ -95,7 +96,7 @@ static void saw_exit(pid_t pid, int reaped)
 	sigfillset(&all);
 	sf_sigmask(SIG_SETMASK, &all, &old); /* as every holder of the lock */
 	sf_lock();
-	pidtab_each_of_pid(pid, reaped ? pidtab_mark_reaped : pidtab_mark_exited);
+	exitinfo_saw_exit(pid, reaped, code);
 	sf_unlock();
 	sf_sigmask(SIG_SETMASK, &old, 0);
 }
@@ -110,7 +111,7 @@ static long wait4_seen(pid_t pid, int *status, int options, struct rusage *ru)
 		if (status)
 			__builtin_memcpy(&st, status, sizeof st);
 		if (WIFEXITED(st) || WIFSIGNALED(st))
-			saw_exit((pid_t)r, 1);
+			saw_exit((pid_t)r, 1, st & 0xffff);
 	}
 	return r;
 }
@@ -125,8 +126,19 @@ static long waitid_seen(long idtype, long id, siginfo_t *info, long options,
 		si.si_pid = 0;
 	long r = sf_syscall6(SF_NR_waitid, idtype, id, (long)p, options, ru, 0);
 	if (r == 0 && p->si_pid > 0 && (options & WEXITED) && sf_reports_exit(p))
-		saw_exit(p->si_pid, !(options & WNOWAIT));
+		saw_exit(p->si_pid, !(options & WNOWAIT), sf_wait_status(p));
 	return r;
+}
+
+/* setns into a user or mount namespace (or of a type the fd decides)
+ * needs a process whose threads share nothing with others (userns_install,
+ * mntns_install: EINVAL): the library's idle helper threads leave first
+ * (as for unshare, preload/unshare.c). */
+static void setns_alone(int nstype)
+{
+	if (pl_mode != MODE_NATIVE &&
+	    (!nstype || (nstype & (CLONE_NEWUSER | CLONE_NEWNS))))
+		sf_helpers_retire();
 }
 
 SF_EXPORT long syscall(long nr, ...)
@@ -139,6 +151,13 @@ SF_EXPORT long syscall(long nr, ...)
 	va_end(ap);
 	if (emulated(nr, a[0]))
 		return ret_errno(sf_engine_call_masked(nr, a));
+	if (nr == SF_NR_setns && pl_mode != MODE_NATIVE) {
+		setns_alone((int)a[1]);
+		return ret_errno(sf_setns((int)a[0], (int)a[1]));
+	}
+	if ((nr == SF_NR_process_madvise || nr == SF_NR_process_mrelease) &&
+	    pl_mode != MODE_NATIVE)
+		return ret_errno(sf_process_pidfd_call(nr, a));
 	if (nr == SF_NR_wait4 && pl_mode != MODE_NATIVE)
 		return ret_errno(wait4_seen((pid_t)a[0], (int *)a[1], (int)a[2],
 					    (struct rusage *)a[3]));
@@ -154,6 +173,37 @@ static long call4(long nr, long a0, long a1, long a2, long a3)
 	if (emulated(nr, a0))
 		return ret_errno(sf_engine_call_masked(nr, a));
 	return ret_errno(sf_syscall6(nr, a0, a1, a2, a3, 0, 0));
+}
+
+/* setns with an emulated pidfd (shim/setns.c); any other fd goes to the
+ * kernel. Not trapped: a static program exec'd from here must keep its
+ * setns. */
+SF_EXPORT int setns(int fd, int nstype)
+{
+	setns_alone(nstype);
+	if (pl_mode == MODE_NATIVE)
+		return (int)ret_errno(sf_syscall6(SF_NR_setns, fd, nstype, 0, 0, 0, 0));
+	return (int)ret_errno(sf_setns(fd, nstype));
+}
+
+/* glibc 2.36's wrappers of the calls that take a pidfd (shim/procfd.c) */
+SF_EXPORT ssize_t process_madvise(int fd, const struct iovec *iov,
+				  size_t n, int advice, unsigned int flags)
+{
+	const long a[6] = {fd, (long)iov, (long)n, advice, flags, 0};
+	if (pl_mode == MODE_NATIVE)
+		return ret_errno(sf_syscall6(SF_NR_process_madvise, a[0], a[1],
+					     a[2], a[3], a[4], 0));
+	return ret_errno(sf_process_pidfd_call(SF_NR_process_madvise, a));
+}
+
+SF_EXPORT int process_mrelease(int fd, unsigned int flags)
+{
+	const long a[6] = {fd, flags, 0, 0, 0, 0};
+	if (pl_mode == MODE_NATIVE)
+		return (int)ret_errno(sf_syscall6(SF_NR_process_mrelease, fd,
+						  flags, 0, 0, 0, 0));
+	return (int)ret_errno(sf_process_pidfd_call(SF_NR_process_mrelease, a));
 }
 
 SF_EXPORT int pidfd_open(pid_t pid, unsigned int flags)
@@ -184,7 +234,7 @@ SF_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 		si.si_pid = 0;
 	int r = real_waitid(idtype, id, p, options);
 	if (r == 0 && p->si_pid > 0 && (options & WEXITED) && sf_reports_exit(p))
-		saw_exit(p->si_pid, !(options & WNOWAIT));
+		saw_exit(p->si_pid, !(options & WNOWAIT), sf_wait_status(p));
 	return r;
 }
 
@@ -204,7 +254,7 @@ SF_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
 		if (status)
 			st = *status;
 		if (WIFEXITED(st) || WIFSIGNALED(st))
-			saw_exit(r, 1);
+			saw_exit(r, 1, st & 0xffff);
 	}
 	return r;
 }

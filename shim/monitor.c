@@ -220,7 +220,13 @@ static int waiter_main(void *arg)
 			if (delay < SF_POLL_MS)
 				delay *= 2;
 		}
+		/* The exit status for PIDFD_INFO_EXIT, and the cgroup the
+		 * zombie died in, read before taking the lock. */
+		int32_t code = r == 0 ? sf_wait_status(&si) : -1;
+		uint64_t cg = r == 0 ? sf_cgroup2_id(pid) : 0;
 		sf_lock();
+		if (code >= 0)
+			exitinfo_note_cg(w, code, cg);
 		if (r == -ECHILD)
 			pidtab_mark_reaped(w);
 		else
@@ -347,8 +353,13 @@ static int nonchild_gone(struct sf_watch *w, int settle)
 	int r = proc_stat_gone(buf, w->starttime, &leader_zombie);
 	if (r < 0)
 		return 0;
-	if (r)
+	/* a thread pidfd: that thread alone (pidfd_poll, 6.9) */
+	if (r || (leader_zombie && w->thread)) {
+		const char *p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && p[2] == 'Z')
+			exitinfo_note_proc(w); /* a zombie: its exit code */
 		return 1;
+	}
 	if (leader_zombie)
 		leader_dead[idx] = 1;
 	else if (settle)
@@ -382,6 +393,32 @@ static void exit_event(struct sf_watch *w)
 		nonchild_exited(w);
 	else
 		recheck_soon();
+}
+
+/* The leader of TGID exited with CODE (the connector's exit event, sent
+ * from do_exit): the exit information of TGID's live non-child watches.
+ * Caller holds the lock. */
+static int32_t cn_code;
+static void cn_note(struct sf_watch *w)
+{
+	if (w->state != SF_W_REAPED && !w->is_child)
+		exitinfo_note(w, cn_code);
+}
+
+static void connector_exit_code(pid_t tgid, int32_t code)
+{
+	cn_code = code;
+	pidtab_each_of_pid(tgid, cn_note);
+}
+
+/* A thread with a PIDFD_THREAD watch W exited (the connector's event,
+ * before the thread is released): look again soon. Lock held. */
+static void thread_exit_event(struct sf_watch *w)
+{
+	if (w->state != SF_W_LIVE || !w->thread)
+		return;
+	leader_dead[watch_index(w)] = 1;
+	recheck_soon();
 }
 
 /* Mark the watched processes the connector saw exit. Caller holds the
@@ -419,6 +456,12 @@ static void connector_drain(void)
 				continue;
 			event_from_leader = ev.event_data.exit.process_pid ==
 					    ev.event_data.exit.process_tgid;
+			if (event_from_leader)
+				connector_exit_code(ev.event_data.exit.process_tgid,
+						    (int32_t)ev.event_data.exit.exit_code);
+			else
+				pidtab_each_of_pid(ev.event_data.exit.process_pid,
+						   thread_exit_event);
 			pidtab_each_of_pid(ev.event_data.exit.process_tgid,
 					   exit_event);
 		}

@@ -8,8 +8,7 @@
 
 long sf_pidfd_open(pid_t pid, unsigned flags)
 {
-	/* PIDFD_THREAD (6.9) is not emulated: answer as 5.10-6.8 do. */
-	if (flags & ~PIDFD_NONBLOCK)
+	if (flags & ~(PIDFD_NONBLOCK | PIDFD_THREAD))
 		return -EINVAL;
 	if (pid <= 0)
 		return -EINVAL;
@@ -78,7 +77,8 @@ long sf_caller_pidfd(const struct sf_caller *c, int fd, int procdir,
 }
 
 /* The library's state part of a wait that consumed an exit. */
-static void caller_reaped(const struct sf_caller *c, int fd)
+static void caller_reaped(const struct sf_caller *c, int fd,
+			  const siginfo_t *si)
 {
 	if (c->reaped) {
 		c->reaped(c, fd);
@@ -86,8 +86,10 @@ static void caller_reaped(const struct sf_caller *c, int fd)
 	}
 	sf_lock();
 	int idx = pidtab_resolve(fd);
-	if (idx >= 0)
+	if (idx >= 0) {
+		exitinfo_note_cg(pidtab_watch(idx), sf_wait_status(si), 0);
 		pidtab_mark_reaped(pidtab_watch(idx));
+	}
 	sf_unlock();
 }
 
@@ -142,16 +144,32 @@ static long siginfo_from_user(const struct sf_caller *c, siginfo_t *info,
 	return 0;
 }
 
+/* The thread group of FD's thread if FD is an emulated PIDFD_THREAD
+ * pidfd of this process's table, else 0. */
+static pid_t fd_thread_group(const struct sf_caller *c, int fd)
+{
+	if (c->pidfd)
+		return 0; /* another front end's pidfds: no thread pidfds */
+	sf_lock();
+	int idx = pidtab_resolve(fd);
+	pid_t tg = 0;
+	if (idx >= 0 && pidtab_watch(idx)->thread)
+		tg = pidtab_watch(idx)->tgid;
+	sf_unlock();
+	return tg;
+}
+
 /* SIG with INFO (engine memory, NULL: none) to PID, made by C: NR is
- * rt_sigqueueinfo (or kill), rt_tgsigqueueinfo (or tgkill) with TID. */
-static long send_as(const struct sf_caller *c, int last, int thread, long pid,
+ * rt_sigqueueinfo (or kill), or with TGID (thread-directed: PID is a
+ * thread of TGID) rt_tgsigqueueinfo (or tgkill). */
+static long send_as(const struct sf_caller *c, int last, long tgid, long pid,
 		    int sig, siginfo_t *info)
 {
 	long a[6] = {pid, sig, 0, 0, 0, 0};
 	long nr = info ? SF_NR_rt_sigqueueinfo : SF_NR_kill;
 	struct sf_buf b = {2, SF_BUF_IN, info, sizeof *info};
-	if (thread) {
-		a[1] = pid, a[2] = sig;
+	if (tgid) {
+		a[0] = tgid, a[1] = pid, a[2] = sig;
 		nr = info ? SF_NR_rt_tgsigqueueinfo : SF_NR_tgkill;
 		b.arg = 3;
 	}
@@ -207,6 +225,7 @@ long sf_pidfd_send_signal(const struct sf_caller *c, int fd, int sig,
 	if (flags & (flags - 1))
 		return -EINVAL; /* one scope at most */
 	long pid = sf_caller_pidfd(c, fd, 1, 0);
+	pid_t tg = pid > 0 ? fd_thread_group(c, fd) : 0;
 	long r;
 	siginfo_t info;
 	/* Linux checks the fd, then info, and only then whether the process
@@ -236,16 +255,19 @@ long sf_pidfd_send_signal(const struct sf_caller *c, int fd, int sig,
 		r = pid;
 		goto out;
 	}
-	/* Sent by the caller: the kernel checks its permission. */
-	switch (flags) {
-	case PIDFD_SIGNAL_THREAD: /* the thread the pidfd names: the leader */
-		r = send_as(c, 1, 1, pid, sig, uinfo ? &info : 0);
+	/* Sent by the caller: the kernel checks its permission. A thread
+	 * pidfd's scope is its thread (6.9), a process pidfd's its thread
+	 * group; the group of a thread pidfd is its thread's. */
+	long group = tg ? tg : pid;
+	switch (flags ? flags : tg ? PIDFD_SIGNAL_THREAD : 0) {
+	case PIDFD_SIGNAL_THREAD: /* the thread the pidfd names */
+		r = send_as(c, 1, group, pid, sig, uinfo ? &info : 0);
 		break;
 	case PIDFD_SIGNAL_PROCESS_GROUP: /* the group whose id is the pid */
 		r = pgrp_send(c, (pid_t)pid, sig, uinfo ? &info : 0);
 		break;
-	default: /* a process pidfd's scope: the thread group */
-		r = send_as(c, 1, 0, pid, sig, uinfo ? &info : 0);
+	default: /* the thread group */
+		r = send_as(c, 1, 0, group, sig, uinfo ? &info : 0);
 	}
 out:
 	sf_log(SF_LOG_DEBUG, "pidfd_send_signal(%d, %d, %lx, %x) = %ld%s%s", fd,
@@ -374,7 +396,7 @@ static long wait_pid(const struct sf_caller *c, long r, int fd, pid_t pid,
 		if (r == 0 && si.si_pid == pid && !(options & WNOWAIT) &&
 		    (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
 		     si.si_code == CLD_DUMPED))
-			caller_reaped(c, fd);
+			caller_reaped(c, fd, &si);
 		if (r == 0 && !(options & WNOHANG) && si.si_pid == 0 && nonblock)
 			r = -EAGAIN;
 	}
@@ -714,82 +736,28 @@ struct pidfd_info_k { /* struct pidfd_info up to PIDFD_INFO_SIZE_VER3 */
 	uint64_t spare;
 };
 
-/* The mount point of a cgroup2 hierarchy (/proc/self/mountinfo) into MNT
- * (LEN bytes). 0 or -ENOENT. */
-static int cgroup2_mount(const struct sf_caller *c, char *mnt, size_t len)
+/* The exit information of the watch behind pidfd FD (zeroed if none, or
+ * not this process's table). */
+static void fd_exit_info(const struct sf_caller *c, int fd, struct sf_watch *e)
 {
-	char buf[8192], path[128];
-	sf_fmt(path, sizeof path, "%s/mountinfo", sf_caller_self(c));
-	if (proc_read(path, buf, sizeof buf) <= 0)
-		return -ENOENT;
-	for (char *l = buf; *l;) {
-		char *nl = l;
-		while (*nl && *nl != '\n')
-			nl++;
-		char *sep = strstr(l, " - cgroup2 ");
-		if (sep && sep < nl) {
-			/* fields: id parent dev root mountpoint ... */
-			char *f = l;
-			for (int i = 0; i < 4 && f < nl; i++) {
-				while (f < nl && *f != ' ')
-					f++;
-				f++;
-			}
-			size_t n = 0;
-			while (f + n < nl && f[n] != ' ')
-				n++;
-			if (n && n < len) {
-				memcpy(mnt, f, n);
-				mnt[n] = 0;
-				return 0;
-			}
-		}
-		l = *nl ? nl + 1 : nl;
-	}
-	return -ENOENT;
+	memset(e, 0, sizeof *e);
+	if (c->pidfd)
+		return;
+	sf_lock();
+	int idx = pidtab_resolve(fd);
+	if (idx >= 0)
+		*e = *pidtab_watch(idx);
+	sf_unlock();
 }
 
-/* cgroup_id() of PID's cgroup2 cgroup: the inode of its directory in the
- * cgroup2 mount (kernfs ids are inode numbers). 0 if unknown. */
-static uint64_t cgroup2_id(const struct sf_caller *c, long pid)
-{
-	char path[4200], buf[4096], mnt[256];
-	if (cgroup2_mount(c, mnt, sizeof mnt) < 0)
-		return 1; /* not mounted: all in its root (cgrp_dfl_root, id 1) */
-	sf_fmt(path, 128, "%s/%ld/cgroup", sf_caller_proc(c), pid);
-	if (proc_read(path, buf, sizeof buf) <= 0)
-		return 0;
-	char *l = buf;
-	while (*l && strncmp(l, "0::", 3))
-		while (*l && *l++ != '\n')
-			;
-	if (!*l)
-		return 0;
-	char *e = l + 3;
-	while (*e && *e != '\n')
-		e++;
-	*e = 0;
-	sf_fmt(path, sizeof path, "%s%s", mnt, l + 3);
-	struct {
-		long f_type;
-		char rest[112];
-	} fs;
-	struct {
-		uint64_t dev, ino;
-		char rest[128];
-	} st;
-	if (sf_sys2(SF_NR_statfs, path, &fs) < 0 || fs.f_type != 0x63677270 ||
-	    sf_sys4(SF_NR_newfstatat, AT_FDCWD, path, &st, 0) < 0)
-		return 0;
-	return st.ino;
-}
-
-/* PIDFD_GET_INFO as pidfd_info (fs/pidfs.c) without exit information:
- * identifiers and credentials always, the cgroup id where cgroup2 shows
- * it, COREDUMP only as asked (nothing known of a core dump); a size past
- * the kernel's struct is zeroed. */
+/* PIDFD_GET_INFO as pidfd_info (fs/pidfs.c, 6.18): exit information (E,
+ * a copy of the watch) once reaped and only as asked; of a reaped
+ * process nothing else, and ESRCH if not asked; else identifiers and
+ * credentials always, the cgroup id where cgroup2 shows it, COREDUMP as
+ * asked (the mask bit even when nothing is known); a size past the
+ * kernel's struct is zeroed. */
 static long pidfd_get_info(const struct sf_caller *c, long pid, int reaped,
-			   unsigned cmd, uintptr_t arg)
+			   const struct sf_watch *e, unsigned cmd, uintptr_t arg)
 {
 	size_t usize = IOC_SIZE(cmd);
 	struct pidfd_info_k k;
@@ -799,10 +767,25 @@ static long pidfd_get_info(const struct sf_caller *c, long pid, int reaped,
 	if (c->read(c, &mask, arg, sizeof mask) < 0)
 		return -EFAULT;
 	memset(&k, 0, sizeof k);
-	if (mask & PIDFD_INFO_COREDUMP)
+	if ((mask & PIDFD_INFO_EXIT) && reaped && e->exit_known) {
+		k.mask |= PIDFD_INFO_EXIT;
+		k.exit_code = e->exit_code;
+		k.cgroupid = e->exit_cgroupid;
+		if (k.cgroupid)
+			k.mask |= PIDFD_INFO_CGROUPID;
+	}
+	if (mask & PIDFD_INFO_COREDUMP) {
 		k.mask |= PIDFD_INFO_COREDUMP;
-	if (reaped) /* no exit information kept */
-		return -ESRCH;
+		/* pidfs_coredump: how it was dumped (as the user: the
+		 * default of suid_dumpable 0) and that it was */
+		if (e->exit_known && e->exit_dumped)
+			k.coredump_mask = 4 | 1;
+	}
+	if (reaped) {
+		if (!(mask & PIDFD_INFO_EXIT))
+			return -ESRCH; /* only exit information is left */
+		goto copy_out;
+	}
 	const char *root = sf_caller_proc(c);
 	char path[128], buf[2048];
 	uint64_t v[4];
@@ -825,7 +808,7 @@ static long pidfd_get_info(const struct sf_caller *c, long pid, int reaped,
 	/* PIDFD_COREDUMP_USER / _SKIP from the mm's dumpability (see
 	 * ptrace_attach_allowed); a zombie has no mm */
 	char state = 0;
-	if ((mask & PIDFD_INFO_COREDUMP) &&
+	if ((mask & PIDFD_INFO_COREDUMP) && !k.coredump_mask &&
 	    proc_stat_in(root, (pid_t)pid, 0, &state) == 0 &&
 	    state != 'Z' && state != 'X') {
 		struct {
@@ -837,13 +820,14 @@ static long pidfd_get_info(const struct sf_caller *c, long pid, int reaped,
 		if (sf_sys4(SF_NR_newfstatat, AT_FDCWD, path, &st, 0) == 0)
 			k.coredump_mask = st.uid == 0 && k.euid != 0 ? 2 : 4;
 	}
-	k.cgroupid = cgroup2_id(c, pid);
+	k.cgroupid = sf_caller_cgroup2_id(c, pid);
 	if (k.cgroupid)
 		k.mask |= PIDFD_INFO_CGROUPID;
 	k.pid = (uint32_t)pid;
 	k.mask |= PIDFD_INFO_PID;
 	if (!k.pid || !k.tgid)
 		return -ESRCH;
+copy_out:;
 	/* copy_struct_to_user: the tail past our struct zeroed first */
 	static const char zero[256];
 	for (size_t off = sizeof k; off < usize;) {
@@ -864,6 +848,8 @@ long sf_pidfd_ioctl(const struct sf_caller *c, int fd, unsigned cmd,
 		0, "cgroup", "ipc", "mnt", "net", "pid", "pid_for_children",
 		"time", "time_for_children", "user", "uts"};
 	long pid = sf_caller_pidfd(c, fd, 0, 0);
+	struct sf_watch e;
+	fd_exit_info(c, fd, &e);
 	long r;
 	const char *root = sf_caller_proc(c);
 	if (pid == -EBADF) { /* not an emulated pidfd: the kernel's */
@@ -884,7 +870,7 @@ long sf_pidfd_ioctl(const struct sf_caller *c, int fd, unsigned cmd,
 		goto out;
 	}
 	if (info) {
-		r = pidfd_get_info(c, pid < 0 ? 0 : pid, pid == -ESRCH, cmd, arg);
+		r = pidfd_get_info(c, pid < 0 ? 0 : pid, pid == -ESRCH, &e, cmd, arg);
 		goto out;
 	}
 	if (pid < 0) {

@@ -277,8 +277,9 @@ static void map_fd(int fd, int idx)
 		pt.fdmap_hi = fd + 1;
 }
 
-static int new_watch(pid_t pid);
-static int find_watch(pid_t pid);
+static int new_watch(pid_t pid, int thread);
+static long own_thread(int fd, pid_t tid);
+static int find_watch(pid_t pid, int thread);
 static int evfd_make(int idx, int owned);
 static int watch_alloc(void);
 static void watch_free(int idx);
@@ -304,9 +305,9 @@ static int adopt(int fd, pid_t own)
 		if (!d || strncmp(d, "5f5f", 4))
 			return -1; /* not ours */
 	}
-	int idx = find_watch(own);
+	int idx = find_watch(own, 0);
 	if (idx < 0)
-		idx = new_watch(own);
+		idx = new_watch(own, 0);
 	if (idx < 0)
 		return -1;
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = cookie(idx)};
@@ -343,7 +344,9 @@ static int rearm(int fd, int idx)
 	/* The pidfd's owner is alive (so its pid is not reused) or reaped. */
 	if (own == 0)
 		pidtab_mark_reaped(w);
-	if (evfd_make(idx, own != 0) == 0) {
+	if (evfd_make(idx, own != 0 && !w->thread) == 0) {
+		if (own != 0 && w->thread)
+			own_thread(w->evfd, w->pid);
 		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = cookie(idx)};
 		uint64_t one = 1;
 		if (w->state != SF_W_LIVE)
@@ -376,7 +379,9 @@ static int adopt_reaped(int fd)
 	w->pinned = 0;
 	w->nsentry = 0;
 	w->is_child = 0;
+	w->thread = 0;
 	w->state = SF_W_LIVE;
+	exitinfo_reset(w); /* reaped elsewhere: none known */
 	hash_insert(idx);
 	pidtab_mark_reaped(w);
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = cookie(idx)};
@@ -549,11 +554,11 @@ void pidtab_each_of_pid(pid_t pid, void (*fn)(struct sf_watch *w))
 
 /* Find a live-enough watch for PID (same process) that still has its
  * eventfd, or -1. */
-static int find_watch(pid_t pid)
+static int find_watch(pid_t pid, int thread)
 {
 	for (int i = pidhead[pid % PIDHASH] - 1; i >= 0; i = watches[i].pidnext - 1) {
 		struct sf_watch *w = &watches[i];
-		if (w->pid != pid || w->state == SF_W_FREE)
+		if (w->pid != pid || w->state == SF_W_FREE || w->thread != thread)
 			continue;
 		if (!pidtab_is_reaped(w) && w->evfd >= 0)
 			return i;
@@ -580,6 +585,30 @@ static int watch_alloc(void)
 	return pt.nwatches_hi++;
 }
 
+
+/* The thread group of thread TID (/proc/TID/status Tgid), -ESRCH if there
+ * is no such thread. */
+static long thread_tgid(pid_t tid)
+{
+	char path[48], buf[1024];
+	uint64_t v;
+	sf_fmt(path, sizeof path, "/proc/%d/status", (int)tid);
+	if (proc_read(path, buf, sizeof buf) <= 0 ||
+	    proc_status_field(buf, "Tgid", &v, 1, 10) != 1 || !v)
+		return -ESRCH;
+	return (long)v;
+}
+
+/* F_SETOWN_EX(F_OWNER_TID, TID) on FD: F_GETOWN gives TID while the
+ * thread lives, 0 once it is gone. 0 or -errno. */
+static long own_thread(int fd, pid_t tid)
+{
+	struct {
+		int type;
+		int pid;
+	} o = {0 /* F_OWNER_TID */, tid};
+	return sf_sys3(SF_NR_fcntl, fd, 15 /* F_SETOWN_EX */, &o);
+}
 
 /* A private error of evfd_make: F_SETOWN failed, the process is gone. */
 #define ESRCH_GONE 4096
@@ -610,21 +639,39 @@ static int evfd_make(int idx, int owned)
 	return 0;
 }
 
-static int new_watch(pid_t pid)
+static int new_watch(pid_t pid, int thread)
 {
-	/* A process, not a thread: tgkill(pid, pid) finds only a thread-group
-	 * leader. EPERM means it exists but we may not signal it: fine. */
-	long r = sf_sys3(SF_NR_tgkill, pid, pid, 0);
-	if (r < 0 && r != -EPERM)
-		return r == -ESRCH && sf_sys2(SF_NR_kill, pid, 0) != -ESRCH
-			       ? -ENOENT
-			       : (int)r;
+	pid_t tgid = pid;
+	long r;
+	if (thread) {
+		/* any thread (pidfd_prepare: pid_has_task(PIDTYPE_PID)) */
+		r = thread_tgid(pid);
+		if (r < 0)
+			return (int)r;
+		tgid = (pid_t)r;
+	} else {
+		/* A process, not a thread: tgkill(pid, pid) finds only a
+		 * thread-group leader. EPERM means it exists but we may not
+		 * signal it: fine. */
+		r = sf_sys3(SF_NR_tgkill, pid, pid, 0);
+		if (r < 0 && r != -EPERM)
+			return r == -ESRCH && sf_sys2(SF_NR_kill, pid, 0) != -ESRCH
+				       ? -ENOENT
+				       : (int)r;
+	}
 	int idx = watch_alloc();
 	if (idx < 0)
 		return idx;
 	struct sf_watch *w = &watches[idx];
 	w->pid = pid;
-	r = evfd_make(idx, 1);
+	w->thread = thread;
+	w->tgid = tgid;
+	r = evfd_make(idx, !thread);
+	if (r == 0 && thread && own_thread(w->evfd, pid) < 0) {
+		sf_sys1(SF_NR_close, w->evfd);
+		w->evfd = -1;
+		r = -ESRCH_GONE;
+	}
 	if (r < 0) {
 		watch_unalloc();
 		return r == -ESRCH_GONE ? -ESRCH : (int)r;
@@ -636,19 +683,26 @@ static int new_watch(pid_t pid)
 	w->pinned = 0;
 	w->nsentry = 0;
 	w->state = SF_W_LIVE;
+	exitinfo_reset(w);
 	hash_insert(idx);
 
 	siginfo_t si = {0};
-	r = sf_sys5(SF_NR_waitid, P_PID, pid, &si,
-		    WEXITED | WNOHANG | WNOWAIT | __WALL, 0);
+	/* a thread is watched as another process is: its own exit, not
+	 * its group's, makes it readable */
+	r = thread ? -ECHILD : sf_sys5(SF_NR_waitid, P_PID, pid, &si,
+				       WEXITED | WNOHANG | WNOWAIT | __WALL, 0);
 	w->is_child = r == 0;
 	if (w->is_child) {
-		if (si.si_pid == pid)
-			pidtab_mark_exited(w); /* already a zombie */
+		if (si.si_pid == pid) { /* already a zombie */
+			exitinfo_note(w, sf_wait_status(&si));
+			pidtab_mark_exited(w);
+		}
 	} else {
 		char state = 0;
-		if (proc_stat(pid, &w->starttime, &state) == 0 && state == 'Z')
+		if (proc_stat(pid, &w->starttime, &state) == 0 && state == 'Z') {
+			exitinfo_note_proc(w);
 			pidtab_mark_exited(w);
+		}
 	}
 	if (w->state == SF_W_LIVE) {
 		r = monitor_watch(idx);
@@ -672,10 +726,11 @@ int pidtab_new_pidfd(pid_t pid, unsigned flags)
 	if (ep < 0)
 		return (int)ep;
 	claim_fd((int)ep);
-	int idx = find_watch(pid);
+	int thread = (flags & PIDFD_THREAD) != 0;
+	int idx = find_watch(pid, thread);
 	int fresh = idx < 0;
 	if (fresh) {
-		idx = new_watch(pid);
+		idx = new_watch(pid, thread);
 		if (idx < 0) {
 			sf_sys1(SF_NR_close, ep);
 			return idx;
@@ -694,7 +749,10 @@ int pidtab_new_pidfd(pid_t pid, unsigned flags)
 			watch_free(idx); /* a live one stays: its waiter holds it */
 		return (int)r;
 	}
-	sf_sys3(SF_NR_fcntl, ep, F_SETOWN, pid); /* fails only once reaped */
+	if (thread) /* F_SETOWN of a non-leader's pid: F_GETOWN 0 */
+		own_thread((int)ep, pid);
+	else
+		sf_sys3(SF_NR_fcntl, ep, F_SETOWN, pid); /* fails only once reaped */
 	sentry_add((int)ep, idx);
 	map_fd((int)ep, idx);
 	return (int)ep;

@@ -220,6 +220,14 @@ struct sf_watch {
 	int pinned;     /* some pidfd of it is not in the sentry: never freed */
 	int nsentry;    /* its pidfds ever put into the sentry (pidtab.c) */
 	uint32_t seen;  /* gc pass that saw a pidfd file of it (pidtab.c) */
+	/* What PIDFD_INFO_EXIT (6.15) reports once the process is reaped
+	 * (shim/exitinfo.c); exit_known 0: not learnt. */
+	int exit_known;
+	int32_t exit_code;  /* the wait status, as tsk->exit_code */
+	uint32_t exit_dumped; /* it dumped core */
+	uint64_t exit_cgroupid; /* its cgroup2 id at the exit, 0 unknown */
+	int thread;     /* PIDFD_THREAD (6.9): PID is one thread (of TGID) */
+	pid_t tgid;
 };
 #define SF_MAX_WATCHES 16384
 #define SF_MAX_FDMAP 65536
@@ -239,7 +247,8 @@ SF_HIDDEN int sf_lock_owner(void);
  * (not our pidfd) or -ESRCH (our pidfd of a reaped process whose watch is
  * gone). Caller holds the lock. */
 SF_HIDDEN int pidtab_resolve(int fd);
-/* Create a pidfd for PID. Returns the fd or -errno. Caller holds the lock. */
+/* Create a pidfd for PID (a thread with PIDFD_THREAD in FLAGS). Returns
+ * the fd or -errno. Caller holds the lock. */
 SF_HIDDEN int pidtab_new_pidfd(pid_t pid, unsigned flags);
 SF_HIDDEN struct sf_watch *pidtab_watch(int idx);
 /* Call FN for every watch of PID (pid hash). Caller holds the lock. */
@@ -276,6 +285,53 @@ SF_HIDDEN int sf_fd_hide(int fd);
  * SCM_RIGHTS), so that they become readable at the exit. Any context;
  * blocks signals and takes the lock. */
 SF_HIDDEN void sf_adopt_fds(const int *fds, int n);
+
+/* ---- exit information (shim/exitinfo.c) ---- */
+/* The wait status (tsk->exit_code) that the waitid report SI gives. */
+SF_HIDDEN int32_t sf_wait_status(const siginfo_t *si);
+/* A new watch W: no exit information yet. Caller holds the lock; big
+ * stack (looks the cgroup2 mount up the first time). */
+SF_HIDDEN void exitinfo_reset(struct sf_watch *w);
+/* Keep CODE (a wait status) and the cgroup id CG (0: the one seen when
+ * W was made) as W's exit information, unless W has some. Caller holds
+ * the lock. */
+SF_HIDDEN void exitinfo_note_cg(struct sf_watch *w, int32_t code, uint64_t cg);
+/* The same with W's cgroup id read now from /proc. Lock held. */
+SF_HIDDEN void exitinfo_note(struct sf_watch *w, int32_t code);
+/* The same from /proc/PID/stat (exit_code, field 52) while W's process
+ * is a zombie, where the caller may read it. Lock held. */
+SF_HIDDEN void exitinfo_note_proc(struct sf_watch *w);
+/* A wait of the program's reported PID's exit with wait status CODE (-1
+ * unknown), and REAPED it: note it and mark PID's watches exited or
+ * reaped. Caller holds the lock. */
+SF_HIDDEN void exitinfo_saw_exit(pid_t pid, int reaped, int32_t code);
+/* cgroup_id() of PID's cgroup2 cgroup: the inode of its directory in the
+ * cgroup2 mount (kernfs ids are inode numbers); 1 if no cgroup2 is
+ * mounted, 0 if unknown. Any context; under 3 KiB of stack. */
+SF_HIDDEN uint64_t sf_cgroup2_id(long pid);
+/* The same for caller C's process PID, as C sees /proc (cgroup2's mount
+ * from its mountinfo; this process: sf_cgroup2_id). */
+SF_HIDDEN uint64_t sf_caller_cgroup2_id(const struct sf_caller *c, long pid);
+
+/* ---- fdinfo of emulated pidfds (shim/fdinfo.c) ---- */
+/* The text /proc/self/fdinfo/FD has on Linux 6.18 for emulated pidfd FD
+ * (with its Pid: and NSpid: lines) into BUF (LEN >= 256). Returns its
+ * length, or -EBADF if FD is no emulated pidfd. Normal context. */
+SF_HIDDEN long sf_pidfd_fdinfo(int fd, char *buf, size_t len);
+/* The pid of emulated pidfd FD: the pid, -ESRCH once reaped, -EREMOTE
+ * outside the caller's pid namespace, -EBADF if FD is no emulated pidfd.
+ * Normal context. */
+SF_HIDDEN long sf_pidfd_getpid(int fd);
+/* setns(FD, FLAGS) (shim/setns.c): the namespaces of emulated pidfd FD's
+ * process, the kernel's answer for any other FD. Normal context. */
+SF_HIDDEN long sf_setns(int fd, int flags);
+/* process_madvise or process_mrelease (NR) with ARGS (shim/procfd.c):
+ * for emulated pidfd ARGS[0] made with a real pidfd of its process where
+ * the kernel has the call, the kernel's answer otherwise. Normal context. */
+SF_HIDDEN long sf_process_pidfd_call(long nr, const long a[6]);
+/* The first watch is made: remember the pid namespace it is made in.
+ * Caller holds the lock; big stack. */
+SF_HIDDEN void fdinfo_table_made(void);
 
 /* ---- monitor (shim/monitor.c) ---- */
 /* Start watching W (index IDX) for exit. Returns 0 or -errno. Caller holds

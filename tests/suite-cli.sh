@@ -109,7 +109,7 @@ fi
 expect probe-native-says-all-native 0 "all calls native" "" "$S" probe
 "$S" probe --json >"$tmp/native.json" 2>&1
 json_expect probe-native-json-every-feature-native "$tmp/native.json" \
-	'all(s == ("native", None) for s in f.values()) and len(f) == 10'
+	'all(s == ("native", None) for s in f.values()) and len(f) == 16'
 json_expect probe-native-json-facilities-usable "$tmp/native.json" \
 	'fac == {"seccomp": "usable", "ptrace": "usable", "proc_connector": "usable"}'
 expect probe-bad-option-is-usage-error 2 "" "usage" "$S" probe --bogus
@@ -151,7 +151,7 @@ json_expect probe-under-kernel-5.4-sees-it "$tmp/k54.json" \
 	'f["waitid_pidfd"] == ("native", None) and f["clone3"] == ("native", None) and f["pidfd_getfd"] == ("missing", "ENOSYS") and f["pidfd_nonblock"] == ("missing", "EINVAL")'
 "$S" run -q --kernel 5.10 --no-emulate -- "$S" probe --json >"$tmp/k510.json" 2>&1
 json_expect probe-under-kernel-5.10-sees-it "$tmp/k510.json" \
-	'f["pidfd_nonblock"] == ("native", None) and f["pidfd_thread"] == ("missing", "EINVAL") and f["pidfd_signal_flags"] == ("missing", "EINVAL")'
+	'f["pidfd_nonblock"] == ("native", None) and f["pidfd_thread"] == ("missing", "EINVAL") and f["pidfd_signal_flags"] == ("missing", "EINVAL") and f["setns_pidfd"] == ("native", None) and f["pidfd_ns_ioctl"] == ("missing", "ENOTTY") and f["pidfd_get_info"] == ("missing", "ENOTTY") and f["pidfd_info_exit"] == ("missing", "ENOTTY")'
 "$S" run --no-emulate --profile=container-eperm -- "$S" probe --json >"$tmp/eperm.json" 2>&1
 json_expect probe-under-eperm-profile-clone3-emulated "$tmp/eperm.json" \
 	'j["features"]["clone3"]["with_sysfill"].startswith("emulated") and j["features"]["pidfd_open"]["with_sysfill"] == "native"'
@@ -174,7 +174,7 @@ else
 		json_expect probe-gvisor-clone-pidfd-ignored "$tmp/gvisor.json" \
 			'f["clone_pidfd"] == ("ignored", None)'
 		json_expect probe-gvisor-says-what-sysfill-emulates "$tmp/gvisor.json" \
-			'all(j["features"][k]["with_sysfill"].startswith("emulated") for k in ("pidfd_open", "pidfd_send_signal", "pidfd_getfd", "waitid_pidfd", "clone3", "clone_pidfd", "pidfd_poll")) and j["features"]["pidfd_thread"]["with_sysfill"] == "unavailable"'
+			'all(j["features"][k]["with_sysfill"].startswith("emulated") for k in ("pidfd_open", "pidfd_send_signal", "pidfd_getfd", "waitid_pidfd", "clone3", "clone_pidfd", "pidfd_poll")) and j["features"]["pidfd_thread"]["with_sysfill"] == "emulated (preload)"'
 		json_expect probe-gvisor-facilities "$tmp/gvisor.json" \
 			'fac["seccomp"] == "usable" and fac["ptrace"] == "usable" and fac["proc_connector"] == "unusable"'
 		json_expect probe-gvisor-advises-preload "$tmp/gvisor.json" \
@@ -235,8 +235,12 @@ expect run-strict-accepts-kernel-4.19 0 "" "" \
 # 5.2's CLONE_PIDFD pidfds were not pollable: nothing can hide that.
 expect run-strict-refuses-kernel-5.2 125 "" "refusing" \
 	"$S" run --strict --kernel 5.2 --no-emulate -- true
-expect run-strict-accepts-kernel-5.3 0 "" "" \
+# 5.3-5.7's pidfds were no handles for setns: no filter tells them from
+# namespace fds.
+expect run-strict-refuses-kernel-5.3 125 "" "setns(pidfd)" \
 	"$S" run --strict --kernel 5.3 --no-emulate -- true
+expect run-strict-accepts-kernel-5.8 0 "" "" \
+	"$S" run --strict --kernel 5.8 --no-emulate -- true
 if [ $static_ok = 1 ]; then
 	expect run-no-emulate-runs-static-binary 0 "static: OK" "" \
 		"$S" run -q --kernel 4.19 --no-emulate -- "$tools/static-hello"

@@ -9,9 +9,14 @@
  *   5.3  pidfd_open, clone3, poll() on pidfds
  *   5.4  waitid(P_PIDFD)
  *   5.6  pidfd_getfd
- *   5.10 PIDFD_NONBLOCK for pidfd_open
+ *   5.8  setns() with a pidfd (kernel/nsproxy.c)
+ *   5.10 PIDFD_NONBLOCK for pidfd_open; process_madvise
+ *   5.15 process_mrelease
  *   6.9  PIDFD_THREAD for pidfd_open; PIDFD_SIGNAL_* scope flags for
- *        pidfd_send_signal */
+ *        pidfd_send_signal
+ *   6.11 PIDFD_GET_*_NAMESPACE ioctls (fs/pidfs.c)
+ *   6.13 PIDFD_GET_INFO ioctl
+ *   6.15 PIDFD_INFO_EXIT: exit information after the reap */
 #include <errno.h>
 #include <fcntl.h>
 #include <seccomp.h>
@@ -66,6 +71,13 @@ const struct kfeature kfeatures[KF_COUNT] = {
 		.kind = KF_SYSCALL, .err = ENOSYS, .emulated = 1, .trigger = 1,
 		.before = "ENOSYS",
 	},
+	[KF_SETNS_PIDFD] = {
+		.name = "setns(pidfd)", .key = "setns_pidfd",
+		.syscall = "setns", .since = KV(5, 8),
+		/* no filter tells a pidfd from a namespace fd */
+		.kind = KF_PROPERTY, .emulated = 1, .needs = KF_PIDFD_OPEN + 1,
+		.before = "EINVAL (not a namespace fd)",
+	},
 	[KF_PIDFD_NONBLOCK] = {
 		.name = "PIDFD_NONBLOCK", .key = "pidfd_nonblock",
 		.syscall = "pidfd_open", .since = KV(5, 10),
@@ -73,12 +85,24 @@ const struct kfeature kfeatures[KF_COUNT] = {
 		.err = EINVAL, .emulated = 1,
 		.before = "EINVAL (unknown flag)",
 	},
+	[KF_PROCESS_MADVISE] = {
+		.name = "process_madvise", .key = "process_madvise",
+		.syscall = "process_madvise", .since = KV(5, 10),
+		/* not emulated: made with a real pidfd where the kernel has it */
+		.kind = KF_SYSCALL, .err = ENOSYS,
+		.before = "ENOSYS",
+	},
+	[KF_PROCESS_MRELEASE] = {
+		.name = "process_mrelease", .key = "process_mrelease",
+		.syscall = "process_mrelease", .since = KV(5, 15),
+		.kind = KF_SYSCALL, .err = ENOSYS,
+		.before = "ENOSYS",
+	},
 	[KF_PIDFD_THREAD] = {
 		.name = "PIDFD_THREAD", .key = "pidfd_thread",
 		.syscall = "pidfd_open", .since = KV(6, 9),
-		/* The engine answers EINVAL, as 5.10-6.8: not emulated. */
 		.kind = KF_ARG_BITS, .arg = 1, .mask = PIDFD_THREAD,
-		.err = EINVAL,
+		.err = EINVAL, .emulated = 1,
 		.before = "EINVAL (unknown flag)",
 	},
 	[KF_PIDFD_SIGNAL_FLAGS] = {
@@ -89,6 +113,29 @@ const struct kfeature kfeatures[KF_COUNT] = {
 			PIDFD_SIGNAL_PROCESS_GROUP,
 		.err = EINVAL, .emulated = 1,
 		.before = "EINVAL (unknown flag)",
+	},
+	[KF_PIDFD_NS_IOCTL] = {
+		.name = "namespace ioctls", .key = "pidfd_ns_ioctl",
+		.syscall = "ioctl", .since = KV(6, 11),
+		/* _IO(0xFF, 1..10); 0, 11 without a size and 12-15 are
+		 * ENOTTY on 6.18 as well */
+		.kind = KF_ARG_EQ, .arg = 1, .mask = 0xfffffff0u, .value = 0xff00u,
+		.err = ENOTTY, .emulated = 1,
+		.before = "ENOTTY (no pidfd ioctls)",
+	},
+	[KF_PIDFD_GET_INFO] = {
+		.name = "PIDFD_GET_INFO", .key = "pidfd_get_info",
+		.syscall = "ioctl", .since = KV(6, 13),
+		/* _IOWR(0xFF, 11, any size) */
+		.kind = KF_ARG_EQ, .arg = 1, .mask = 0xc000ffffu,
+		.value = 0xc000ff0bu, .err = ENOTTY, .emulated = 1,
+		.before = "ENOTTY (no pidfd ioctls)",
+	},
+	[KF_PIDFD_INFO_EXIT] = {
+		.name = "PIDFD_INFO_EXIT", .key = "pidfd_info_exit",
+		.syscall = "ioctl", .since = KV(6, 15),
+		.kind = KF_PROPERTY, .emulated = 1, .needs = KF_PIDFD_GET_INFO + 1,
+		.before = "PIDFD_GET_INFO of a reaped process: ESRCH",
 	},
 };
 
@@ -243,6 +290,10 @@ int kfilter_build(unsigned kv, const struct kprofile *prof, int emulating,
 				continue;
 			if (emulating && f->emulated) {
 				plan.left_to_emulation |= 1u << i;
+				continue;
+			}
+			if (f->needs && (plan.hidden & (1u << (f->needs - 1)))) {
+				plan.hidden |= 1u << i; /* cannot be used */
 				continue;
 			}
 			if (f->kind == KF_IGNORED || f->kind == KF_PROPERTY) {

@@ -6,6 +6,7 @@
  * seccomp filter run one level deeper, so the filter cannot distort the
  * probes after it. */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/cn_proc.h>
@@ -461,6 +462,53 @@ static void probe_poll(struct report *rep)
 	close(fd);
 }
 
+/* The pidfs ioctls (6.11, 6.13, 6.15) on PIDFD (of this process) and on a
+ * pidfd of a reaped child. */
+static void probe_pidfd_ioctls(struct report *rep, long pidfd)
+{
+	struct pres *f = rep->feat;
+	const int ids[] = {KF_PIDFD_NS_IOCTL, KF_PIDFD_GET_INFO, KF_PIDFD_INFO_EXIT};
+	if (pidfd < 0) {
+		for (int i = 0; i < 3; i++)
+			set(&f[ids[i]], PS_UNKNOWN, 0, "no pidfd to test");
+		return;
+	}
+	long r = sc("ioctl", pidfd, 0xff03, 0, 0, 0); /* PIDFD_GET_MNT_NAMESPACE */
+	if (r >= 0) {
+		close((int)r);
+		set(&f[KF_PIDFD_NS_IOCTL], PS_NATIVE, 0, "mount namespace fd of self");
+	} else {
+		set(&f[KF_PIDFD_NS_IOCTL], r == -ENOTTY ? PS_MISSING : PS_ERROR,
+		    (int)-r, r == -ENOTTY ? "no pidfd ioctls" : "unexpected answer");
+	}
+	uint64_t info[11] = {0};
+	r = sc("ioctl", pidfd, 0xc058ff0b, (long)info, 0, 0); /* PIDFD_GET_INFO */
+	if (r == 0)
+		set(&f[KF_PIDFD_GET_INFO], PS_NATIVE, 0, "information of self");
+	else
+		set(&f[KF_PIDFD_GET_INFO], r == -ENOTTY ? PS_MISSING : PS_ERROR,
+		    (int)-r, r == -ENOTTY ? "no pidfd ioctls" : "unexpected answer");
+	pid_t c = fork();
+	if (c == 0)
+		_exit(5);
+	long cfd = c > 0 ? sc("pidfd_open", c, 0, 0, 0, 0) : -1;
+	if (c > 0)
+		reap(c);
+	memset(info, 0, sizeof info);
+	info[0] = 8; /* PIDFD_INFO_EXIT */
+	r = cfd >= 0 ? sc("ioctl", cfd, 0xc058ff0b, (long)info, 0, 0) : cfd;
+	if (cfd >= 0)
+		close((int)cfd);
+	int32_t code;
+	memcpy(&code, (char *)info + 60, sizeof code); /* exit_code */
+	if (r == 0 && (info[0] & 8) && code == 0x500)
+		set(&f[KF_PIDFD_INFO_EXIT], PS_NATIVE, 0, "exit status of a reaped child");
+	else if (r == 0 || r == -ESRCH || r == -ENOTTY)
+		set(&f[KF_PIDFD_INFO_EXIT], PS_MISSING, (int)-r, "none after the reap");
+	else
+		set(&f[KF_PIDFD_INFO_EXIT], PS_ERROR, (int)-r, "unexpected answer");
+}
+
 static void probe_all(void *arg, void *out)
 {
 	(void)arg;
@@ -573,6 +621,28 @@ static void probe_all(void *arg, void *out)
 		set_failed(rep, KF_PIDFD_SIGNAL_FLAGS, r,
 			   r == -EINVAL ? "unknown flag" : "pidfd_send_signal");
 
+	probe_pidfd_ioctls(rep, pidfd);
+
+	/* fd -1: EBADF where the calls exist */
+	static const int pcalls[] = {KF_PROCESS_MADVISE, KF_PROCESS_MRELEASE};
+	for (int k = 0; k < 2; k++) {
+		r = sc(kfeatures[pcalls[k]].syscall, -1, 0, 0, 0, 0);
+		if (r == -EBADF)
+			set(&f[pcalls[k]], PS_NATIVE, 0, "EBADF for fd -1: the call exists");
+		else
+			set_failed(rep, pcalls[k], r, NULL);
+	}
+
+	/* re-entering our own uts namespace: 0 (root), EPERM (not), or
+	 * EINVAL where a pidfd is no namespace fd */
+	r = pidfd >= 0 ? sc("setns", pidfd, CLONE_NEWUTS, 0, 0, 0) : pidfd;
+	if (r == 0 || r == -EPERM)
+		set(&f[KF_SETNS_PIDFD], PS_NATIVE, 0, "pidfd accepted as a handle");
+	else if (pidfd < 0)
+		set(&f[KF_SETNS_PIDFD], PS_UNKNOWN, 0, "no pidfd to test");
+	else
+		set_failed(rep, KF_SETNS_PIDFD, r, "not a namespace fd");
+
 	if (pidfd >= 0)
 		close((int)pidfd);
 	if (procfd >= 0)
@@ -667,8 +737,11 @@ static const char *with_sysfill(const struct report *rep, int i, char *buf,
 	snprintf(buf, len, "emulated (%s%s)",
 		 seccomp ? "preload" : "preload: calls made through libc only",
 		 /* trace mode emulates the pidfd calls, not clone3 (it
-		  * answers ENOSYS) nor CLONE_PIDFD */
-		 ptrace && i != KF_CLONE3 && i != KF_CLONE_PIDFD
+		  * answers ENOSYS) nor CLONE_PIDFD, setns, PIDFD_THREAD
+		  * or the pidfs ioctls */
+		 ptrace && i != KF_CLONE3 && i != KF_CLONE_PIDFD &&
+				 i != KF_SETNS_PIDFD && i != KF_PIDFD_THREAD &&
+				 i < KF_PIDFD_NS_IOCTL
 			 ? ", trace"
 			 : "");
 	return buf;
@@ -711,15 +784,22 @@ static void advice(const struct report *rep, char *buf, size_t len)
 		ADD("; clone(CLONE_PIDFD) is silently ignored: the pidfd slot "
 		    "keeps what the caller put there (libsysfill makes the pidfd)");
 	char newer[120] = "";
-	for (int i = KF_PIDFD_NONBLOCK; i < KF_COUNT && !missing[0]; i++)
-		if (f[i].status != PS_NATIVE)
+	for (int i = KF_PIDFD_NONBLOCK; i <= KF_PIDFD_SIGNAL_FLAGS && !missing[0]; i++)
+		if (f[i].status != PS_NATIVE && kfeatures[i].kind != KF_SYSCALL)
 			snprintf(newer + strlen(newer), sizeof newer - strlen(newer),
 				 "%s%s", newer[0] ? ", " : "", kfeatures[i].name);
 	if (newer[0])
 		ADD("; newer flags missing (%s): programs get EINVAL", newer);
+	char ioc[120] = "";
+	for (int i = KF_PIDFD_NS_IOCTL; i < KF_COUNT && !missing[0]; i++)
+		if (f[i].status != PS_NATIVE)
+			snprintf(ioc + strlen(ioc), sizeof ioc - strlen(ioc),
+				 "%s%s", ioc[0] ? ", " : "", kfeatures[i].name);
+	if (ioc[0])
+		ADD("; newer pidfd ioctls missing (%s)", ioc);
 	if (!missing[0] && f[KF_CLONE3].status == PS_NATIVE &&
 	    f[KF_CLONE_PIDFD].status == PS_NATIVE && f[KF_PIDFD_POLL].status == PS_NATIVE &&
-	    !newer[0])
+	    !newer[0] && !ioc[0])
 		snprintf(buf, len, "all calls native: sysfill passes them through");
 #undef ADD
 }

@@ -57,9 +57,15 @@ enum kf_id {
 	KF_PIDFD_POLL,
 	KF_WAITID_PIDFD,
 	KF_PIDFD_GETFD,
+	KF_SETNS_PIDFD,
 	KF_PIDFD_NONBLOCK,
+	KF_PROCESS_MADVISE,
+	KF_PROCESS_MRELEASE,
 	KF_PIDFD_THREAD,
 	KF_PIDFD_SIGNAL_FLAGS,
+	KF_PIDFD_NS_IOCTL,
+	KF_PIDFD_GET_INFO,
+	KF_PIDFD_INFO_EXIT,
 	KF_COUNT
 };
 
@@ -83,6 +89,8 @@ struct kfeature {
 	int err;             /* errno before `since` (KF_SYSCALL, KF_ARG_*) */
 	int emulated;        /* libsysfill.so emulates it when active */
 	int trigger;         /* its absence makes libsysfill.so emulate */
+	int needs;           /* KF_* + 1 of a feature without which this one
+				cannot be used (hidden with it), 0 none */
 	const char *before;  /* what programs see before `since` */
 };
 

@@ -69,6 +69,7 @@ enum {
 	SF_NR_faccessat = 269,
 	SF_NR_unshare = 272,
 	SF_NR_epoll_pwait = 281,
+	SF_NR_setns = 308,
 	SF_NR_rt_tgsigqueueinfo = 297,
 	SF_NR_recvmmsg = 299,
 	SF_NR_prlimit64 = 302,
@@ -80,11 +81,14 @@ enum {
 	SF_NR_process_vm_writev = 311,
 	SF_NR_kcmp = 312,
 	SF_NR_seccomp = 317,
+	SF_NR_memfd_create = 319,
 	SF_NR_pidfd_send_signal = 424,
 	SF_NR_pidfd_open = 434,
 	SF_NR_clone3 = 435,
 	SF_NR_close_range = 436,
 	SF_NR_pidfd_getfd = 438,
+	SF_NR_process_madvise = 440,
+	SF_NR_process_mrelease = 448,
 };
 
 static inline long sf_syscall6(long nr, long a, long b, long c, long d, long e,

@@ -11,9 +11,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -42,6 +44,18 @@ static __attribute__((unused)) inline long sys_waitid(long which, long id, void 
 {
 	return syscall(NR_waitid, which, id, info, options, NULL);
 }
+
+/* PIDFD_GET_INFO of any size, and struct pidfd_info up to
+ * PIDFD_INFO_SIZE_VER3 (include/uapi/linux/pidfd.h, 6.18) */
+#define INFO(sz) _IOC(_IOC_READ | _IOC_WRITE, 0xFF, 11, sz)
+struct info {
+	uint64_t mask, cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid,
+		fsgid;
+	int32_t exit_code;
+	uint32_t coredump_mask, coredump_signal;
+	uint64_t spare;
+};
 
 static __attribute__((unused)) const char *errname(int e)
 {

@@ -7,17 +7,7 @@
 #include <sys/stat.h>
 #include "common.h"
 
-#define INFO(sz) _IOC(_IOC_READ | _IOC_WRITE, 0xFF, 11, sz)
 #define NS(n) _IO(0xFF, n)
-
-struct info {
-	uint64_t mask, cgroupid;
-	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid,
-		fsgid;
-	int32_t exit_code;
-	uint32_t coredump_mask, coredump_signal;
-	uint64_t spare;
-};
 
 static unsigned char buf[512];
 
