@@ -83,14 +83,14 @@ run_one() {
 	cd "$d" || exit 1
 	case $mode in
 	native)
-		timeout -k 5 "$TMO_NATIVE" "$dyn" "${args[@]}" </dev/null >"$p.out" 2>&1
+		timeout -k 5 "$TMO_NATIVE" "$REAPER" --kill "$dyn" "${args[@]}" </dev/null >"$p.out" 2>&1
 		st=$? ;;
 	forced)
 		# env, so that only the program (not timeout) has the library
-		timeout -k 5 "$TMO_NATIVE" env SYSFILL_FORCE=1 LD_PRELOAD="$LIB" "$dyn" "${args[@]}" </dev/null >"$p.out" 2>&1
+		timeout -k 5 "$TMO_NATIVE" "$REAPER" --kill env SYSFILL_FORCE=1 LD_PRELOAD="$LIB" "$dyn" "${args[@]}" </dev/null >"$p.out" 2>&1
 		st=$? ;;
 	trace)
-		timeout -k 5 "$TMO_NATIVE" env SYSFILL_FORCE=1 "$SF" run --mode=trace -- "$static" "${args[@]}" </dev/null >"$p.out" 2>&1
+		timeout -k 5 "$TMO_NATIVE" "$REAPER" --kill env SYSFILL_FORCE=1 "$SF" run --mode=trace -- "$static" "${args[@]}" </dev/null >"$p.out" 2>&1
 		st=$? ;;
 	gvisor-*)
 		# runsc: stdin from /dev/null and output through a pipe (it may
