@@ -28,19 +28,6 @@
 
 void (*sf_clear_sigsys_hook)(void);
 
-struct clone_req {
-	unsigned long flags; /* legacy flags, exit signal included */
-	uintptr_t stack_top; /* 0: none */
-	uintptr_t stack_base; /* clone3 only; 0: unknown (legacy clone) */
-	long ptid, ctid, tls;
-	unsigned long extra; /* CLONE_PIDFD, CLONE_CLEAR_SIGHAND */
-	uintptr_t pidfd_at;
-	int has_tid, want_tid; /* the pid asked for in the caller's pid
-				* namespace (fork shape only) */
-	long last_pid; /* ns_last_pid before set_tid_prepare moved it */
-	int cgroup_fd; /* CLONE_INTO_CGROUP's fd, -1: none (fork shape only) */
-};
-
 struct k_sigaction {
 	void *handler;
 	unsigned long flags;
@@ -93,7 +80,7 @@ static void undo_child(long pid)
 
 /* The parent's half of CLONE_PIDFD. On failure the child is undone (it
  * may have run, but is killed and reaped: no zombie is left). */
-static long finish_parent(const struct clone_req *q, long pid)
+static long finish_parent(const struct cargs_req *q, long pid)
 {
 	if (pid <= 0 || !(q->extra & CLONE_PIDFD))
 		return pid;
@@ -192,7 +179,7 @@ static long cgroup_move(int dirfd, long pid)
 	return w < 0 ? w : 0;
 }
 
-static long fork_shape(ucontext_t *uc, const struct clone_req *q)
+static long fork_shape(ucontext_t *uc, const struct cargs_req *q)
 {
 	int hold[2] = {-1, -1};
 	long r = 0;
@@ -256,7 +243,7 @@ static long fork_shape(ucontext_t *uc, const struct clone_req *q)
 /* Copy the kernel's part of UC into DST, for a child that returns 0 on
  * stack SP with its floating-point state at FP. */
 static void child_frame(ucontext_t *dst, const ucontext_t *uc,
-			const struct clone_req *q, uintptr_t sp, uintptr_t fp)
+			const struct cargs_req *q, uintptr_t sp, uintptr_t fp)
 {
 	__builtin_memcpy(dst, uc, SF_UC_KSIZE);
 	sf_ctx_set_result(dst, 0);
@@ -271,7 +258,7 @@ static void child_frame(ucontext_t *dst, const ucontext_t *uc,
 	}
 }
 
-static long stack_shape(ucontext_t *uc, const struct clone_req *q)
+static long stack_shape(ucontext_t *uc, const struct cargs_req *q)
 {
 	const void *fp = sf_ctx_fpstate(uc);
 	size_t fpsize = fp ? sf_arch_fpstate_size(fp) : 0;
@@ -301,7 +288,7 @@ static long stack_shape(ucontext_t *uc, const struct clone_req *q)
  * are kept in (mapped at the first such call, kept for the thread). */
 #define VF_SIZE (64 * 1024)
 struct vfork_buf {
-	struct clone_req q;
+	struct cargs_req q;
 	ucontext_t frame __attribute__((aligned(64)));
 	unsigned char fpstate[] __attribute__((aligned(64)));
 };
@@ -313,7 +300,7 @@ static long vfork_parent_done(long pid)
 	return finish_parent(&vfork_buf->q, pid);
 }
 
-static long vfork_same_stack(ucontext_t *uc, const struct clone_req *q)
+static long vfork_same_stack(ucontext_t *uc, const struct cargs_req *q)
 {
 	const void *fp = sf_ctx_fpstate(uc);
 	size_t fpsize = fp ? sf_arch_fpstate_size(fp) : 0;
@@ -346,8 +333,9 @@ static long vfork_same_stack(ucontext_t *uc, const struct clone_req *q)
  * legacy clone gives exactly that); the caller's level is emulated with
  * ns_last_pid (Q->has_tid); deeper lists are left to cargs_to_legacy,
  * which answers as 5.3-5.4 (E2BIG). Returns 0 or -errno. */
-static long set_tid_plan(const struct sysfill_clone_args *ca,
-			 struct clone_req *q)
+static long set_tid_plan(const struct sf_caller *c,
+			 const struct sysfill_clone_args *ca,
+			 struct cargs_req *q)
 {
 	uint64_t n = ca->set_tid_size;
 	int newpid = !!(ca->flags & CLONE_NEWPID);
@@ -359,8 +347,7 @@ static long set_tid_plan(const struct sysfill_clone_args *ca,
 	if (n > (uint64_t)1 + newpid)
 		return 0;
 	int32_t tids[2];
-	if (sf_self_caller.read(&sf_self_caller, tids, (uintptr_t)ca->set_tid,
-				n * sizeof tids[0]))
+	if (c->read(c, tids, (uintptr_t)ca->set_tid, n * sizeof tids[0]))
 		return -EFAULT;
 	if (newpid) {
 		char buf[32];
@@ -377,75 +364,32 @@ static long set_tid_plan(const struct sysfill_clone_args *ca,
 	return 0;
 }
 
+/* The library's plan for a fork-shaped clone3 (cargs_request): set_tid
+ * at the caller's level (set_tid_plan) and CLONE_INTO_CGROUP. */
+static long fork_plan(const struct sf_caller *c,
+		      const struct sysfill_clone_args *ca,
+		      struct sysfill_clone_args *legacy, struct cargs_req *q)
+{
+	long r = set_tid_plan(c, ca, q);
+	if (r)
+		return r;
+	if (ca->set_tid_size &&
+	    ca->set_tid_size <= 1 + !!(ca->flags & CLONE_NEWPID))
+		legacy->set_tid = legacy->set_tid_size = 0;
+	if (ca->flags & CLONE_INTO_CGROUP) {
+		q->cgroup_fd = (int)ca->cgroup;
+		legacy->flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+		legacy->cgroup = 0;
+	}
+	return 0;
+}
+
 long sf_clone_emulate(ucontext_t *uc, long nr, const long a[6])
 {
-	struct clone_req q = {0};
-	if (nr == SF_NR_clone3) {
-		struct sysfill_clone_args ca;
-		long out[6];
-		unsigned long extra;
-		long r = cargs_load(&sf_self_caller, (uintptr_t)a[0],
-				    (size_t)a[1], &ca);
-		if (r)
-			return r;
-		/* set_tid (set_tid_plan) and CLONE_INTO_CGROUP: emulated for
-		 * the fork shape; otherwise cargs_to_legacy answers as
-		 * 5.3-5.6. */
-		struct sysfill_clone_args legacy = ca;
-		q.cgroup_fd = -1;
-		if (!(ca.flags & CLONE_VM)) {
-			r = set_tid_plan(&ca, &q);
-			if (r)
-				return r;
-			if (ca.set_tid_size && ca.set_tid_size <=
-			    1 + !!(ca.flags & CLONE_NEWPID))
-				legacy.set_tid = legacy.set_tid_size = 0;
-			if (ca.flags & CLONE_INTO_CGROUP) {
-				q.cgroup_fd = (int)ca.cgroup;
-				legacy.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
-				legacy.cgroup = 0;
-			}
-		}
-		r = cargs_to_legacy(&legacy, out, &extra);
-		if (r)
-			return r;
-		/* Thread pidfds (6.9) are not emulated: 5.3-6.8's answer. */
-		if ((extra & CLONE_PIDFD) && (ca.flags & CLONE_THREAD))
-			return -EINVAL;
-		q.flags = (unsigned long)out[0];
-		q.stack_top = (uintptr_t)out[1];
-		q.stack_base = (uintptr_t)ca.stack;
-		q.ptid = out[2];
-		q.ctid = out[3];
-		q.tls = out[4];
-		q.extra = extra;
-		q.pidfd_at = (uintptr_t)ca.pidfd;
-	} else {
-		/* Legacy clone with CLONE_PIDFD (the filter traps no other):
-		 * the checks of kernel_clone and copy_process on that flag, as
-		 * 5.2-6.8 make them; the legacy call makes the others. */
-		unsigned long f = (unsigned long)a[0] & 0xffffffffUL;
-		if (f & (CLONE_PARENT_SETTID | CLONE_DETACHED | CLONE_THREAD))
-			return -EINVAL;
-		q.flags = f & ~(unsigned long)CLONE_PIDFD;
-		q.stack_top = (uintptr_t)a[1];
-		q.ptid = a[2];
-		q.ctid = a[3];
-		q.tls = a[4];
-		q.extra = CLONE_PIDFD;
-		q.pidfd_at = (uintptr_t)a[2];
-		q.cgroup_fd = -1;
-	}
-	if (q.extra & CLONE_PIDFD) {
-		/* The kernel fails with EFAULT, and no child, when it cannot
-		 * store the pidfd: check the slot is writable first. */
-		int v;
-		if (sf_self_caller.read(&sf_self_caller, &v, q.pidfd_at,
-					sizeof v) ||
-		    sf_self_caller.write(&sf_self_caller, q.pidfd_at, &v,
-					 sizeof v))
-			return -EFAULT;
-	}
+	struct cargs_req q;
+	long r = cargs_request(&sf_self_caller, nr, a, fork_plan, &q);
+	if (r)
+		return r;
 	if (!(q.flags & CLONE_VM))
 		return fork_shape(uc, &q);
 	if (q.stack_top)

@@ -233,3 +233,61 @@ long cargs_to_legacy(const struct sysfill_clone_args *a, long out[6],
 	*extra_flags = extra;
 	return 0;
 }
+
+long cargs_request(const struct sf_caller *c, long nr, const long a[6],
+		   cargs_plan_fn plan, struct cargs_req *q)
+{
+	*q = (struct cargs_req){0};
+	q->cgroup_fd = -1;
+	if (nr == SF_NR_clone3) {
+		struct sysfill_clone_args ca;
+		long out[6];
+		unsigned long extra;
+		long r = cargs_load(c, (uintptr_t)a[0], (size_t)a[1], &ca);
+		if (r)
+			return r;
+		struct sysfill_clone_args legacy = ca;
+		if (plan && !(ca.flags & CLONE_VM)) {
+			r = plan(c, &ca, &legacy, q);
+			if (r)
+				return r;
+		}
+		r = cargs_to_legacy(&legacy, out, &extra);
+		if (r)
+			return r;
+		/* Thread pidfds (6.9) are not emulated: 5.3-6.8's answer. */
+		if ((extra & CLONE_PIDFD) && (ca.flags & CLONE_THREAD))
+			return -EINVAL;
+		q->flags = (unsigned long)out[0];
+		q->stack_top = (uintptr_t)out[1];
+		q->stack_base = (uintptr_t)ca.stack;
+		q->ptid = out[2];
+		q->ctid = out[3];
+		q->tls = out[4];
+		q->extra = extra;
+		q->pidfd_at = (uintptr_t)ca.pidfd;
+	} else {
+		/* Legacy clone with CLONE_PIDFD (the filters catch no other):
+		 * the checks of kernel_clone and copy_process on that flag, as
+		 * 5.2-6.8 make them; the legacy call makes the others. */
+		unsigned long f = (unsigned long)a[0] & 0xffffffffUL;
+		if (f & (CLONE_PARENT_SETTID | CLONE_DETACHED | CLONE_THREAD))
+			return -EINVAL;
+		q->flags = f & ~(unsigned long)CLONE_PIDFD;
+		q->stack_top = (uintptr_t)a[1];
+		q->ptid = a[2];
+		q->ctid = a[3];
+		q->tls = a[4];
+		q->extra = CLONE_PIDFD;
+		q->pidfd_at = (uintptr_t)a[2];
+	}
+	if (q->extra & CLONE_PIDFD) {
+		/* The kernel fails with EFAULT, and no child, when it cannot
+		 * store the pidfd: check the slot is writable first. */
+		int v;
+		if (c->read(c, &v, q->pidfd_at, sizeof v) ||
+		    c->write(c, q->pidfd_at, &v, sizeof v))
+			return -EFAULT;
+	}
+	return 0;
+}

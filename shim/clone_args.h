@@ -54,4 +54,39 @@ SF_HIDDEN long cargs_load(const struct sf_caller *c, uintptr_t uargs,
 SF_HIDDEN long cargs_to_legacy(const struct sysfill_clone_args *a, long out[6],
 			       unsigned long *extra_flags);
 
+/* One emulated clone3 or clone(CLONE_PIDFD), decoded for a front end. */
+struct cargs_req {
+	unsigned long flags;  /* legacy flags, exit signal included */
+	uintptr_t stack_top;  /* 0: none */
+	uintptr_t stack_base; /* clone3 only; 0: unknown (legacy clone) */
+	long ptid, ctid, tls;
+	unsigned long extra;  /* CLONE_PIDFD, CLONE_CLEAR_SIGHAND */
+	uintptr_t pidfd_at;   /* where the pidfd goes (CLONE_PIDFD) */
+	int has_tid, want_tid; /* the pid asked for in the caller's pid
+				* namespace (set by PLAN) */
+	int cgroup_fd;        /* CLONE_INTO_CGROUP's fd, -1: none (PLAN) */
+};
+
+/* What a front end can do beyond a legacy clone, for a clone3 without
+ * CLONE_VM (CA: the validated args): take set_tid and CLONE_INTO_CGROUP
+ * on (fill Q->has_tid, want_tid, cgroup_fd and clear what it took in
+ * *LEGACY, which is then translated). 0 or -errno. */
+typedef long (*cargs_plan_fn)(const struct sf_caller *c,
+			      const struct sysfill_clone_args *ca,
+			      struct sysfill_clone_args *legacy,
+			      struct cargs_req *q);
+
+/* Decode and validate clone3 (NR SF_NR_clone3, raw ARGS A) or legacy
+ * clone with CLONE_PIDFD (SF_NR_clone) as the kernel does, reading and
+ * probing caller memory through C: the clone3_args rules (cargs_load), the
+ * CLONE_PIDFD rules of kernel_clone/copy_process for legacy clone (as
+ * 5.2-6.8), thread pidfds answered as 5.3-6.8 (EINVAL), and the pidfd slot
+ * must be writable (the kernel fails with EFAULT and no child). PLAN
+ * (NULL: none) extends what a fork-shaped clone3 can do; without it
+ * set_tid and CLONE_INTO_CGROUP get the answers of cargs_to_legacy.
+ * Returns 0 and fills *Q, or -errno. Signal-safe. */
+SF_HIDDEN long cargs_request(const struct sf_caller *c, long nr,
+			     const long a[6], cargs_plan_fn plan,
+			     struct cargs_req *q);
+
 #endif

@@ -3,9 +3,10 @@
  * The supervisor (this process) forks the program, PTRACE_SEIZEs it with
  * fork/vfork/clone/exec/exit tracing, and the child loads a seccomp filter
  * that returns SECCOMP_RET_TRACE only for the calls emulated here
- * (pidfd_open, pidfd_send_signal, pidfd_getfd, waitid with P_PIDFD) and for
- * ptrace; every other call runs without a stop. clone3 gets ENOSYS from the
- * filter itself when emulating (glibc, musl and Go then use clone).
+ * (pidfd_open, pidfd_send_signal, pidfd_getfd, waitid with P_PIDFD, clone3
+ * and clone with CLONE_PIDFD: clone.c) and for ptrace; every other call
+ * runs without a stop. clone3 gets ENOSYS from the filter itself under
+ * --kernel < 5.3 or a profile that refuses it.
  *
  * Everything the program asks for is done BY THE TRACEE, with its own
  * credentials: a stopped call is rewritten in place into the call that does
@@ -58,6 +59,7 @@
 #include "sysfill/uapi.h"
 #include "../shim/arch/arch.h"
 #include "tracer.h"
+#include "trace.h"
 #include "env.h"
 
 #ifndef PTRACE_EVENT_STOP
@@ -67,7 +69,6 @@
 #define SYS_SECCOMP 1
 #endif
 #define PRELOAD_TRAP_TAG 0x5f5f /* libsysfill.so's SECCOMP_RET_DATA */
-#define SYSGOOD_TRAP (SIGTRAP | 0x80)
 
 /* SECCOMP_RET_DATA of our RET_TRACE rules. */
 enum {
@@ -77,15 +78,14 @@ enum {
 	TR_WAITID,
 	TR_PTRACE,
 	TR_CLONE_PIDFD,
+	TR_CLONE3,
 };
 
 extern char **environ;
 
 static int log_level = 1; /* 0 error, 1 warn, 2 info, 3 debug */
 
-static void tlog(int level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void tlog(int level, const char *fmt, ...)
+void tlog(int level, const char *fmt, ...)
 {
 	if (level > log_level)
 		return;
@@ -372,7 +372,7 @@ static int mem_words(pid_t tid, uintptr_t addr, char *buf, size_t n, int wr)
 
 /* Copy n bytes between us and the stopped tracee's memory at addr.
  * Returns 0 or -EFAULT (never faults here). */
-static int mem_rw(pid_t tid, uintptr_t addr, void *buf, size_t n, int wr)
+int mem_rw(pid_t tid, uintptr_t addr, void *buf, size_t n, int wr)
 {
 	if (!no_vm_rw) {
 		struct iovec l = {buf, n}, r = {(void *)addr, n};
@@ -407,23 +407,11 @@ static int mem_rw(pid_t tid, uintptr_t addr, void *buf, size_t n, int wr)
 
 /* ---- one stopped call -------------------------------------------------- */
 
-enum at { AT_SECCOMP, AT_EXIT, AT_SIGNAL };
-struct call {
-	pid_t tid;
-	enum at at;
-	struct user_regs_struct orig; /* at the stop; pc after the syscall */
-	struct user_regs_struct cur;
-	long nr, a[6];
-	int gone;                     /* the tracee died during injection */
-	int npend;
-	siginfo_t pend[4];            /* signals that arrived mid-injection */
-};
-
-static int getregs(pid_t tid, struct user_regs_struct *r)
+int getregs(pid_t tid, struct user_regs_struct *r)
 {
 	return ptrace(PTRACE_GETREGS, tid, 0, r) < 0 ? -errno : 0;
 }
-static int setregs(pid_t tid, const struct user_regs_struct *r)
+int setregs(pid_t tid, const struct user_regs_struct *r)
 {
 	return ptrace(PTRACE_SETREGS, tid, 0, r) < 0 ? -errno : 0;
 }
@@ -435,7 +423,7 @@ static int setregs(pid_t tid, const struct user_regs_struct *r)
  * Measured here it costs 3-4 us per stop (two sched_setscheduler calls)
  * and gains nothing over the short poll in wait_any: off by default. */
 static int handoff;
-static long resume(int req, pid_t tid, long sig)
+long resume(int req, pid_t tid, long sig)
 {
 	static const struct sched_param zero;
 	if (handoff)
@@ -446,7 +434,6 @@ static long resume(int req, pid_t tid, long sig)
 	return r;
 }
 
-static void task_exited(pid_t tid, int status);
 
 /* Wait briefly by polling, then block. A tracee usually stops again
  * within microseconds (the syscall we injected, or the program's next
@@ -515,7 +502,7 @@ static pid_t wait_any(pid_t tid, int *st)
 /* Resume c->tid with PTRACE_SYSCALL and wait for its next syscall stop.
  * Signals arriving meanwhile are kept in c->pend and queued again at the
  * end. Returns 0, or -ESRCH if the tracee died. */
-static int to_syscall_stop(struct call *c)
+int to_syscall_stop(struct call *c)
 {
 	if (resume(PTRACE_SYSCALL, c->tid, 0) < 0)
 		return c->gone = 1, -ESRCH;
@@ -552,8 +539,8 @@ static int to_syscall_stop(struct call *c)
 
 /* Run system call nr(a) in the tracee. Returns its result (-errno), or
  * -ESRCH with c->gone set if the tracee died. */
-static long tsys(struct call *c, long nr, long a0, long a1, long a2, long a3,
-		 long a4, long a5)
+long tsys(struct call *c, long nr, long a0, long a1, long a2, long a3,
+	  long a4, long a5)
 {
 	long a[6] = {a0, a1, a2, a3, a4, a5};
 	struct user_regs_struct r = c->orig;
@@ -588,7 +575,7 @@ static long tsys(struct call *c, long nr, long a0, long a1, long a2, long a3,
 }
 
 /* Scratch memory in the tracee: below the red zone of its stack. */
-static uintptr_t scratch(const struct call *c, size_t len)
+uintptr_t scratch(const struct call *c, size_t len)
 {
 	return (sf_pt_sp(&c->orig) - SF_RED_ZONE - len - 64) & ~(uintptr_t)15;
 }
@@ -625,7 +612,7 @@ static void requeue(struct call *c)
 }
 
 /* Finish: the program sees result; resume it. */
-static void finish(struct call *c, long result)
+void finish(struct call *c, long result)
 {
 	if (c->gone)
 		return;
@@ -793,23 +780,18 @@ static pid_t traced_by_nspid(pid_t pid, uint64_t start)
 	return 0;
 }
 
-static void do_pidfd_open(struct call *c)
+long trace_pidfd_new(struct call *c, pid_t pid, unsigned flags)
 {
-	pid_t pid = (pid_t)c->a[0];
-	unsigned flags = (unsigned)c->a[1];
-	/* PIDFD_THREAD (6.9) is not emulated: answer as 5.10-6.8 do. */
-	if ((flags & ~(unsigned)PIDFD_NONBLOCK) || pid <= 0)
-		return finish(c, -EINVAL);
 	char view[64], path[128], buf[2048];
 	proc_view(c->tid, view, sizeof view);
 	snprintf(path, sizeof path, "%s/%d/status", view, (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return finish(c, -ESRCH);
+		return -ESRCH;
 	ssize_t n = read(fd, buf, sizeof buf - 1);
 	close(fd);
 	if (n <= 0)
-		return finish(c, -ESRCH);
+		return -ESRCH;
 	buf[n] = 0;
 	char *t = strstr(buf, "\nTgid:");
 	if (t && strtol(t + 6, NULL, 10) != pid) {
@@ -817,8 +799,8 @@ static void do_pidfd_open(struct call *c)
 		 * ptrace exit report may still wait for us). */
 		char *sl = strstr(buf, "\nState:");
 		if (sl && (strchr("ZX", sl[8 + strspn(sl + 8, " \t")])))
-			return finish(c, -ESRCH);
-		return finish(c, -ENOENT);
+			return -ESRCH;
+		return -ENOENT;
 	}
 	snprintf(path, sizeof path, "%s/%d/stat", view, (int)pid);
 	int sfd = open(path, O_RDONLY | O_CLOEXEC);
@@ -828,7 +810,7 @@ static void do_pidfd_open(struct call *c)
 	    state == 'X') {
 		if (sfd >= 0)
 			close(sfd);
-		return finish(c, -ESRCH);
+		return -ESRCH;
 	}
 	/* Our number for it: the same, unless the tracee is in a deeper pid
 	 * namespace (then a tracee of ours, if it is one, or unknown). */
@@ -838,12 +820,12 @@ static void do_pidfd_open(struct call *c)
 	long r = tsys(c, SF_NR_pipe2, (long)s, O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0);
 	if (r < 0) {
 		close(sfd);
-		return finish(c, r);
+		return r;
 	}
 	int pfd[2];
 	if (mem_rw(c->tid, s, pfd, sizeof pfd, 0) < 0) {
 		close(sfd);
-		return finish(c, -EFAULT); /* cannot happen: stack */
+		return -EFAULT; /* cannot happen: stack */
 	}
 	snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)c->tid, pfd[1]);
 	int wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
@@ -876,6 +858,17 @@ static void do_pidfd_open(struct call *c)
 	if (sfd >= 0)
 		close(sfd);
 	tsys(c, SF_NR_close, pfd[1], 0, 0, 0, 0, 0);
+	return res;
+}
+
+static void do_pidfd_open(struct call *c)
+{
+	pid_t pid = (pid_t)c->a[0];
+	unsigned flags = (unsigned)c->a[1];
+	/* PIDFD_THREAD (6.9) is not emulated: answer as 5.10-6.8 do. */
+	if ((flags & ~(unsigned)PIDFD_NONBLOCK) || pid <= 0)
+		return finish(c, -EINVAL);
+	long res = trace_pidfd_new(c, pid, flags);
 	tlog(3, "[%d] pidfd_open(%d, %#x) = %ld", (int)c->tid, (int)pid, flags,
 	     res);
 	finish(c, res);
@@ -1202,6 +1195,8 @@ static void do_ptrace(struct call *c)
 	finish(c, -EPERM);
 }
 
+static int clone_pidfd_ignored;
+
 static void serve(struct call *c)
 {
 	switch (c->nr) {
@@ -1220,13 +1215,18 @@ static void serve(struct call *c)
 		return do_ptrace(c);
 	case SF_NR_clone:
 		/* --kernel < 5.2: CLONE_PIDFD ignored, the slot untouched */
-		return finish_with(c, SF_NR_clone, c->a[0] & ~(long)CLONE_PIDFD,
-				   c->a[1], c->a[2], c->a[3], c->a[4]);
+		if (clone_pidfd_ignored)
+			return finish_with(c, SF_NR_clone,
+					   c->a[0] & ~(long)CLONE_PIDFD, c->a[1],
+					   c->a[2], c->a[3], c->a[4]);
+		return trace_clone(c);
+	case SF_NR_clone3:
+		return trace_clone(c);
 	}
 	finish(c, -ENOSYS);
 }
 
-static void call_init(struct call *c, pid_t tid, enum at at)
+void call_init(struct call *c, pid_t tid, enum at at)
 {
 	c->tid = tid;
 	c->at = at;
@@ -1369,15 +1369,8 @@ static int on_preload_trap(pid_t tid, const siginfo_t *si)
 		inherited_sigaction_sigsys(&c);
 		return 1;
 	case SF_NR_clone3:
-		/* as trace mode answers it: glibc falls back to clone */
-		finish(&c, -ENOSYS);
-		return 1;
-	case SF_NR_clone:
-		/* clone(CLONE_PIDFD): run as a kernel before 5.2 runs it (the
-		 * flag ignored, the pidfd slot untouched); without the flag the
-		 * filter lets it through. */
-		finish_with(&c, SF_NR_clone, c.a[0] & ~(long)CLONE_PIDFD, c.a[1],
-			    c.a[2], c.a[3], c.a[4]);
+	case SF_NR_clone: /* with CLONE_PIDFD: the filter traps no other */
+		trace_clone(&c);
 		return 1;
 	default:
 		return 0;
@@ -1410,8 +1403,9 @@ static void on_tick(int sig)
 	tick_due = 1;
 }
 
-static void task_exited(pid_t tid, int status)
+void task_exited(pid_t tid, int status)
 {
+	trace_clone_gone(tid);
 	task_del(tid);
 	watches_exit(tid);
 	if (tid == main_pid)
@@ -1449,6 +1443,7 @@ static void loop(void)
 		}
 		if (!WIFSTOPPED(st))
 			continue;
+		int fresh = !task_find(tid);
 		task_add(tid);
 		int sig = WSTOPSIG(st), ev = st >> 16;
 		unsigned long msg = 0;
@@ -1459,8 +1454,16 @@ static void loop(void)
 		case PTRACE_EVENT_FORK:
 		case PTRACE_EVENT_VFORK:
 		case PTRACE_EVENT_CLONE:
-			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0)
-				task_add((pid_t)msg);
+			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0) {
+				/* the child's mask is its parent's: the
+				 * virtual SIGSYS bit too */
+				struct task *pt = task_find(tid),
+					    *ct = task_add((pid_t)msg);
+				if (pt && ct)
+					ct->sigsys_blocked = pt->sigsys_blocked;
+				if (trace_clone_event(tid, (pid_t)msg))
+					continue;
+			}
 			resume(PTRACE_CONT, tid, 0);
 			continue;
 		case PTRACE_EVENT_EXEC:
@@ -1474,6 +1477,8 @@ static void loop(void)
 			resume(PTRACE_CONT, tid, 0);
 			continue;
 		case PTRACE_EVENT_STOP:
+			if (trace_clone_first_stop(tid, fresh))
+				continue;
 			if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
 			    sig == SIGTTOU)
 				ptrace(PTRACE_LISTEN, tid, 0, 0); /* group-stop */
@@ -1487,6 +1492,8 @@ static void loop(void)
 			continue;
 		}
 		if (sig == SYSGOOD_TRAP) {
+			if (trace_clone_exit(tid))
+				continue;
 			struct task *t = task_find(tid);
 			if (t && t->fix) {
 				waitid_fixup(tid, t);
@@ -1535,7 +1542,9 @@ static int build_trace_filter(int emulate, int clone3_enosys,
 	int r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW);
 	if (!r)
 		r = add_trace(ctx, "ptrace", TR_PTRACE, 0, NULL);
-	if (!r && ignore_clone_pidfd) {
+	/* clone(CLONE_PIDFD): the flag ignored (--kernel < 5.2), or
+	 * emulated (clone.c) */
+	if (!r && (ignore_clone_pidfd || emulate)) {
 		struct scmp_arg_cmp f = {
 			.arg = 0, .op = SCMP_CMP_MASKED_EQ,
 			.datum_a = CLONE_PIDFD, .datum_b = CLONE_PIDFD,
@@ -1556,11 +1565,15 @@ static int build_trace_filter(int emulate, int clone3_enosys,
 		if (!r)
 			r = add_trace(ctx, "waitid", TR_WAITID, 1, &pidfd);
 	}
-	/* clone3: ENOSYS, as 5.2; libcs fall back to clone, and no kernel
-	 * pidfd comes out of it. */
+	/* clone3: emulated (clone.c), so that no kernel pidfd comes out of
+	 * it; ENOSYS as 5.2 where asked (--kernel < 5.3, or over a profile's
+	 * EPERM, which an ERRNO rule of ours can override and a TRACE rule
+	 * cannot: glibc then falls back to clone). */
 	long nr = sysnr("clone3");
-	if (!r && nr >= 0 && (emulate || clone3_enosys))
+	if (!r && nr >= 0 && clone3_enosys)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), (int)nr, 0);
+	else if (!r && emulate)
+		r = add_trace(ctx, "clone3", TR_CLONE3, 0, NULL);
 	if (r) {
 		seccomp_release(ctx);
 		return r;
@@ -1613,6 +1626,7 @@ int trace_run(const char *path, char **argv, void *kctx, int quiet,
 	follow_cpu = env_bool("SYSFILL_TRACE_FOLLOW", follow_cpu);
 	spin_ns = env_ulong("SYSFILL_TRACE_SPIN_US", spin_ns / 1000) * 1000;
 	prog_name = argv[0];
+	clone_pidfd_ignored = ignore_clone_pidfd;
 	int forced = env_bool("SYSFILL_FORCE", 0);
 	emulating = !no_emulate &&
 		    (forced || force_emulate || kernel_lacks_pidfd());
@@ -1620,7 +1634,8 @@ int trace_run(const char *path, char **argv, void *kctx, int quiet,
 	struct utsname u;
 	gvisor_wait_quirk = uname(&u) == 0 && !strcmp(u.release, "4.4.0");
 	tlog(2, "trace mode: %s%s", emulating ? "emulating pidfd_open, "
-	     "pidfd_send_signal, pidfd_getfd, waitid(P_PIDFD); clone3 -> ENOSYS"
+	     "pidfd_send_signal, pidfd_getfd, waitid(P_PIDFD), clone3, "
+	     "clone(CLONE_PIDFD)"
 	     : "kernel has the pidfd calls: nothing emulated",
 	     forced ? " (SYSFILL_FORCE)" : "");
 
