@@ -99,99 +99,21 @@ static long finish_parent(const struct cargs_req *q, long pid)
 
 /* ---- set_tid and CLONE_INTO_CGROUP, fork shape only ----
  * The child is held in the handler (a pipe read) until the parent has
- * checked its pid (set_tid: ns_last_pid was set to set_tid - 1 first) or
- * moved it into the cgroup (written to cgroup.procs by the parent, with
- * the program's credentials, as the kernel checks the caller's). If that
- * fails the child is killed before it ran any of the program's code and
- * reaped; its exit still queues SIGCHLD (README). */
-#define NS_LAST_PID "/proc/sys/kernel/ns_last_pid"
+ * made cargs_fork_finish's checks (shim/clone_args.c). */
 
-/* Before the clone: the checks alloc_pid makes, then ns_last_pid (its
- * value before goes to *LAST, for set_tid_restore). */
-static long set_tid_prepare(int tid, long *last)
-{
-	char buf[32];
-	long r = proc_read("/proc/sys/kernel/pid_max", buf, sizeof buf);
-	if (r < 0)
-		return -E2BIG; /* no /proc: as a kernel without set_tid */
-	if (tid < 1 || (uint64_t)tid >= proc_number(buf))
-		return -EINVAL;
-	r = proc_read(NS_LAST_PID, buf, sizeof buf);
-	if (r <= 0)
-		return -E2BIG;
-	*last = (long)proc_number(buf);
-	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, NS_LAST_PID,
-			  O_WRONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return fd == -EACCES || fd == -EPERM ? -EPERM : -E2BIG;
-	int n = sf_fmt(buf, sizeof buf, "%d", tid - 1);
-	long w = sf_sys3(SF_NR_write, fd, buf, n);
-	sf_sys1(SF_NR_close, fd);
-	if (w < 0)
-		return w == -EPERM || w == -EACCES ? -EPERM : w;
-	/* In use (a live process or thread, or a zombie): EEXIST. */
-	if (sf_sys2(SF_NR_kill, tid, 0) != -ESRCH)
-		return -EEXIST;
-	return 0;
-}
-
-/* The kernel's set_tid never moves ns_last_pid, which every other process
- * of the namespace allocates from: put it back to LAST unless others have
- * taken it further meanwhile (then it stays where they left it). Pids
- * others took in between stay theirs. */
-static void set_tid_restore(long last)
-{
-	char buf[32];
-	if (proc_read(NS_LAST_PID, buf, sizeof buf) <= 0 ||
-	    (long)proc_number(buf) >= last)
-		return;
-	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, NS_LAST_PID,
-			  O_WRONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	int n = sf_fmt(buf, sizeof buf, "%ld", last);
-	sf_sys3(SF_NR_write, fd, buf, n);
-	sf_sys1(SF_NR_close, fd);
-}
-
-static long cgroup_check(int fd)
-{
-	struct {
-		long f_type;
-		char rest[112];
-	} st;
-	long r = sf_sys2(SF_NR_fstatfs, fd, &st);
-	if (r < 0 || st.f_type != 0x63677270) /* CGROUP2_SUPER_MAGIC */
-		return -EBADF;
-	return 0;
-}
-
-static long cgroup_move(int dirfd, long pid)
-{
-	long fd = sf_sys4(SF_NR_openat, dirfd, "cgroup.procs",
-			  O_WRONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return fd == -ENOTDIR || fd == -ENOENT ? -EBADF : fd;
-	char buf[24];
-	int n = sf_fmt(buf, sizeof buf, "%ld", pid);
-	long w = sf_sys3(SF_NR_write, fd, buf, n);
-	sf_sys1(SF_NR_close, fd);
-	return w < 0 ? w : 0;
-}
-
-static long fork_shape(ucontext_t *uc, const struct cargs_req *q)
+static long fork_shape(ucontext_t *uc, struct cargs_req *q, uintptr_t buf)
 {
 	int hold[2] = {-1, -1};
 	long r = 0;
-	long last = -1;
-	if (q->has_tid)
-		r = set_tid_prepare(q->want_tid, &last);
-	if (r && last >= 0)
-		set_tid_restore(last);
-	if (!r && q->cgroup_fd >= 0)
-		r = cgroup_check(q->cgroup_fd);
-	if (!r && (q->has_tid || q->cgroup_fd >= 0))
-		r = sf_sys2(SF_NR_pipe2, hold, O_CLOEXEC);
+	int held = q->has_tid || q->cgroup_fd >= 0;
+	if (held) {
+		r = cargs_fork_prepare(&sf_self_caller, buf, q);
+		if (!r) {
+			r = sf_sys2(SF_NR_pipe2, hold, O_CLOEXEC);
+			if (r)
+				cargs_fork_finish(&sf_self_caller, buf, q, r);
+		}
+	}
 	if (r)
 		return r;
 	/* The child sets its TLS last (sf_arch_settls_sigreturn): before
@@ -199,15 +121,9 @@ static long fork_shape(ucontext_t *uc, const struct cargs_req *q)
 	long pid = sf_syscall6(SF_NR_clone,
 			       (long)(q->flags & ~(unsigned long)CLONE_SETTLS),
 			       0, q->ptid, q->ctid, 0, 0);
-	if (pid != 0 && last >= 0)
-		set_tid_restore(last);
-	if (pid != 0 && hold[0] >= 0) {
+	if (pid != 0 && held) {
 		sf_sys1(SF_NR_close, hold[0]);
-		r = pid < 0 ? pid : 0;
-		if (!r && q->has_tid && pid != q->want_tid)
-			r = -EEXIST; /* another process took the pid first */
-		if (!r && q->cgroup_fd >= 0)
-			r = cgroup_move(q->cgroup_fd, pid);
+		r = cargs_fork_finish(&sf_self_caller, buf, q, pid);
 		if (r && pid > 0) {
 			/* held: it has run none of the program's code */
 			undo_child(pid);
@@ -220,7 +136,7 @@ static long fork_shape(ucontext_t *uc, const struct cargs_req *q)
 	}
 	if (pid != 0)
 		return finish_parent(q, pid);
-	if (hold[0] >= 0) {
+	if (held) {
 		char c;
 		sf_sys1(SF_NR_close, hold[1]);
 		if (sf_sys3(SF_NR_read, hold[0], &c, 1) != 1)
@@ -326,72 +242,15 @@ static long vfork_same_stack(ucontext_t *uc, const struct cargs_req *q)
 		vfork_parent_done);
 }
 
-/* alloc_pid's reading of set_tid (kernel/pid.c): set_tid[0] is the pid in
- * the child's namespace (a new one with CLONE_NEWPID, one level below the
- * caller's), each next one the pid a level up; no more entries than the
- * child's namespace has levels. A new namespace's pid can only be 1 (the
- * legacy clone gives exactly that); the caller's level is emulated with
- * ns_last_pid (Q->has_tid); deeper lists are left to cargs_to_legacy,
- * which answers as 5.3-5.4 (E2BIG). Returns 0 or -errno. */
-static long set_tid_plan(const struct sf_caller *c,
-			 const struct sysfill_clone_args *ca,
-			 struct cargs_req *q)
-{
-	uint64_t n = ca->set_tid_size;
-	int newpid = !!(ca->flags & CLONE_NEWPID);
-	if (!n)
-		return 0;
-	int level = n > 1 ? proc_pidns_level() : 0;
-	if (level >= 0 && n > (uint64_t)level + 1 + newpid)
-		return -EINVAL;
-	if (n > (uint64_t)1 + newpid)
-		return 0;
-	int32_t tids[2];
-	if (c->read(c, tids, (uintptr_t)ca->set_tid, n * sizeof tids[0]))
-		return -EFAULT;
-	if (newpid) {
-		char buf[32];
-		if (proc_read("/proc/sys/kernel/pid_max", buf, sizeof buf) > 0 &&
-		    (tids[0] < 1 || (uint64_t)tids[0] >= proc_number(buf)))
-			return -EINVAL;
-		if (tids[0] != 1) /* no child reaper there yet */
-			return -EINVAL;
-	}
-	if (n > (uint64_t)newpid) {
-		q->has_tid = 1;
-		q->want_tid = tids[newpid];
-	}
-	return 0;
-}
-
-/* The library's plan for a fork-shaped clone3 (cargs_request): set_tid
- * at the caller's level (set_tid_plan) and CLONE_INTO_CGROUP. */
-static long fork_plan(const struct sf_caller *c,
-		      const struct sysfill_clone_args *ca,
-		      struct sysfill_clone_args *legacy, struct cargs_req *q)
-{
-	long r = set_tid_plan(c, ca, q);
-	if (r)
-		return r;
-	if (ca->set_tid_size &&
-	    ca->set_tid_size <= 1 + !!(ca->flags & CLONE_NEWPID))
-		legacy->set_tid = legacy->set_tid_size = 0;
-	if (ca->flags & CLONE_INTO_CGROUP) {
-		q->cgroup_fd = (int)ca->cgroup;
-		legacy->flags &= ~(uint64_t)CLONE_INTO_CGROUP;
-		legacy->cgroup = 0;
-	}
-	return 0;
-}
-
 long sf_clone_emulate(ucontext_t *uc, long nr, const long a[6])
 {
 	struct cargs_req q;
-	long r = cargs_request(&sf_self_caller, nr, a, fork_plan, &q);
+	char buf[CARGS_BUF]; /* the caller's memory is ours */
+	long r = cargs_request(&sf_self_caller, nr, a, (uintptr_t)buf, &q);
 	if (r)
 		return r;
 	if (!(q.flags & CLONE_VM))
-		return fork_shape(uc, &q);
+		return fork_shape(uc, &q, (uintptr_t)buf);
 	if (q.stack_top)
 		return stack_shape(uc, &q);
 	if (q.flags & CLONE_VFORK)

@@ -234,11 +234,240 @@ long cargs_to_legacy(const struct sysfill_clone_args *a, long out[6],
 	return 0;
 }
 
+/* ---- set_tid and CLONE_INTO_CGROUP, made as the caller (C->sys) ----
+ * A front end holds the child, before it runs any of the program's code,
+ * until the parent has checked its pid (set_tid: ns_last_pid was set to
+ * set_tid - 1 first) or moved it into the cgroup (written to cgroup.procs
+ * with the program's credentials, as the kernel checks the caller's). If
+ * that fails the child is killed and reaped; its exit still queues
+ * SIGCHLD (README). */
+#define NS_LAST_PID "/proc/sys/kernel/ns_last_pid"
+
+static long csys(const struct sf_caller *c, long nr, long a0, long a1,
+		 long a2, long a3)
+{
+	const long a[6] = {a0, a1, a2, a3, 0, 0};
+	return c->sys(c, nr, a);
+}
+
+static size_t cstrlen(const char *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+
+/* The decimal text of V (>= 0) in OUT (24 bytes). */
+static const char *cdec(char *out, long v)
+{
+	char *p = out + 23;
+	*p = 0;
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) && p > out);
+	return p;
+}
+
+static uint64_t cnumber(const char *s)
+{
+	uint64_t v = 0;
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (uint64_t)(*s++ - '0');
+	return v;
+}
+
+/* Read PATH as the caller: up to LEN - 1 bytes (at most CARGS_BUF - 1)
+ * into OUT, NUL-terminated. The length or -errno. */
+static long cread_file(const struct sf_caller *c, uintptr_t buf,
+		       const char *path, char *out, size_t len)
+{
+	if (c->write(c, buf, path, cstrlen(path) + 1))
+		return -EFAULT;
+	long fd = csys(c, SF_NR_openat, AT_FDCWD, (long)buf,
+		       O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	if (len > CARGS_BUF)
+		len = CARGS_BUF;
+	long n = csys(c, SF_NR_read, fd, (long)buf, (long)len - 1, 0);
+	csys(c, SF_NR_close, fd, 0, 0, 0);
+	if (n < 0)
+		return n;
+	if (n && c->read(c, out, buf, (size_t)n))
+		return -EFAULT;
+	out[n] = 0;
+	return n;
+}
+
+/* Open DIRFD/PATH for writing as the caller and write TEXT. Returns 0, or
+ * -errno with *OPEN_FAILED saying which step failed. */
+static long cwrite_file(const struct sf_caller *c, uintptr_t buf, int dirfd,
+			const char *path, const char *text, int *open_failed)
+{
+	size_t pl = cstrlen(path) + 1, tl = cstrlen(text);
+	*open_failed = 1;
+	if (c->write(c, buf, path, pl) || c->write(c, buf + pl, text, tl))
+		return -EFAULT;
+	long fd = csys(c, SF_NR_openat, dirfd, (long)buf, O_WRONLY | O_CLOEXEC,
+		       0);
+	if (fd < 0)
+		return fd;
+	*open_failed = 0;
+	long w = csys(c, SF_NR_write, fd, (long)(buf + pl), (long)tl, 0);
+	csys(c, SF_NR_close, fd, 0, 0, 0);
+	return w < 0 ? w : 0;
+}
+
+/* The caller's pid namespace level (its NSpid fields minus one), -1 if
+ * unknown. */
+static int cpidns_level(const struct sf_caller *c, uintptr_t buf)
+{
+	char st[CARGS_BUF];
+	if (cread_file(c, buf, "/proc/self/status", st, sizeof st) < 0)
+		return -1;
+	const char *p = st;
+	while (*p && !(p[0] == 'N' && !__builtin_memcmp(p, "NSpid:", 6)))
+		while (*p && *p++ != '\n')
+			;
+	if (!*p)
+		return -1;
+	int n = 0;
+	for (p += 6; *p && *p != '\n'; p++)
+		if (*p >= '0' && *p <= '9' && (p[-1] == ' ' || p[-1] == '\t'))
+			n++;
+	return n - 1;
+}
+
+/* alloc_pid's reading of set_tid (kernel/pid.c): set_tid[0] is the pid in
+ * the child's namespace (a new one with CLONE_NEWPID, one level below the
+ * caller's), each next one the pid a level up; no more entries than the
+ * child's namespace has levels. A new namespace's pid can only be 1 (the
+ * legacy clone gives exactly that); the caller's level is emulated with
+ * ns_last_pid (Q->has_tid); deeper lists are left to cargs_to_legacy,
+ * which answers as 5.3-5.4 (E2BIG): *LEGACY keeps them. 0 or -errno. */
+static long set_tid_plan(const struct sf_caller *c, uintptr_t buf,
+			 const struct sysfill_clone_args *ca,
+			 struct sysfill_clone_args *legacy, struct cargs_req *q)
+{
+	uint64_t n = ca->set_tid_size;
+	int newpid = !!(ca->flags & CLONE_NEWPID);
+	if (!n)
+		return 0;
+	int level = n > 1 ? cpidns_level(c, buf) : 0;
+	if (level >= 0 && n > (uint64_t)level + 1 + newpid)
+		return -EINVAL;
+	if (n > (uint64_t)1 + newpid)
+		return 0;
+	int32_t tids[2];
+	if (c->read(c, tids, (uintptr_t)ca->set_tid, n * sizeof tids[0]))
+		return -EFAULT;
+	if (newpid) {
+		char pm[32];
+		if (cread_file(c, buf, "/proc/sys/kernel/pid_max", pm,
+			       sizeof pm) > 0 &&
+		    (tids[0] < 1 || (uint64_t)tids[0] >= cnumber(pm)))
+			return -EINVAL;
+		if (tids[0] != 1) /* no child reaper there yet */
+			return -EINVAL;
+	}
+	if (n > (uint64_t)newpid) {
+		q->has_tid = 1;
+		q->want_tid = tids[newpid];
+	}
+	legacy->set_tid = legacy->set_tid_size = 0;
+	return 0;
+}
+
+/* The kernel's set_tid never moves ns_last_pid, which every other process
+ * of the namespace allocates from: put it back to LAST unless others have
+ * taken it further meanwhile (then it stays where they left it). Pids
+ * others took in between stay theirs. */
+static void set_tid_restore(const struct sf_caller *c, uintptr_t buf,
+			    long last)
+{
+	char now[32], num[24];
+	int open_failed;
+	if (cread_file(c, buf, NS_LAST_PID, now, sizeof now) <= 0 ||
+	    (long)cnumber(now) >= last)
+		return;
+	cwrite_file(c, buf, AT_FDCWD, NS_LAST_PID, cdec(num, last),
+		    &open_failed);
+}
+
+long cargs_fork_prepare(const struct sf_caller *c, uintptr_t buf,
+			struct cargs_req *q)
+{
+	char txt[32], num[24];
+	int open_failed;
+	long r;
+	q->last_pid = -1;
+	if (q->has_tid) {
+		/* the checks alloc_pid makes, then ns_last_pid */
+		if (cread_file(c, buf, "/proc/sys/kernel/pid_max", txt,
+			       sizeof txt) < 0)
+			return -E2BIG; /* no /proc: as a kernel without set_tid */
+		if (q->want_tid < 1 || (uint64_t)q->want_tid >= cnumber(txt))
+			return -EINVAL;
+		if (cread_file(c, buf, NS_LAST_PID, txt, sizeof txt) <= 0)
+			return -E2BIG;
+		long last = (long)cnumber(txt);
+		r = cwrite_file(c, buf, AT_FDCWD, NS_LAST_PID,
+				cdec(num, q->want_tid - 1L), &open_failed);
+		if (r)
+			return r == -EACCES || r == -EPERM ? -EPERM
+			       : open_failed		  ? -E2BIG
+							  : r;
+		q->last_pid = last;
+		/* In use (a live process or thread, or a zombie): EEXIST. */
+		if (csys(c, SF_NR_kill, q->want_tid, 0, 0, 0) != -ESRCH) {
+			set_tid_restore(c, buf, q->last_pid);
+			return -EEXIST;
+		}
+	}
+	if (q->cgroup_fd >= 0) {
+		/* a cgroup2 directory (struct statfs: f_type first) */
+		long f_type = 0;
+		r = csys(c, SF_NR_fstatfs, q->cgroup_fd, (long)buf, 0, 0);
+		if (r >= 0 && c->read(c, &f_type, buf, sizeof f_type))
+			r = -EFAULT;
+		if (r < 0 || f_type != 0x63677270) { /* CGROUP2_SUPER_MAGIC */
+			if (q->last_pid >= 0)
+				set_tid_restore(c, buf, q->last_pid);
+			return -EBADF;
+		}
+	}
+	return 0;
+}
+
+long cargs_fork_finish(const struct sf_caller *c, uintptr_t buf,
+		       struct cargs_req *q, long pid)
+{
+	char num[24];
+	int open_failed;
+	if (q->last_pid >= 0)
+		set_tid_restore(c, buf, q->last_pid);
+	if (pid < 0)
+		return pid;
+	if (q->has_tid && pid != q->want_tid)
+		return -EEXIST; /* another process took the pid first */
+	if (q->cgroup_fd >= 0) {
+		long r = cwrite_file(c, buf, q->cgroup_fd, "cgroup.procs",
+				     cdec(num, pid), &open_failed);
+		if (r)
+			return open_failed && (r == -ENOTDIR || r == -ENOENT)
+				       ? -EBADF
+				       : r;
+	}
+	return 0;
+}
+
 long cargs_request(const struct sf_caller *c, long nr, const long a[6],
-		   cargs_plan_fn plan, struct cargs_req *q)
+		   uintptr_t buf, struct cargs_req *q)
 {
 	*q = (struct cargs_req){0};
 	q->cgroup_fd = -1;
+	q->last_pid = -1;
 	if (nr == SF_NR_clone3) {
 		struct sysfill_clone_args ca;
 		long out[6];
@@ -246,11 +475,19 @@ long cargs_request(const struct sf_caller *c, long nr, const long a[6],
 		long r = cargs_load(c, (uintptr_t)a[0], (size_t)a[1], &ca);
 		if (r)
 			return r;
+		/* set_tid and CLONE_INTO_CGROUP where the front end can hold
+		 * the child: fork shape (a vfork parent would wait for the
+		 * held child for ever). */
 		struct sysfill_clone_args legacy = ca;
-		if (plan && !(ca.flags & CLONE_VM)) {
-			r = plan(c, &ca, &legacy, q);
+		if (c->sys && buf && !(ca.flags & (CLONE_VM | CLONE_VFORK))) {
+			r = set_tid_plan(c, buf, &ca, &legacy, q);
 			if (r)
 				return r;
+			if (ca.flags & CLONE_INTO_CGROUP) {
+				q->cgroup_fd = (int)ca.cgroup;
+				legacy.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+				legacy.cgroup = 0;
+			}
 		}
 		r = cargs_to_legacy(&legacy, out, &extra);
 		if (r)

@@ -62,31 +62,45 @@ struct cargs_req {
 	long ptid, ctid, tls;
 	unsigned long extra;  /* CLONE_PIDFD, CLONE_CLEAR_SIGHAND */
 	uintptr_t pidfd_at;   /* where the pidfd goes (CLONE_PIDFD) */
-	int has_tid, want_tid; /* the pid asked for in the caller's pid
-				* namespace (set by PLAN) */
-	int cgroup_fd;        /* CLONE_INTO_CGROUP's fd, -1: none (PLAN) */
+	int has_tid, want_tid; /* set_tid: the pid asked for in the caller's
+				* pid namespace */
+	int cgroup_fd;        /* CLONE_INTO_CGROUP's fd, -1: none */
+	long last_pid;        /* ns_last_pid before cargs_fork_prepare, -1 */
 };
 
-/* What a front end can do beyond a legacy clone, for a clone3 without
- * CLONE_VM (CA: the validated args): take set_tid and CLONE_INTO_CGROUP
- * on (fill Q->has_tid, want_tid, cgroup_fd and clear what it took in
- * *LEGACY, which is then translated). 0 or -errno. */
-typedef long (*cargs_plan_fn)(const struct sf_caller *c,
-			      const struct sysfill_clone_args *ca,
-			      struct sysfill_clone_args *legacy,
-			      struct cargs_req *q);
+/* Caller memory the set_tid and CLONE_INTO_CGROUP steps use (paths, file
+ * contents), given by the front end. */
+#define CARGS_BUF 2048
 
 /* Decode and validate clone3 (NR SF_NR_clone3, raw ARGS A) or legacy
  * clone with CLONE_PIDFD (SF_NR_clone) as the kernel does, reading and
  * probing caller memory through C: the clone3_args rules (cargs_load), the
  * CLONE_PIDFD rules of kernel_clone/copy_process for legacy clone (as
  * 5.2-6.8), thread pidfds answered as 5.3-6.8 (EINVAL), and the pidfd slot
- * must be writable (the kernel fails with EFAULT and no child). PLAN
- * (NULL: none) extends what a fork-shaped clone3 can do; without it
- * set_tid and CLONE_INTO_CGROUP get the answers of cargs_to_legacy.
- * Returns 0 and fills *Q, or -errno. Signal-safe. */
+ * must be writable (the kernel fails with EFAULT and no child).
+ * A clone3 of fork shape (neither CLONE_VM nor CLONE_VFORK) whose caller
+ * can run calls (C->sys, BUF: CARGS_BUF bytes of caller memory, 0: none)
+ * gets set_tid at the caller's level and CLONE_INTO_CGROUP (Q->has_tid,
+ * want_tid, cgroup_fd), for cargs_fork_prepare/finish around a clone whose
+ * child is held until then; otherwise they get the answers of
+ * cargs_to_legacy. Returns 0 and fills *Q, or -errno. Signal-safe. */
 SF_HIDDEN long cargs_request(const struct sf_caller *c, long nr,
-			     const long a[6], cargs_plan_fn plan,
+			     const long a[6], uintptr_t buf,
 			     struct cargs_req *q);
+
+/* Before the legacy clone of Q (Q->has_tid or Q->cgroup_fd >= 0), as the
+ * caller (C->sys; BUF as above): alloc_pid's checks of set_tid, then
+ * ns_last_pid set to the pid - 1 (its value before in Q->last_pid); the
+ * cgroup fd must be a cgroup2 directory. Returns 0 or -errno (then nothing
+ * is left changed). */
+SF_HIDDEN long cargs_fork_prepare(const struct sf_caller *c, uintptr_t buf,
+				  struct cargs_req *q);
+/* After that clone returned PID (-errno: failed) in the parent, its child
+ * held before any of the program's code: ns_last_pid put back, the pid
+ * checked (EEXIST: another process took it first), the child moved into
+ * the cgroup (written to cgroup.procs as the caller). Returns 0 (release
+ * the child) or -errno (kill and reap the child if PID > 0, and fail). */
+SF_HIDDEN long cargs_fork_finish(const struct sf_caller *c, uintptr_t buf,
+				 struct cargs_req *q, long pid);
 
 #endif

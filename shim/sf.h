@@ -66,6 +66,10 @@ struct sf_caller {
 	 * as an ordinary (interruptible, restartable) call once the engine
 	 * returns SF_TAIL. 0 if arranged, -ENOSYS if the front end cannot. */
 	long (*tail)(const struct sf_caller *c, long nr, const long args[6]);
+	/* Optional: run syscall NR with ARGS as the caller (its credentials,
+	 * namespaces and fd table; pointer arguments are caller addresses).
+	 * Returns the result or -errno. */
+	long (*sys)(const struct sf_caller *c, long nr, const long args[6]);
 };
 #define SF_TAIL (-4096L - 1) /* the call was left to the caller (tail) */
 /* Write the N pieces P to the caller (write_pieces, or write for each). */

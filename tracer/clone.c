@@ -47,6 +47,7 @@
 struct tcaller {
 	struct sf_caller c;
 	pid_t tid;
+	struct call *call; /* for sys: the stopped call to inject into */
 };
 static long tc_read(const struct sf_caller *c, void *dst, uintptr_t src,
 		    size_t n)
@@ -61,6 +62,12 @@ static long tc_write(const struct sf_caller *c, uintptr_t dst,
 		       ? -EFAULT
 		       : 0;
 }
+static long tc_sys(const struct sf_caller *c, long nr, const long a[6])
+{
+	return tsys(((const struct tcaller *)c)->call, nr, a[0], a[1], a[2],
+		    a[3], a[4], a[5]);
+}
+#define TCALLER(C) {{tc_read, tc_write, NULL, NULL, tc_sys}, (C)->tid, (C)}
 
 /* ---- clones in flight, and their children ---- */
 #define NPEND 128
@@ -69,19 +76,24 @@ struct pending {
 	struct call c; /* the program's call, as stopped */
 	struct cargs_req q;
 	int event_seen; /* its fork/vfork/clone event came */
+	int hold;       /* set_tid, CLONE_INTO_CGROUP: the child waits for
+			 * cargs_fork_finish */
 	int entry_seen; /* a syscall-entry stop (gVisor, re-issued call) */
+	int inherited;  /* from the SIGSYS of an inherited filter */
 };
 static struct pending pend[NPEND];
 static int awaiting; /* pending clones whose event has not come */
 
-enum { K_FREE, K_KNOWN, K_KEPT };
+enum { K_FREE, K_KNOWN, K_KEPT, K_HELD };
 #define NKIDS 256
 struct kid {
 	pid_t tid;
-	int state; /* K_KNOWN: fix at its first stop; K_KEPT: stopped, kept */
+	int state; /* K_KNOWN: fix at its first stop; K_KEPT: stopped, kept
+		    * (whose?); K_HELD: stopped until its parent's exit stop */
 	long args[6]; /* the program's argument registers */
 	int clear_sighand;
 	int inherited; /* under an inherited libsysfill.so filter */
+	int hold;
 };
 static struct kid kids[NKIDS];
 
@@ -174,6 +186,10 @@ static void fix_child(pid_t tid, const struct kid *k)
 int trace_clone_first_stop(pid_t tid, int fresh)
 {
 	struct kid *k = kid_find(tid);
+	if (k && k->state == K_KNOWN && k->hold) {
+		k->state = K_HELD;
+		return 1;
+	}
 	if (k && k->state == K_KNOWN) {
 		struct kid fix = *k;
 		k->state = K_FREE;
@@ -204,8 +220,12 @@ int trace_clone_event(pid_t parent, pid_t child)
 	struct kid fix = {.tid = child, .state = K_KNOWN};
 	memcpy(fix.args, p->c.a, sizeof fix.args);
 	fix.clear_sighand = !!(p->q.extra & CLONE_CLEAR_SIGHAND);
-	fix.inherited = p->c.at != AT_SECCOMP;
-	if (kept) {
+	fix.inherited = p->inherited;
+	fix.hold = p->hold;
+	if (kept && fix.hold) {
+		*k = fix;
+		k->state = K_HELD;
+	} else if (kept) {
 		k->state = K_FREE;
 		fix_child(child, &fix);
 	} else if (k || (k = kid_new(child))) {
@@ -240,6 +260,26 @@ void trace_clone_gone(pid_t tid)
 
 /* ---- the parent ---- */
 
+/* The held child PID of a clone at its parent's exit stop, stopped: its
+ * first stop may not have been reported yet. NULL if it died. */
+static struct kid *held_child(pid_t pid)
+{
+	struct kid *k = kid_find(pid);
+	while (k && k->state == K_KNOWN) {
+		int st;
+		pid_t w = waitpid(pid, &st, __WALL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 || WIFEXITED(st) || WIFSIGNALED(st)) {
+			if (w > 0)
+				task_exited(pid, st);
+			return NULL;
+		}
+		k->state = K_HELD; /* its first stop */
+	}
+	return k && k->state == K_HELD ? k : NULL;
+}
+
 /* Undo child PID that the caller C just made: while it is C's unreaped
  * child (its number cannot be reused then), C kills and reaps it, so that
  * no zombie is left; once it is not, it is left alone. It is traced: its
@@ -273,15 +313,19 @@ static void undo_child(struct call *c, pid_t pid)
 
 void trace_clone(struct call *c)
 {
-	struct tcaller tc = {{tc_read, tc_write, NULL, NULL}, c->tid};
+	struct tcaller tc = TCALLER(c);
 	struct cargs_req q;
-	long r = cargs_request(&tc.c, c->nr, c->a, NULL, &q);
-	if (r)
-		return finish(c, r);
+	int inherited = c->at == AT_SIGNAL;
 	struct pending *p = pend_find(0);
 	if (!p) /* a clone in flight in every slot: as a kernel short of
 		 * resources */
 		return finish(c, -EAGAIN);
+	long r = cargs_request(&tc.c, c->nr, c->a, scratch(c, CARGS_BUF), &q);
+	int hold = !r && (q.has_tid || q.cgroup_fd >= 0);
+	if (hold)
+		r = cargs_fork_prepare(&tc.c, scratch(c, CARGS_BUF), &q);
+	if (r || c->gone)
+		return finish(c, r);
 	q.flags &= ~(unsigned long)CLONE_UNTRACED;
 	long a[6] = {(long)q.flags, (long)q.stack_top, q.ptid, q.ctid, q.tls, 0};
 	struct user_regs_struct regs = c->orig;
@@ -300,6 +344,8 @@ void trace_clone(struct call *c)
 	p->tid = c->tid;
 	p->q = q;
 	p->event_seen = p->entry_seen = 0;
+	p->hold = hold;
+	p->inherited = inherited;
 	awaiting++;
 	if (c->at != AT_SECCOMP) {
 		/* up to its entry here: signals meanwhile are kept (and
@@ -329,9 +375,24 @@ int trace_clone_exit(pid_t tid)
 	}
 	struct call c = p->c;
 	struct cargs_req q = p->q;
+	int hold = p->hold;
 	pend_free(p);
 	c.at = AT_EXIT;
 	c.cur = regs;
+	if (hold) {
+		/* the child has run none of the program's code */
+		struct kid *k = pid > 0 ? held_child((pid_t)pid) : NULL;
+		struct tcaller tc = TCALLER(&c);
+		long r = cargs_fork_finish(&tc.c, scratch(&c, CARGS_BUF), &q, pid);
+		if (r && pid > 0 && !c.gone) {
+			undo_child(&c, (pid_t)pid);
+			pid = r;
+		} else if (k) {
+			struct kid fix = *k;
+			k->state = K_FREE;
+			fix_child(fix.tid, &fix);
+		}
+	}
 	if (pid > 0 && (q.extra & CLONE_PIDFD)) {
 		long fd = trace_pidfd_new(&c, (pid_t)pid, 0);
 		if (fd >= 0) {
