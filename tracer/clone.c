@@ -328,15 +328,7 @@ void trace_clone(struct call *c)
 		return finish(c, r);
 	q.flags &= ~(unsigned long)CLONE_UNTRACED;
 	long a[6] = {(long)q.flags, (long)q.stack_top, q.ptid, q.ctid, q.tls, 0};
-	struct user_regs_struct regs = c->orig;
-	sf_pt_set_args(&regs, a);
-	sf_pt_set_nr(&regs, SF_NR_clone);
-	if (c->at != AT_SECCOMP) {
-		/* back to the syscall instruction, with clone to run */
-		sf_pt_set_pc(&regs, sf_pt_pc(&c->orig) - SF_SYSCALL_INSN_LEN);
-		sf_pt_set_result(&regs, SF_NR_clone);
-	}
-	if (setregs(c->tid, &regs) < 0)
+	if (trace_reissue(c, SF_NR_clone, a) < 0)
 		return;
 	tlog(3, "[%d] %s emulated: clone(%#lx, %#lx, ...)", (int)c->tid,
 	     c->nr == SF_NR_clone3 ? "clone3" : "clone(CLONE_PIDFD)", q.flags,

@@ -639,6 +639,12 @@ static void finish_with(struct call *c, long nr, long a0, long a1, long a2,
 	if (c->gone)
 		return;
 	long a[6] = {a0, a1, a2, a3, a4, 0};
+	trace_reissue(c, nr, a);
+	resume(PTRACE_CONT, c->tid, 0);
+}
+
+int trace_reissue(struct call *c, long nr, const long a[6])
+{
 	struct user_regs_struct r = c->orig;
 	sf_pt_set_args(&r, a);
 	sf_pt_set_nr(&r, nr);
@@ -647,8 +653,7 @@ static void finish_with(struct call *c, long nr, long a0, long a1, long a2,
 		sf_pt_set_pc(&r, sf_pt_pc(&c->orig) - SF_SYSCALL_INSN_LEN);
 		sf_pt_set_result(&r, nr);
 	}
-	setregs(c->tid, &r);
-	resume(PTRACE_CONT, c->tid, 0);
+	return setregs(c->tid, &r);
 }
 
 /* ---- resolving a tracee's fd ------------------------------------------ */
@@ -1512,6 +1517,7 @@ static void loop(void)
 		}
 		/* a deferred waitid must still stop at its exit */
 		struct task *t = task_find(tid);
+		trace_ignored_eintr(tid, sig);
 		resume(t && t->fix ? PTRACE_SYSCALL : PTRACE_CONT, tid,
 		       (long)sig);
 	}

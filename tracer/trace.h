@@ -43,12 +43,22 @@ long tsys(struct call *c, long nr, long a0, long a1, long a2, long a3,
 uintptr_t scratch(const struct call *c, size_t len);
 /* The program sees RESULT; requeue the kept signals, resume it. */
 void finish(struct call *c, long result);
+/* Set C's registers so that the tracee makes NR(A) when resumed, as its
+ * own call (rewritten in place at a seccomp stop, else the syscall
+ * instruction run again). 0 or -errno. */
+int trace_reissue(struct call *c, long nr, const long a[6]);
 /* A traced task is gone (its exit report consumed). */
 void task_exited(pid_t tid, int status);
 /* A new emulated pidfd of PID (in the tracee's pid namespace) in C's
  * tracee, FLAGS as pidfd_open's (checked by the caller): its fd, or
  * -errno. */
 long trace_pidfd_new(struct call *c, pid_t pid, unsigned flags);
+
+/* ---- signals (eintr.c) ---- */
+/* At TID's signal-delivery stop for SIG: if the tracee ignores SIG (which
+ * the kernel then queues only because it is traced) and SIG made its call
+ * return -EINTR, set it to make the call again. 1 if so. */
+int trace_ignored_eintr(pid_t tid, int sig);
 
 /* ---- clone3 and clone(CLONE_PIDFD) (clone.c) ---- */
 /* Emulate C (clone3 or clone with CLONE_PIDFD) stopped at a seccomp or

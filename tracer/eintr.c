@@ -1,0 +1,74 @@
+/* Trace mode's part in a tracee's EINTR: a signal the tracee ignores.
+ *
+ * The kernel drops a signal whose action is to ignore it (SIG_IGN, or
+ * SIG_DFL of SIGCHLD, SIGURG, SIGWINCH, SIGCONT) when it is sent, so that
+ * it never interrupts a call; but not for a traced task, so that its
+ * tracer sees it (sig_ignored, kernel/signal.c). It then wakes the tracee
+ * from a wait that returns -EINTR itself instead of a restart code
+ * (epoll_wait and its kin): with no handler to run, the program would get
+ * an EINTR no kernel gives it without the supervisor. A traced child's
+ * exit is one: its real parent's SIGCHLD comes when the supervisor
+ * consumes the exit report, just before the child's emulated pidfd
+ * becomes readable, so a parent waiting in epoll_wait on that pidfd
+ * would see EINTR. At the signal-delivery stop of such a signal, with no
+ * other signal pending that the tracee would take, the interrupted call
+ * is made again, as if the signal had not come. (A timeout then counts
+ * from the restart.) */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "trace.h"
+
+#define BIT(sig) (1ULL << ((sig) - 1))
+/* sig_kernel_ignore: default action "ignore" */
+#define DEFAULT_IGNORED (BIT(SIGCHLD) | BIT(SIGURG) | BIT(SIGWINCH) | BIT(SIGCONT))
+
+static int status_mask(const char *buf, const char *key, uint64_t *out)
+{
+	const char *p = strstr(buf, key);
+	if (!p)
+		return -1;
+	*out = strtoull(p + strlen(key), NULL, 16);
+	return 0;
+}
+
+int trace_ignored_eintr(pid_t tid, int sig)
+{
+	if (sig < 1 || sig > 64)
+		return 0;
+	struct user_regs_struct r;
+	if (getregs(tid, &r) < 0 || sf_pt_result(&r) != -EINTR ||
+	    sf_pt_nr(&r) < 0)
+		return 0;
+	char path[48], buf[2048];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	uint64_t pnd, shd, blk, ign, cgt;
+	if (status_mask(buf, "\nSigPnd:", &pnd) ||
+	    status_mask(buf, "\nShdPnd:", &shd) ||
+	    status_mask(buf, "\nSigBlk:", &blk) ||
+	    status_mask(buf, "\nSigIgn:", &ign) ||
+	    status_mask(buf, "\nSigCgt:", &cgt))
+		return 0;
+	int ignored = (ign & BIT(sig)) ||
+		      (!(cgt & BIT(sig)) && (DEFAULT_IGNORED & BIT(sig)));
+	if (!ignored || ((pnd | shd) & ~blk))
+		return 0;
+	sf_pt_set_pc(&r, sf_pt_pc(&r) - SF_SYSCALL_INSN_LEN);
+	sf_pt_set_result(&r, sf_pt_nr(&r));
+	if (setregs(tid, &r) < 0)
+		return 0;
+	tlog(3, "[%d] signal %d, which it ignores, interrupted call %ld: made "
+	     "again", (int)tid, sig, sf_pt_nr(&r));
+	return 1;
+}
