@@ -1517,7 +1517,8 @@ static void loop(void)
 		}
 		/* a deferred waitid must still stop at its exit */
 		struct task *t = task_find(tid);
-		trace_ignored_eintr(tid, sig);
+		if (trace_ignored_eintr(tid, sig))
+			continue;
 		resume(t && t->fix ? PTRACE_SYSCALL : PTRACE_CONT, tid,
 		       (long)sig);
 	}

@@ -57,7 +57,8 @@ long trace_pidfd_new(struct call *c, pid_t pid, unsigned flags);
 /* ---- signals (eintr.c) ---- */
 /* At TID's signal-delivery stop for SIG: if the tracee ignores SIG (which
  * the kernel then queues only because it is traced) and SIG made its call
- * return -EINTR, set it to make the call again. 1 if so. */
+ * return -EINTR, set it to make the call again. 1 if TID was resumed here,
+ * 0 if the caller resumes it with SIG. */
 int trace_ignored_eintr(pid_t tid, int sig);
 
 /* ---- clone3 and clone(CLONE_PIDFD) (clone.c) ---- */
