@@ -78,6 +78,7 @@ struct pending {
 	int event_seen; /* its fork/vfork/clone event came */
 	int hold;       /* set_tid, CLONE_INTO_CGROUP: the child waits for
 			 * cargs_fork_finish */
+	pid_t child;    /* from the event */
 	int entry_seen; /* a syscall-entry stop (gVisor, re-issued call) */
 	int inherited;  /* from the SIGSYS of an inherited filter */
 };
@@ -94,6 +95,7 @@ struct kid {
 	int clear_sighand;
 	int inherited; /* under an inherited libsysfill.so filter */
 	int hold;
+	int orphan; /* held, and its parent is gone: it exits */
 };
 static struct kid kids[NKIDS];
 
@@ -139,10 +141,6 @@ static void release_kept(void)
 
 /* ---- the child, at its first stop ---- */
 
-struct k_sigaction {
-	uint64_t handler, flags, restorer, mask;
-};
-
 /* CLONE_CLEAR_SIGHAND as flush_signal_handlers(t, 0), made by the child
  * C: each action that is not SIG_IGN becomes SIG_DFL; flags, restorer and
  * mask are cleared. Under an inherited filter (INHERITED) SIGSYS's action
@@ -183,9 +181,24 @@ static void fix_child(pid_t tid, const struct kid *k)
 	finish(&c, sf_pt_result(&c.orig));
 }
 
+/* A held child whose parent is gone exits, before any of the program's
+ * code, as the library's does (its parent gave up). */
+static void orphan_exit(pid_t tid)
+{
+	struct call c;
+	call_init(&c, tid, AT_SIGNAL);
+	if (getregs(tid, &c.orig) == 0)
+		tsys(&c, SF_NR_exit_group, 0, 0, 0, 0, 0, 0);
+}
+
 int trace_clone_first_stop(pid_t tid, int fresh)
 {
 	struct kid *k = kid_find(tid);
+	if (k && k->state == K_KNOWN && k->orphan) {
+		k->state = K_FREE;
+		orphan_exit(tid);
+		return 1;
+	}
 	if (k && k->state == K_KNOWN && k->hold) {
 		k->state = K_HELD;
 		return 1;
@@ -216,6 +229,7 @@ int trace_clone_event(pid_t parent, pid_t child)
 		return 0;
 	}
 	p->event_seen = 1;
+	p->child = child;
 	awaiting--;
 	struct kid fix = {.tid = child, .state = K_KNOWN};
 	memcpy(fix.args, p->c.a, sizeof fix.args);
@@ -251,11 +265,21 @@ static void pend_free(struct pending *p)
 void trace_clone_gone(pid_t tid)
 {
 	struct pending *p = pend_find(tid);
-	if (p)
-		pend_free(p);
 	struct kid *k = kid_find(tid);
 	if (k)
 		k->state = K_FREE;
+	if (!p)
+		return;
+	pid_t child = p->hold ? p->child : 0;
+	pend_free(p);
+	if (child && (k = kid_find(child))) {
+		if (k->state == K_HELD) {
+			k->state = K_FREE;
+			orphan_exit(child);
+		} else {
+			k->orphan = 1;
+		}
+	}
 }
 
 /* ---- the parent ---- */
@@ -336,6 +360,7 @@ void trace_clone(struct call *c)
 	p->tid = c->tid;
 	p->q = q;
 	p->event_seen = p->entry_seen = 0;
+	p->child = 0;
 	p->hold = hold;
 	p->inherited = inherited;
 	awaiting++;

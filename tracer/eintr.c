@@ -16,11 +16,9 @@
  * from the restart.) Returns 1 if the stop was dealt with here (the
  * tracee resumed), 0 if the caller resumes it with SIG as usual. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/ptrace.h>
 #include "trace.h"
 
@@ -36,10 +34,6 @@ static int status_mask(const char *buf, const char *key, uint64_t *out)
 	*out = strtoull(p + strlen(key), NULL, 16);
 	return 0;
 }
-
-struct k_sigaction {
-	uint64_t handler, flags, restorer, mask;
-};
 
 /* Without the masks in /proc (gVisor): the tracee reads SIG's action
  * itself (an injected rt_sigaction). Only for the signals ignored by
@@ -91,14 +85,8 @@ int trace_ignored_eintr(pid_t tid, int sig)
 		return 0;
 	char path[48], buf[2048];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	if (trace_read_file(path, buf, sizeof buf) <= 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
 	uint64_t pnd, shd, blk, ign, cgt;
 	if (status_mask(buf, "\nSigPnd:", &pnd) ||
 	    status_mask(buf, "\nShdPnd:", &shd) ||

@@ -708,18 +708,26 @@ static int gvisor_wait_quirk; /* stop/continue reports need fixing */
 
 /* Number of entries of the NSpid line of /proc/PID/status (the depth of
  * its pid namespace), 0 if there is none (gVisor). */
+long trace_read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, len - 1);
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	buf[n] = 0;
+	return n;
+}
+
 static int nspid_depth(const char *pid)
 {
 	char path[64], buf[2048];
 	snprintf(path, sizeof path, "/proc/%s/status", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (trace_read_file(path, buf, sizeof buf) <= 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
 	char *l = strstr(buf, "\nNSpid:");
 	if (!l)
 		return 0;
@@ -1305,9 +1313,6 @@ static void inherited_sigmask(struct call *c)
  * of the program's would also receive the inherited filter's traps).
  * Limit: a SIGSYS that is not the filter's (kill(), another filter) then
  * meets the default action. */
-struct k_sigaction {
-	uint64_t handler, flags, restorer, mask;
-};
 static struct {
 	pid_t tgid;
 	struct k_sigaction ka;

@@ -10,6 +10,11 @@
 
 #define SYSGOOD_TRAP (SIGTRAP | 0x80)
 
+/* The kernel's struct sigaction (rt_sigaction's layout, x86_64). */
+struct k_sigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+
 /* ---- one stopped call (trace.c) ---- */
 enum at { AT_SECCOMP, AT_EXIT, AT_SIGNAL };
 struct call {
@@ -47,6 +52,9 @@ void finish(struct call *c, long result);
  * own call (rewritten in place at a seccomp stop, else the syscall
  * instruction run again). 0 or -errno. */
 int trace_reissue(struct call *c, long nr, const long a[6]);
+/* Read a small file of the supervisor's (/proc) into BUF (up to LEN - 1
+ * bytes, NUL-terminated): its length or -errno. Never blocks. */
+long trace_read_file(const char *path, char *buf, size_t len);
 /* A traced task is gone (its exit report consumed). */
 void task_exited(pid_t tid, int status);
 /* A new emulated pidfd of PID (in the tracee's pid namespace) in C's
