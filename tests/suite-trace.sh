@@ -366,6 +366,12 @@ out=$("$S" run -q --kernel 4.19 --mode=trace -- "$o/probe" 2>&1)
 out=$("$S" run --profile=container-eperm --mode=trace -- "$C" threads 2>&1)
 [[ "$out" == *"4 of 4"*"child status 5"* ]] && pass trace-profile-eperm-threads-work ||
 	fail trace-profile-eperm-threads-work "$out"
+# the same profile around the supervisor itself (a container's): its EPERM
+# rule would win over trace mode's TRACE rule for clone3, so trace mode
+# answers ENOSYS, as under --profile
+out=$(timeout -k 5 60 "$S" run -q --no-emulate --profile=container-eperm -- env SYSFILL_FORCE=1 "$S" run --mode=trace -- "$C" threads 2>&1)
+[[ "$out" == *"4 of 4"*"child status 5"* ]] && pass trace-inside-eperm-profile-threads-work ||
+	fail trace-inside-eperm-profile-threads-work "$out"
 
 # ---- real programs in gVisor (tests/clients/*.py: python3, procps pidwait) ------
 # dynamically linked, but traced: --mode=trace, where the calls are missing

@@ -1642,12 +1642,17 @@ int trace_run(const char *path, char **argv, void *kctx, int quiet,
 	int forced = env_bool("SYSFILL_FORCE", 0);
 	emulating = !no_emulate &&
 		    (forced || force_emulate || kernel_lacks_pidfd());
+	/* clone3 refused by a seccomp profile around us: its ERRNO rule
+	 * wins over our TRACE one, and ENOSYS from ours over its EPERM */
+	errno = 0;
+	if (emulating && syscall(SF_NR_clone3, 0, 0) < 0 && errno == EPERM)
+		clone3_enosys = 1;
 	/* gVisor says 4.4.0; its waitid misreports stops and continues. */
 	struct utsname u;
 	gvisor_wait_quirk = uname(&u) == 0 && !strcmp(u.release, "4.4.0");
 	tlog(2, "trace mode: %s%s", emulating ? "emulating pidfd_open, "
-	     "pidfd_send_signal, pidfd_getfd, waitid(P_PIDFD), clone3, "
-	     "clone(CLONE_PIDFD)"
+	     "pidfd_send_signal, pidfd_getfd, waitid(P_PIDFD), "
+	     "clone(CLONE_PIDFD), clone3 (-> ENOSYS where refused)"
 	     : "kernel has the pidfd calls: nothing emulated",
 	     forced ? " (SYSFILL_FORCE)" : "");
 
