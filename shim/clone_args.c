@@ -395,15 +395,37 @@ static void set_tid_restore(const struct sf_caller *c, uintptr_t buf,
 		    &open_failed);
 }
 
+/* CLONE_INTO_CGROUP's fd must be a cgroup2 directory (struct statfs:
+ * f_type first): 0 or -EBADF. */
+static long cgroup_check(const struct sf_caller *c, uintptr_t buf, int fd)
+{
+	long f_type = 0;
+	long r = csys(c, SF_NR_fstatfs, fd, (long)buf, 0, 0);
+	if (r >= 0 && c->read(c, &f_type, buf, sizeof f_type))
+		r = -EFAULT;
+	return r < 0 || f_type != 0x63677270 /* CGROUP2_SUPER_MAGIC */ ? -EBADF
+									: 0;
+}
+
+/* ns_last_pid's errors as set_tid's: no permission EPERM (the kernel
+ * checks CAP_CHECKPOINT_RESTORE), no such file E2BIG (as a kernel without
+ * set_tid). */
+static long ns_last_pid_err(long r, int open_failed)
+{
+	return r == -EACCES || r == -EPERM ? -EPERM : open_failed ? -E2BIG : r;
+}
+
 long cargs_fork_prepare(const struct sf_caller *c, uintptr_t buf,
 			struct cargs_req *q)
 {
 	char txt[32], num[24];
-	int open_failed;
 	long r;
 	q->last_pid = -1;
 	if (q->has_tid) {
-		/* the checks alloc_pid makes, then ns_last_pid */
+		/* the checks alloc_pid makes, in its order (permission, then a
+		 * pid in use), then ns_last_pid moved as the very last step:
+		 * any other process's fork from there to the clone would take
+		 * the pid (EEXIST) */
 		if (cread_file(c, buf, "/proc/sys/kernel/pid_max", txt,
 			       sizeof txt) < 0)
 			return -E2BIG; /* no /proc: as a kernel without set_tid */
@@ -412,31 +434,39 @@ long cargs_fork_prepare(const struct sf_caller *c, uintptr_t buf,
 		if (cread_file(c, buf, NS_LAST_PID, txt, sizeof txt) <= 0)
 			return -E2BIG;
 		long last = (long)cnumber(txt);
-		r = cwrite_file(c, buf, AT_FDCWD, NS_LAST_PID,
-				cdec(num, q->want_tid - 1L), &open_failed);
-		if (r)
-			return r == -EACCES || r == -EPERM ? -EPERM
-			       : open_failed		  ? -E2BIG
-							  : r;
-		q->last_pid = last;
+		const char *lt = cdec(num, last);
+		size_t pl = sizeof NS_LAST_PID, ll = cstrlen(lt);
+		if (c->write(c, buf, NS_LAST_PID, pl) ||
+		    c->write(c, buf + pl, lt, ll))
+			return -EFAULT;
+		long fd = csys(c, SF_NR_openat, AT_FDCWD, (long)buf,
+			       O_WRONLY | O_CLOEXEC, 0);
+		if (fd < 0)
+			return ns_last_pid_err(fd, 1);
+		/* the permission check: its value written back */
+		r = csys(c, SF_NR_pwrite64, fd, (long)(buf + pl), (long)ll, 0);
 		/* In use (a live process or thread, or a zombie): EEXIST. */
-		if (csys(c, SF_NR_kill, q->want_tid, 0, 0, 0) != -ESRCH) {
-			set_tid_restore(c, buf, q->last_pid);
-			return -EEXIST;
+		if (r >= 0 && csys(c, SF_NR_kill, q->want_tid, 0, 0, 0) != -ESRCH)
+			r = -EEXIST;
+		if (r >= 0 && q->cgroup_fd >= 0)
+			r = cgroup_check(c, buf, q->cgroup_fd);
+		if (r >= 0) {
+			lt = cdec(num, q->want_tid - 1L);
+			ll = cstrlen(lt);
+			r = c->write(c, buf + pl, lt, ll);
+			if (!r)
+				r = csys(c, SF_NR_pwrite64, fd, (long)(buf + pl),
+					 (long)ll, 0);
 		}
+		csys(c, SF_NR_close, fd, 0, 0, 0);
+		if (r < 0)
+			return r == -EEXIST || r == -EBADF ? r
+							   : ns_last_pid_err(r, 0);
+		q->last_pid = last;
+		return 0;
 	}
-	if (q->cgroup_fd >= 0) {
-		/* a cgroup2 directory (struct statfs: f_type first) */
-		long f_type = 0;
-		r = csys(c, SF_NR_fstatfs, q->cgroup_fd, (long)buf, 0, 0);
-		if (r >= 0 && c->read(c, &f_type, buf, sizeof f_type))
-			r = -EFAULT;
-		if (r < 0 || f_type != 0x63677270) { /* CGROUP2_SUPER_MAGIC */
-			if (q->last_pid >= 0)
-				set_tid_restore(c, buf, q->last_pid);
-			return -EBADF;
-		}
-	}
+	if (q->cgroup_fd >= 0)
+		return cgroup_check(c, buf, q->cgroup_fd);
 	return 0;
 }
 
