@@ -284,8 +284,9 @@ void trace_clone_gone(pid_t tid)
 
 /* ---- the parent ---- */
 
-/* The held child PID of a clone at its parent's exit stop, stopped: its
- * first stop may not have been reported yet. NULL if it died. */
+/* The held child PID (in our pid namespace) of a clone at its parent's
+ * exit stop, stopped: its first stop may not have been reported yet. NULL
+ * if it died. */
 static struct kid *held_child(pid_t pid)
 {
 	struct kid *k = kid_find(pid);
@@ -304,11 +305,12 @@ static struct kid *held_child(pid_t pid)
 	return k && k->state == K_HELD ? k : NULL;
 }
 
-/* Undo child PID that the caller C just made: while it is C's unreaped
- * child (its number cannot be reused then), C kills and reaps it, so that
- * no zombie is left; once it is not, it is left alone. It is traced: its
+/* Undo child PID (in the caller's pid namespace; GPID in ours, 0 if
+ * unknown) that the caller C just made: while it is C's unreaped child
+ * (its number cannot be reused then), C kills and reaps it, so that no
+ * zombie is left; once it is not, it is left alone. It is traced: its
  * exit report is ours first. */
-static void undo_child(struct call *c, pid_t pid)
+static void undo_child(struct call *c, pid_t pid, pid_t gpid)
 {
 	uintptr_t si = scratch(c, sizeof(siginfo_t));
 	if (tsys(c, SF_NR_waitid, P_PID, pid, (long)si,
@@ -316,21 +318,21 @@ static void undo_child(struct call *c, pid_t pid)
 		 0) < 0)
 		return;
 	tsys(c, SF_NR_kill, pid, SIGKILL, 0, 0, 0, 0);
-	for (;;) {
+	while (gpid > 0) {
 		int st;
-		pid_t w = waitpid(pid, &st, __WALL);
+		pid_t w = waitpid(gpid, &st, __WALL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
 			break; /* its report was consumed already */
 		if (WIFEXITED(st) || WIFSIGNALED(st)) {
-			task_exited(pid, st);
+			task_exited(gpid, st);
 			break;
 		}
-		struct kid *k = kid_find(pid);
+		struct kid *k = kid_find(gpid);
 		if (k)
 			k->state = K_FREE;
-		resume(PTRACE_CONT, pid, 0);
+		resume(PTRACE_CONT, gpid, 0);
 	}
 	tsys(c, SF_NR_waitid, P_PID, pid, (long)si, WEXITED | __WALL, 0, 0);
 }
@@ -393,16 +395,17 @@ int trace_clone_exit(pid_t tid)
 	struct call c = p->c;
 	struct cargs_req q = p->q;
 	int hold = p->hold;
+	pid_t gchild = p->event_seen ? p->child : 0; /* PID, in our namespace */
 	pend_free(p);
 	c.at = AT_EXIT;
 	c.cur = regs;
 	if (hold) {
 		/* the child has run none of the program's code */
-		struct kid *k = pid > 0 ? held_child((pid_t)pid) : NULL;
+		struct kid *k = pid > 0 && gchild ? held_child(gchild) : NULL;
 		struct tcaller tc = TCALLER(&c);
 		long r = cargs_fork_finish(&tc.c, scratch(&c, CARGS_BUF), &q, pid);
 		if (r && pid > 0 && !c.gone) {
-			undo_child(&c, (pid_t)pid);
+			undo_child(&c, (pid_t)pid, gchild);
 			pid = r;
 		} else if (k) {
 			struct kid fix = *k;
@@ -422,7 +425,7 @@ int trace_clone_exit(pid_t tid)
 		if (fd < 0 && !c.gone) {
 			tlog(2, "[%d] clone: no pidfd for child %ld (%s): child "
 			     "undone", (int)tid, pid, strerror((int)-fd));
-			undo_child(&c, (pid_t)pid);
+			undo_child(&c, (pid_t)pid, gchild);
 			pid = fd;
 		}
 	}
