@@ -350,6 +350,12 @@ void trace_clone(struct call *c)
 	int hold = !r && (q.has_tid || q.cgroup_fd >= 0);
 	if (hold)
 		r = cargs_fork_prepare(&tc.c, scratch(c, CARGS_BUF), &q);
+	/* A new thread also waits for its parent's exit stop: the parent is
+	 * held there by us, and a thread that execs meanwhile would leave it
+	 * to be resumed in the new image (gVisor lets a ptrace-stopped thread
+	 * outlive another's execve; measured: SIGSEGV at __clone3's ret). */
+	if (!r && (q.flags & CLONE_THREAD) && !(q.flags & CLONE_VFORK))
+		hold = 1;
 	if (r || c->gone)
 		return finish(c, r);
 	q.flags &= ~(unsigned long)CLONE_UNTRACED;
