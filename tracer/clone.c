@@ -22,7 +22,8 @@
  *    becomes SIG_DFL, flags and masks cleared (flush_signal_handlers). A
  *    child may report before its parent's fork event: while an emulated
  *    clone waits for its event, a new task's first stop is kept until the
- *    event says whose it is.
+ *    event says whose it is. A new thread (and a set_tid/cgroup child)
+ *    is held there until its parent's exit stop is done.
  *  - The parent, at the syscall-exit stop: CLONE_PIDFD creates the child's
  *    (emulated) pidfd in the tracee (trace_pidfd_new) and writes its
  *    number where the kernel would (clone3: args.pidfd; clone:
