@@ -666,9 +666,10 @@ static const char *with_sysfill(const struct report *rep, int i, char *buf,
 	int ptrace = rep->ptrace.status == PS_NATIVE;
 	snprintf(buf, len, "emulated (%s%s)",
 		 seccomp ? "preload" : "preload: calls made through libc only",
-		 /* trace mode emulates the pidfd calls, not clone3 (it
-		  * answers ENOSYS) nor CLONE_PIDFD */
-		 ptrace && i != KF_CLONE3 && i != KF_CLONE_PIDFD
+		 /* trace mode emulates them all, but for a clone3 that a
+		  * seccomp profile refuses with EPERM (its rule wins over
+		  * trace mode's SECCOMP_RET_TRACE: answered ENOSYS) */
+		 ptrace && !(i == KF_CLONE3 && f[i].err == EPERM)
 			 ? ", trace"
 			 : "");
 	return buf;
