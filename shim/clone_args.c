@@ -112,6 +112,27 @@ static long cargs_copy_struct(const struct sf_caller *c,
 	return cargs_copy(c, dst, src, size);
 }
 
+/* copy_process's flag checks that need no process, in its order (both
+ * clone3 and the legacy clone): 0 or -EINVAL. */
+static long cargs_copy_process_flags(uint64_t flags)
+{
+	if ((flags & (CLONE_NEWNS | CLONE_FS)) == (CLONE_NEWNS | CLONE_FS))
+		return -EINVAL;
+	if ((flags & (CLONE_NEWUSER | CLONE_FS)) == (CLONE_NEWUSER | CLONE_FS))
+		return -EINVAL;
+	if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND))
+		return -EINVAL;
+	if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
+		return -EINVAL;
+	/* Left to the creating call: CLONE_PARENT when the caller is a pid
+	 * namespace's init (SIGNAL_UNKILLABLE). */
+	if ((flags & CLONE_THREAD) && (flags & (CLONE_NEWUSER | CLONE_NEWPID)))
+		return -EINVAL;
+	/* Left to the creating call: CLONE_THREAD after unshare(CLONE_NEWPID)
+	 * (pid_ns_for_children differs from the active one). */
+	return 0;
+}
+
 _Static_assert(sizeof(struct sysfill_clone_args) ==
 		       SYSFILL_CLONE_ARGS_SIZE_VER2,
 	       "struct clone_args VER2 is 88 bytes");
@@ -179,21 +200,9 @@ long cargs_load(const struct sf_caller *c, uintptr_t uargs, size_t size,
 		return -EINVAL;
 
 	/* ---- copy_process, the checks that need no process ---- */
-	if ((a.flags & (CLONE_NEWNS | CLONE_FS)) == (CLONE_NEWNS | CLONE_FS))
-		return -EINVAL;
-	if ((a.flags & (CLONE_NEWUSER | CLONE_FS)) ==
-	    (CLONE_NEWUSER | CLONE_FS))
-		return -EINVAL;
-	if ((a.flags & CLONE_THREAD) && !(a.flags & CLONE_SIGHAND))
-		return -EINVAL;
-	if ((a.flags & CLONE_SIGHAND) && !(a.flags & CLONE_VM))
-		return -EINVAL;
-	/* Left to the creating call: CLONE_PARENT when the caller is a pid
-	 * namespace's init (SIGNAL_UNKILLABLE). */
-	if ((a.flags & CLONE_THREAD) && (a.flags & (CLONE_NEWUSER | CLONE_NEWPID)))
-		return -EINVAL;
-	/* Left to the creating call: CLONE_THREAD after unshare(CLONE_NEWPID)
-	 * (pid_ns_for_children differs from the active one). */
+	ret = cargs_copy_process_flags(a.flags);
+	if (ret)
+		return ret;
 	/* CLONE_PIDFD with CLONE_DETACHED (unreachable: clone3_args_valid
 	 * already refused CLONE_DETACHED). CLONE_PIDFD with CLONE_THREAD is
 	 * allowed since 6.9 (PIDFD_THREAD). */
@@ -579,9 +588,16 @@ long cargs_request(const struct sf_caller *c, long nr, const long a[6],
 	} else {
 		/* Legacy clone with CLONE_PIDFD (the filters catch no other):
 		 * the checks of kernel_clone and copy_process on that flag, as
-		 * 5.2-6.8 make them; the legacy call makes the others. */
+		 * 5.2-6.8 make them, and copy_process's flag checks before
+		 * them (so that they come before the pidfd slot's EFAULT); the
+		 * legacy call makes the others. */
 		unsigned long f = (unsigned long)a[0] & 0xffffffffUL;
-		if (f & (CLONE_PARENT_SETTID | CLONE_DETACHED | CLONE_THREAD))
+		if (f & CLONE_PARENT_SETTID) /* kernel_clone: pidfd == parent_tid */
+			return -EINVAL;
+		long r = cargs_copy_process_flags(f);
+		if (r)
+			return r;
+		if (f & (CLONE_DETACHED | CLONE_THREAD))
 			return -EINVAL;
 		q->flags = f & ~(unsigned long)CLONE_PIDFD;
 		q->stack_top = (uintptr_t)a[1];
