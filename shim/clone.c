@@ -140,6 +140,8 @@ static long fork_shape(ucontext_t *uc, struct cargs_req *q, uintptr_t buf)
 		return finish_parent(q, pid);
 	if (held) {
 		char c;
+		if (q->nsfd >= 0)
+			sf_sys1(SF_NR_close, q->nsfd); /* cargs_fork_prepare's */
 		sf_sys1(SF_NR_close, hold[1]);
 		if (sf_sys3(SF_NR_read, hold[0], &c, 1) != 1)
 			sf_sys1(SF_NR_exit_group, 0); /* the parent gave up */

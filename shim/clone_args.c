@@ -510,10 +510,15 @@ long cargs_fork_prepare(const struct sf_caller *c, uintptr_t buf,
 				r = csys(c, SF_NR_pwrite64, fd, (long)(buf + pl),
 					 (long)ll, 0);
 		}
-		csys(c, SF_NR_close, fd, 0, 0, 0);
-		if (r < 0)
+		if (r < 0) {
+			csys(c, SF_NR_close, fd, 0, 0, 0);
 			return r == -EEXIST || r == -EBADF ? r
 							   : ns_last_pid_err(r, 0);
+		}
+		/* kept open: closed after the clone (cargs_fork_finish; the
+		 * child's copy by the front end), so that nothing comes between
+		 * the write and the clone */
+		q->nsfd = (int)fd;
 		q->last_pid = last;
 		return 0;
 	}
@@ -527,6 +532,10 @@ long cargs_fork_finish(const struct sf_caller *c, uintptr_t buf,
 {
 	char num[24];
 	int open_failed;
+	if (q->nsfd >= 0) {
+		csys(c, SF_NR_close, q->nsfd, 0, 0, 0);
+		q->nsfd = -1;
+	}
 	if (q->last_pid >= 0)
 		set_tid_restore(c, buf, q->last_pid);
 	if (pid < 0)
@@ -549,6 +558,7 @@ long cargs_request(const struct sf_caller *c, long nr, const long a[6],
 {
 	*q = (struct cargs_req){0};
 	q->cgroup_fd = -1;
+	q->nsfd = -1;
 	q->last_pid = -1;
 	if (nr == SF_NR_clone3) {
 		struct sysfill_clone_args ca;

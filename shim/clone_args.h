@@ -66,6 +66,9 @@ struct cargs_req {
 				* pid namespace */
 	int cgroup_fd;        /* CLONE_INTO_CGROUP's fd, -1: none */
 	long last_pid;        /* ns_last_pid before cargs_fork_prepare, -1 */
+	int nsfd;             /* the caller's ns_last_pid fd, open from
+			       * cargs_fork_prepare to cargs_fork_finish (the
+			       * child's copy the front end closes), -1 */
 };
 
 /* Caller memory the set_tid and CLONE_INTO_CGROUP steps use (paths, file

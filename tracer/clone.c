@@ -71,6 +71,8 @@ struct kid {
 	int inherited; /* under an inherited libsysfill.so filter */
 	int hold;
 	int orphan; /* held, and its parent is gone: it exits */
+	int nsfd;   /* cargs_fork_prepare's ns_last_pid fd, inherited: closed
+		     * by the child when released; -1 */
 };
 static struct kid kids[NKIDS];
 
@@ -95,6 +97,7 @@ static struct kid *kid_new(pid_t tid)
 	for (int i = 0; i < NKIDS; i++)
 		if (kids[i].state == K_FREE) {
 			memset(&kids[i], 0, sizeof kids[i]);
+			kids[i].nsfd = -1;
 			kids[i].tid = tid;
 			return &kids[i];
 		}
@@ -149,6 +152,8 @@ static void fix_child(pid_t tid, const struct kid *k)
 	if (getregs(tid, &c.orig) < 0)
 		return;
 	sf_pt_set_args(&c.orig, k->args);
+	if (k->nsfd >= 0)
+		tsys(&c, SF_NR_close, k->nsfd, 0, 0, 0, 0, 0);
 	if (k->clear_sighand) {
 		clear_sighand(&c, k->inherited);
 		if (k->inherited)
@@ -209,7 +214,8 @@ int trace_clone_event(pid_t parent, pid_t child)
 	p->event_seen = 1;
 	p->child = child;
 	awaiting--;
-	struct kid fix = {.tid = child, .state = K_KNOWN};
+	struct kid fix = {.tid = child, .state = K_KNOWN,
+			  .nsfd = p->hold ? p->q.nsfd : -1};
 	memcpy(fix.args, p->c.a, sizeof fix.args);
 	fix.clear_sighand = !!(p->q.extra & CLONE_CLEAR_SIGHAND);
 	fix.inherited = p->inherited;
