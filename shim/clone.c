@@ -24,34 +24,12 @@
  * returned in the parent. */
 #include <stddef.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include "clone_args.h"
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/asan_interface.h>
 #endif
 
 void (*sf_clear_sigsys_hook)(void);
-
-struct clone_req {
-	unsigned long flags; /* legacy flags, exit signal included */
-	uintptr_t stack_top; /* 0: none */
-	uintptr_t stack_base; /* clone3 only; 0: unknown (legacy clone) */
-	long ptid, ctid, tls;
-	unsigned long extra; /* CLONE_PIDFD, CLONE_CLEAR_SIGHAND */
-	uintptr_t pidfd_at;
-	int has_tid, want_tid; /* the pid asked for in the caller's pid
-				* namespace (fork shape only) */
-	long last_pid; /* ns_last_pid before set_tid_prepare moved it */
-	int tid_planned; /* set_tid_plan emulates the whole set_tid */
-	int cgroup_fd; /* CLONE_INTO_CGROUP's fd, -1: none (fork shape only) */
-};
-
-struct k_sigaction {
-	void *handler;
-	unsigned long flags;
-	void *restorer;
-	uint64_t mask;
-};
 
 /* CLONE_CLEAR_SIGHAND as flush_signal_handlers(t, 0): every handler that
  * is not SIG_IGN becomes SIG_DFL, flags and masks are cleared. sysfill's
@@ -63,10 +41,12 @@ __attribute__((no_stack_protector)) static void clear_sighand(void)
 	for (int sig = 1; sig <= 64; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP || sig == SIGSYS)
 			continue;
-		struct k_sigaction old, new = {0};
+		struct sf_ksigaction old, new = {0};
 		if (sf_gate_call(SF_NR_rt_sigaction, sig, 0, (long)&old, 8) < 0)
 			continue;
-		new.handler = old.handler == SIG_IGN ? SIG_IGN : SIG_DFL;
+		new.handler = old.handler == (uint64_t)(uintptr_t)SIG_IGN
+				      ? (uint64_t)(uintptr_t)SIG_IGN
+				      : (uint64_t)(uintptr_t)SIG_DFL;
 		if (old.handler != new.handler || old.flags || old.mask ||
 		    old.restorer)
 			sf_gate_call(SF_NR_rt_sigaction, sig, (long)&new, 0, 8);
@@ -98,7 +78,7 @@ static void undo_child(long pid)
 
 /* The parent's half of CLONE_PIDFD. On failure the child is undone (it
  * may have run, but is killed and reaped: no zombie is left). */
-static long finish_parent(const struct clone_req *q, long pid)
+static long finish_parent(const struct cargs_req *q, long pid)
 {
 	if (pid <= 0 || !(q->extra & CLONE_PIDFD))
 		return pid;
@@ -117,132 +97,35 @@ static long finish_parent(const struct clone_req *q, long pid)
 
 /* ---- set_tid and CLONE_INTO_CGROUP, fork shape only ----
  * The child is held in the handler (a pipe read) until the parent has
- * checked its pid (set_tid: ns_last_pid was set to set_tid - 1 first) or
- * moved it into the cgroup (written to cgroup.procs by the parent, with
- * the program's credentials, as the kernel checks the caller's). If that
- * fails the child is killed before it ran any of the program's code and
- * reaped; its exit still queues SIGCHLD (README). */
-#define NS_LAST_PID "/proc/sys/kernel/ns_last_pid"
+ * made cargs_fork_finish's checks (shim/clone_args.c). */
 
-/* Before the clone: the checks alloc_pid makes, ns_last_pid's value (to
- * *LAST, for set_tid_restore) and an fd to write it (*FD), so that the
- * write comes right before the clone (set_tid_write): every process of
- * the namespace that forks in between takes the pid. */
-static long set_tid_prepare(int tid, long *last, long *fd)
-{
-	char buf[32];
-	long r = proc_read("/proc/sys/kernel/pid_max", buf, sizeof buf);
-	if (r < 0)
-		return -E2BIG; /* no /proc: as a kernel without set_tid */
-	if (tid < 1 || (uint64_t)tid >= proc_number(buf))
-		return -EINVAL;
-	/* In use (a live process or thread, or a zombie): EEXIST. */
-	if (sf_sys2(SF_NR_kill, tid, 0) != -ESRCH)
-		return -EEXIST;
-	r = proc_read(NS_LAST_PID, buf, sizeof buf);
-	if (r <= 0)
-		return -E2BIG;
-	*fd = sf_sys4(SF_NR_openat, AT_FDCWD, NS_LAST_PID, O_WRONLY | O_CLOEXEC,
-		      0);
-	if (*fd < 0)
-		return *fd == -EACCES || *fd == -EPERM ? -EPERM : -E2BIG;
-	*last = (long)proc_number(buf);
-	return 0;
-}
-
-static long set_tid_write(long fd, int tid)
-{
-	char buf[32];
-	int n = sf_fmt(buf, sizeof buf, "%d", tid - 1);
-	long w = sf_sys3(SF_NR_write, fd, buf, n);
-	return w == -EPERM || w == -EACCES ? -EPERM : w < 0 ? w : 0;
-}
-
-/* The kernel's set_tid never moves ns_last_pid, which every other process
- * of the namespace allocates from: put it back to LAST unless others have
- * taken it further meanwhile (then it stays where they left it). Pids
- * others took in between stay theirs. */
-static void set_tid_restore(long last)
-{
-	char buf[32];
-	if (proc_read(NS_LAST_PID, buf, sizeof buf) <= 0 ||
-	    (long)proc_number(buf) >= last)
-		return;
-	long fd = sf_sys4(SF_NR_openat, AT_FDCWD, NS_LAST_PID,
-			  O_WRONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	int n = sf_fmt(buf, sizeof buf, "%ld", last);
-	sf_sys3(SF_NR_write, fd, buf, n);
-	sf_sys1(SF_NR_close, fd);
-}
-
-static long cgroup_check(int fd)
-{
-	struct {
-		long f_type;
-		char rest[112];
-	} st;
-	long r = sf_sys2(SF_NR_fstatfs, fd, &st);
-	if (r < 0 || st.f_type != 0x63677270) /* CGROUP2_SUPER_MAGIC */
-		return -EBADF;
-	return 0;
-}
-
-static long cgroup_move(int dirfd, long pid)
-{
-	long fd = sf_sys4(SF_NR_openat, dirfd, "cgroup.procs",
-			  O_WRONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return fd == -ENOTDIR || fd == -ENOENT ? -EBADF : fd;
-	char buf[24];
-	int n = sf_fmt(buf, sizeof buf, "%ld", pid);
-	long w = sf_sys3(SF_NR_write, fd, buf, n);
-	sf_sys1(SF_NR_close, fd);
-	return w < 0 ? w : 0;
-}
-
-static long fork_shape(ucontext_t *uc, const struct clone_req *q)
+static long fork_shape(ucontext_t *uc, struct cargs_req *q, uintptr_t buf)
 {
 	int hold[2] = {-1, -1};
 	long r = 0;
-	long last = -1, nsfd = -1;
-	if (q->has_tid)
-		r = set_tid_prepare(q->want_tid, &last, &nsfd);
-	if (!r && q->cgroup_fd >= 0)
-		r = cgroup_check(q->cgroup_fd);
-	if (!r && (q->has_tid || q->cgroup_fd >= 0))
+	int held = q->has_tid || q->cgroup_fd >= 0;
+	/* the pipe first: cargs_fork_prepare's ns_last_pid write is the last
+	 * step before the clone */
+	if (held) {
 		r = sf_sys2(SF_NR_pipe2, hold, O_CLOEXEC);
-	if (!r && nsfd >= 0)
-		r = set_tid_write(nsfd, q->want_tid);
-	if (r) {
-		if (nsfd >= 0) {
-			sf_sys1(SF_NR_close, nsfd);
-			set_tid_restore(last);
+		if (!r) {
+			r = cargs_fork_prepare(&sf_self_caller, buf, q);
+			if (r) {
+				sf_sys1(SF_NR_close, hold[0]);
+				sf_sys1(SF_NR_close, hold[1]);
+			}
 		}
-		if (hold[0] >= 0) {
-			sf_sys1(SF_NR_close, hold[0]);
-			sf_sys1(SF_NR_close, hold[1]);
-		}
-		return r;
 	}
+	if (r)
+		return r;
 	/* The child sets its TLS last (sf_arch_settls_sigreturn): before
 	 * that it runs sysfill's code, which uses the caller's TLS. */
 	long pid = sf_syscall6(SF_NR_clone,
 			       (long)(q->flags & ~(unsigned long)CLONE_SETTLS),
 			       0, q->ptid, q->ctid, 0, 0);
-	if (nsfd >= 0) {
-		sf_sys1(SF_NR_close, nsfd); /* in the child too */
-		if (pid != 0)
-			set_tid_restore(last);
-	}
-	if (pid != 0 && hold[0] >= 0) {
+	if (pid != 0 && held) {
 		sf_sys1(SF_NR_close, hold[0]);
-		r = pid < 0 ? pid : 0;
-		if (!r && q->has_tid && pid != q->want_tid)
-			r = -EEXIST; /* another process took the pid first */
-		if (!r && q->cgroup_fd >= 0)
-			r = cgroup_move(q->cgroup_fd, pid);
+		r = cargs_fork_finish(&sf_self_caller, buf, q, pid);
 		if (r && pid > 0) {
 			/* held: it has run none of the program's code */
 			undo_child(pid);
@@ -255,8 +138,10 @@ static long fork_shape(ucontext_t *uc, const struct clone_req *q)
 	}
 	if (pid != 0)
 		return finish_parent(q, pid);
-	if (hold[0] >= 0) {
+	if (held) {
 		char c;
+		if (q->nsfd >= 0)
+			sf_sys1(SF_NR_close, q->nsfd); /* cargs_fork_prepare's */
 		sf_sys1(SF_NR_close, hold[1]);
 		if (sf_sys3(SF_NR_read, hold[0], &c, 1) != 1)
 			sf_sys1(SF_NR_exit_group, 0); /* the parent gave up */
@@ -278,7 +163,7 @@ static long fork_shape(ucontext_t *uc, const struct clone_req *q)
 /* Copy the kernel's part of UC into DST, for a child that returns 0 on
  * stack SP with its floating-point state at FP. */
 static void child_frame(ucontext_t *dst, const ucontext_t *uc,
-			const struct clone_req *q, uintptr_t sp, uintptr_t fp)
+			const struct cargs_req *q, uintptr_t sp, uintptr_t fp)
 {
 	__builtin_memcpy(dst, uc, SF_UC_KSIZE);
 	sf_ctx_set_result(dst, 0);
@@ -311,7 +196,7 @@ static void stack_fresh(uintptr_t base, uintptr_t top)
 #endif
 }
 
-static long stack_shape(ucontext_t *uc, const struct clone_req *q)
+static long stack_shape(ucontext_t *uc, const struct cargs_req *q)
 {
 	const void *fp = sf_ctx_fpstate(uc);
 	size_t fpsize = fp ? sf_arch_fpstate_size(fp) : 0;
@@ -342,7 +227,7 @@ static long stack_shape(ucontext_t *uc, const struct clone_req *q)
  * are kept in (mapped at the first such call, kept for the thread). */
 #define VF_SIZE (64 * 1024)
 struct vfork_buf {
-	struct clone_req q;
+	struct cargs_req q;
 	uintptr_t sp; /* the caller's */
 	ucontext_t frame __attribute__((aligned(64)));
 	unsigned char fpstate[] __attribute__((aligned(64)));
@@ -356,7 +241,7 @@ static long vfork_parent_done(long pid)
 	return finish_parent(&vfork_buf->q, pid);
 }
 
-static long vfork_same_stack(ucontext_t *uc, const struct clone_req *q)
+static long vfork_same_stack(ucontext_t *uc, const struct cargs_req *q)
 {
 	const void *fp = sf_ctx_fpstate(uc);
 	size_t fpsize = fp ? sf_arch_fpstate_size(fp) : 0;
@@ -383,149 +268,15 @@ static long vfork_same_stack(ucontext_t *uc, const struct clone_req *q)
 		vfork_parent_done);
 }
 
-/* The inode of pid namespace file PATH (/proc/.../ns/pid...), 0 if none. */
-static uint64_t pidns_ino(const char *path)
-{
-	struct stat st;
-	if (sf_sys4(SF_NR_newfstatat, AT_FDCWD, path, &st, 0) < 0)
-		return 0;
-	return st.st_ino;
-}
-
-/* Where a child goes (pid_for_children, kernel/pid.c alloc_pid's NS):
- * 0 the caller's own namespace; after unshare(CLONE_NEWPID) 1 a new one
- * with no process yet (the next child becomes its pid 1: no child reaper,
- * and set_tid[0] can only be 1; the kernel then refuses to open
- * pid_for_children, pidns_for_children_get()), 2 a new one that has its
- * pid 1. */
-static int pidns_for_children(void)
-{
-	static const char kids[] = "/proc/self/ns/pid_for_children";
-	struct stat st;
-	if (sf_sys4(SF_NR_newfstatat, AT_FDCWD, kids, &st,
-		    AT_SYMLINK_NOFOLLOW) < 0)
-		return 0; /* before 4.12, or no /proc */
-	uint64_t own = pidns_ino("/proc/self/ns/pid");
-	if (sf_sys4(SF_NR_newfstatat, AT_FDCWD, kids, &st, 0) == -ENOENT)
-		return 1;
-	return own && st.st_ino != own ? 2 : 0;
-}
-
-/* alloc_pid's reading of set_tid (kernel/pid.c): set_tid[0] is the pid in
- * the child's namespace (a new one with CLONE_NEWPID or after an
- * unshare(CLONE_NEWPID), one level below the caller's), each next one the
- * pid a level up; no more entries than the
- * child's namespace has levels. A new namespace's pid can only be 1 (the
- * legacy clone gives exactly that); the caller's level is emulated with
- * ns_last_pid (Q->has_tid); deeper lists are left to cargs_to_legacy,
- * which answers as 5.3-5.4 (E2BIG). Returns 0 or -errno. */
-static long set_tid_plan(const struct sysfill_clone_args *ca,
-			 struct clone_req *q)
-{
-	uint64_t n = ca->set_tid_size;
-	if (!n)
-		return 0;
-	/* a new namespace for the child, of CLONE_NEWPID or of an earlier
-	 * unshare(CLONE_NEWPID); both at once are two levels deeper */
-	int unshared = pidns_for_children();
-	if (unshared == 2 || (unshared && (ca->flags & CLONE_NEWPID) && n > 1))
-		return -E2BIG; /* its pids cannot be placed: as 5.4 answers */
-	int newpid = (ca->flags & CLONE_NEWPID) || unshared;
-	int level = n > 1 ? proc_pidns_level() : 0;
-	if (level >= 0 && n > (uint64_t)level + 1 + newpid)
-		return -EINVAL;
-	if (n > (uint64_t)1 + newpid)
-		return 0;
-	int32_t tids[2];
-	if (sf_self_caller.read(&sf_self_caller, tids, (uintptr_t)ca->set_tid,
-				n * sizeof tids[0]))
-		return -EFAULT;
-	if (newpid) {
-		char buf[32];
-		if (proc_read("/proc/sys/kernel/pid_max", buf, sizeof buf) > 0 &&
-		    (tids[0] < 1 || (uint64_t)tids[0] >= proc_number(buf)))
-			return -EINVAL;
-		if (tids[0] != 1) /* no child reaper there yet */
-			return -EINVAL;
-	}
-	if (n > (uint64_t)newpid) {
-		q->has_tid = 1;
-		q->want_tid = tids[newpid];
-	}
-	q->tid_planned = 1;
-	return 0;
-}
-
 long sf_clone_emulate(ucontext_t *uc, long nr, const long a[6])
 {
-	struct clone_req q = {0};
-	if (nr == SF_NR_clone3) {
-		struct sysfill_clone_args ca;
-		long out[6];
-		unsigned long extra;
-		long r = cargs_load(&sf_self_caller, (uintptr_t)a[0],
-				    (size_t)a[1], &ca);
-		if (r)
-			return r;
-		/* set_tid (set_tid_plan) and CLONE_INTO_CGROUP: emulated for
-		 * the fork shape; otherwise cargs_to_legacy answers as
-		 * 5.3-5.6. */
-		struct sysfill_clone_args legacy = ca;
-		q.cgroup_fd = -1;
-		if (!(ca.flags & CLONE_VM)) {
-			r = set_tid_plan(&ca, &q);
-			if (r)
-				return r;
-			if (q.tid_planned)
-				legacy.set_tid = legacy.set_tid_size = 0;
-			if (ca.flags & CLONE_INTO_CGROUP) {
-				q.cgroup_fd = (int)ca.cgroup;
-				legacy.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
-				legacy.cgroup = 0;
-			}
-		}
-		r = cargs_to_legacy(&legacy, out, &extra);
-		if (r)
-			return r;
-		/* Thread pidfds (6.9) are not emulated: 5.3-6.8's answer. */
-		if ((extra & CLONE_PIDFD) && (ca.flags & CLONE_THREAD))
-			return -EINVAL;
-		q.flags = (unsigned long)out[0];
-		q.stack_top = (uintptr_t)out[1];
-		q.stack_base = (uintptr_t)ca.stack;
-		q.ptid = out[2];
-		q.ctid = out[3];
-		q.tls = out[4];
-		q.extra = extra;
-		q.pidfd_at = (uintptr_t)ca.pidfd;
-	} else {
-		/* Legacy clone with CLONE_PIDFD (the filter traps no other):
-		 * the checks of kernel_clone and copy_process on that flag, as
-		 * 5.2-6.8 make them; the legacy call makes the others. */
-		unsigned long f = (unsigned long)a[0] & 0xffffffffUL;
-		if (f & (CLONE_PARENT_SETTID | CLONE_DETACHED | CLONE_THREAD))
-			return -EINVAL;
-		q.flags = f & ~(unsigned long)CLONE_PIDFD;
-		q.stack_top = (uintptr_t)a[1];
-		q.ptid = a[2];
-		q.ctid = a[3];
-		q.tls = a[4];
-		q.extra = CLONE_PIDFD;
-		q.pidfd_at = (uintptr_t)a[2];
-		q.cgroup_fd = -1;
-	}
-	if (q.extra & CLONE_PIDFD) {
-		/* The kernel fails with EFAULT, and no child, when it cannot
-		 * store the pidfd: check the slot is writable first. */
-		int v;
-		if (sf_self_caller.read(&sf_self_caller, &v, q.pidfd_at,
-					sizeof v) ||
-		    sf_self_caller.write(&sf_self_caller, q.pidfd_at, &v,
-					 sizeof v))
-			return -EFAULT;
-	}
+	struct cargs_req q;
+	char buf[CARGS_BUF]; /* the caller's memory is ours */
+	long r = cargs_request(&sf_self_caller, nr, a, (uintptr_t)buf, &q);
+	if (r)
+		return r;
 	if (!(q.flags & CLONE_VM))
-		return fork_shape(uc, &q);
+		return fork_shape(uc, &q, (uintptr_t)buf);
 	if (q.stack_top)
 		return stack_shape(uc, &q);
 	if (q.flags & CLONE_VFORK)

@@ -54,4 +54,57 @@ SF_HIDDEN long cargs_load(const struct sf_caller *c, uintptr_t uargs,
 SF_HIDDEN long cargs_to_legacy(const struct sysfill_clone_args *a, long out[6],
 			       unsigned long *extra_flags);
 
+/* One emulated clone3 or clone(CLONE_PIDFD), decoded for a front end. */
+struct cargs_req {
+	unsigned long flags;  /* legacy flags, exit signal included */
+	uintptr_t stack_top;  /* 0: none */
+	uintptr_t stack_base; /* clone3 only; 0: unknown (legacy clone) */
+	long ptid, ctid, tls;
+	unsigned long extra;  /* CLONE_PIDFD, CLONE_CLEAR_SIGHAND */
+	uintptr_t pidfd_at;   /* where the pidfd goes (CLONE_PIDFD) */
+	int has_tid, want_tid; /* set_tid: the pid asked for in the caller's
+				* pid namespace */
+	int cgroup_fd;        /* CLONE_INTO_CGROUP's fd, -1: none */
+	long last_pid;        /* ns_last_pid before cargs_fork_prepare, -1 */
+	int nsfd;             /* the caller's ns_last_pid fd, open from
+			       * cargs_fork_prepare to cargs_fork_finish (the
+			       * child's copy the front end closes), -1 */
+};
+
+/* Caller memory the set_tid and CLONE_INTO_CGROUP steps use (paths, file
+ * contents), given by the front end. */
+#define CARGS_BUF 2048
+
+/* Decode and validate clone3 (NR SF_NR_clone3, raw ARGS A) or legacy
+ * clone with CLONE_PIDFD (SF_NR_clone) as the kernel does, reading and
+ * probing caller memory through C: the clone3_args rules (cargs_load), the
+ * CLONE_PIDFD rules of kernel_clone/copy_process for legacy clone (as
+ * 5.2-6.8), thread pidfds answered as 5.3-6.8 (EINVAL), and the pidfd slot
+ * must be writable (the kernel fails with EFAULT and no child).
+ * A clone3 of fork shape (neither CLONE_VM nor CLONE_VFORK) given BUF
+ * (CARGS_BUF bytes of caller memory for calls made as the caller,
+ * sf_caller_sys; 0: none)
+ * gets set_tid at the caller's level and CLONE_INTO_CGROUP (Q->has_tid,
+ * want_tid, cgroup_fd), for cargs_fork_prepare/finish around a clone whose
+ * child is held until then; otherwise they get the answers of
+ * cargs_to_legacy. Returns 0 and fills *Q, or -errno. Signal-safe. */
+SF_HIDDEN long cargs_request(const struct sf_caller *c, long nr,
+			     const long a[6], uintptr_t buf,
+			     struct cargs_req *q);
+
+/* Before the legacy clone of Q (Q->has_tid or Q->cgroup_fd >= 0), as the
+ * caller (sf_caller_sys; BUF as above): alloc_pid's checks of set_tid, then
+ * ns_last_pid set to the pid - 1 (its value before in Q->last_pid); the
+ * cgroup fd must be a cgroup2 directory. Returns 0 or -errno (then nothing
+ * is left changed). */
+SF_HIDDEN long cargs_fork_prepare(const struct sf_caller *c, uintptr_t buf,
+				  struct cargs_req *q);
+/* After that clone returned PID (-errno: failed) in the parent, its child
+ * held before any of the program's code: ns_last_pid put back, the pid
+ * checked (EEXIST: another process took it first), the child moved into
+ * the cgroup (written to cgroup.procs as the caller). Returns 0 (release
+ * the child) or -errno (kill and reap the child if PID > 0, and fail). */
+SF_HIDDEN long cargs_fork_finish(const struct sf_caller *c, uintptr_t buf,
+				 struct cargs_req *q, long pid);
+
 #endif

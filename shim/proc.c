@@ -36,24 +36,6 @@ uint64_t proc_number(const char *s)
 	return v;
 }
 
-int proc_pidns_level(void)
-{
-	char buf[4096];
-	if (proc_read("/proc/self/status", buf, sizeof buf) < 0)
-		return -1;
-	const char *p = buf;
-	while (*p && !(p[0] == 'N' && !__builtin_memcmp(p, "NSpid:", 6)))
-		while (*p && *p++ != '\n')
-			;
-	if (!*p)
-		return -1;
-	int n = 0;
-	for (p += 6; *p && *p != '\n'; p++)
-		if (*p >= '0' && *p <= '9' && (p[-1] == ' ' || p[-1] == '\t'))
-			n++;
-	return n - 1;
-}
-
 int proc_stat(pid_t pid, uint64_t *starttime, char *state)
 {
 	/* The caller's own process runs, and its pid cannot be reused while

@@ -357,9 +357,6 @@ SF_HIDDEN int sf_helpers_retire(void);
 SF_HIDDEN long proc_read(const char *path, char *buf, size_t len);
 /* The decimal number at S (its leading digits). */
 SF_HIDDEN uint64_t proc_number(const char *s);
-/* The caller's pid namespace level (NSpid fields of /proc/self/status
- * minus one), -1 if unknown. */
-SF_HIDDEN int proc_pidns_level(void);
 /* starttime (field 22) and state char of /proc/PID/stat. 0 or -errno. */
 SF_HIDDEN int proc_stat(pid_t pid, uint64_t *starttime, char *state);
 /* Numeric field FIELD (>= 4, as proc(5) counts) of /proc/PID/stat, or

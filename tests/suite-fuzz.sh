@@ -9,9 +9,10 @@
 # end line counts fds, threads and children left over (a leak is a
 # divergence). Every run has a hard timeout (a hang fails), and the fuzzer's
 # own helper kills it at its deadline.
-# Trace mode answers clone3 with ENOSYS by design (issue 13): its transcript
-# and its native oracle are made with FUZZ_NO_CLONE3=1 (the clone3 picks
-# call clone), so that the rest of its calls stay comparable.
+# Trace mode's transcript and its native oracle are made with
+# FUZZ_NO_CLONE3=1 (the clone3 picks call clone), from when trace mode
+# answered clone3 with ENOSYS; it emulates clone3 now (tracer/clone.c),
+# which the conformance scenarios compare, not yet this fuzzer.
 # FUZZ_SEEDS, FUZZ_CALLS (all modes) override the seeds and calls (make
 # fuzz); FUZZ_VERBOSE=1 prints the known divergences too. Rows whose reason
 # starts with "intermittent:" are exempt from the stale check (see the table).

@@ -736,12 +736,15 @@ static const char *with_sysfill(const struct report *rep, int i, char *buf,
 	int ptrace = rep->ptrace.status == PS_NATIVE;
 	snprintf(buf, len, "emulated (%s%s)",
 		 seccomp ? "preload" : "preload: calls made through libc only",
-		 /* trace mode emulates the pidfd calls, not clone3 (it
-		  * answers ENOSYS) nor CLONE_PIDFD, setns, PIDFD_THREAD
-		  * or the pidfs ioctls */
-		 ptrace && i != KF_CLONE3 && i != KF_CLONE_PIDFD &&
-				 i != KF_SETNS_PIDFD && i != KF_PIDFD_THREAD &&
-				 i < KF_PIDFD_NS_IOCTL
+		 /* trace mode emulates them, but for a clone3 that a
+		  * seccomp profile refuses with EPERM (its rule wins over
+		  * trace mode's SECCOMP_RET_TRACE: answered ENOSYS), and
+		  * but for what only the library has: setns,
+		  * process_madvise/mrelease, PIDFD_THREAD, exit info */
+		 ptrace && !(i == KF_CLONE3 && f[i].err == EPERM) &&
+				 i != KF_SETNS_PIDFD && i != KF_PROCESS_MADVISE &&
+				 i != KF_PROCESS_MRELEASE && i != KF_PIDFD_THREAD &&
+				 i != KF_PIDFD_INFO_EXIT
 			 ? ", trace"
 			 : "");
 	return buf;

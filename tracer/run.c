@@ -406,8 +406,11 @@ int cmd_run(int argc, char **argv)
 		     pr && pr->syscall; pr++)
 			if (!strcmp(pr->syscall, "clone3") && pr->err == EPERM)
 				eperm_clone3 = 1;
+		/* clone3 is emulated, except on a simulated kernel
+		 * without it (and over a profile's EPERM): ENOSYS */
 		return trace_run(path, o.argv, ctx, o.quiet, emulates,
-				 eperm_clone3, 0, o.kv && o.kv < KV(5, 2));
+				 eperm_clone3 || (o.kv && o.kv < KV(5, 3)), 0,
+				 o.kv && o.kv < KV(5, 2));
 	}
 	if (plan.gaps & (1u << KF_CLONE_PIDFD)) {
 		/* Before 5.2 clone ignores CLONE_PIDFD: only the

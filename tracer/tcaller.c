@@ -27,15 +27,6 @@
  * table), the last call of an emulation left to the tracee as its own,
  * pidfds resolved here (tracer pidfds, /proc/<pid> directories, kernel
  * pidfds). */
-struct tcaller {
-	struct sf_caller c; /* first: the engine's view */
-	struct call *call;
-	char proc[64], self[48];
-	int nested;         /* the tracee is in a deeper pid namespace */
-	int tailed;         /* tail/last: the call to leave to the tracee */
-	long tail_nr, tail_a[6];
-};
-
 static struct call *tc_call(const struct sf_caller *c)
 {
 	return ((const struct tcaller *)c)->call;
@@ -190,7 +181,7 @@ static void tc_reaped(const struct sf_caller *c, int fd)
 static long tc_defer_stop_wait(const struct sf_caller *c, pid_t pid,
 			       uintptr_t infop, int options, uintptr_t ru);
 
-static void tcaller_init(struct tcaller *t, struct call *k)
+void tcaller_init(struct tcaller *t, struct call *k)
 {
 	memset(t, 0, sizeof *t);
 	t->call = k;

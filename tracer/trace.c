@@ -3,9 +3,10 @@
  * The supervisor (this process) forks the program, PTRACE_SEIZEs it with
  * fork/vfork/clone/exec/exit tracing, and the child loads a seccomp filter
  * that returns SECCOMP_RET_TRACE only for the calls emulated here
- * (pidfd_open, pidfd_send_signal, pidfd_getfd, waitid with P_PIDFD) and for
- * ptrace; every other call runs without a stop. clone3 gets ENOSYS from the
- * filter itself when emulating (glibc, musl and Go then use clone).
+ * (pidfd_open, pidfd_send_signal, pidfd_getfd, waitid with P_PIDFD, clone3
+ * and clone with CLONE_PIDFD: clone.c) and for ptrace; every other call
+ * runs without a stop. clone3 gets ENOSYS from the filter itself under
+ * --kernel < 5.3 or a profile that refuses it.
  *
  * Everything the program asks for is done BY THE TRACEE, with its own
  * credentials: a stopped call is rewritten in place into the call that does
@@ -74,6 +75,7 @@ enum {
 	TR_CLONE_PIDFD,
 	TR_IOCTL,
 	TR_SIGACTION,
+	TR_CLONE3,
 };
 
 extern char **environ;
@@ -136,6 +138,8 @@ static void do_sigaction_sigsys(struct call *c)
 	finish_with(c, SF_NR_rt_sigaction, SIGSYS, (long)s, c->a[2], 8, 0);
 }
 
+static int clone_pidfd_ignored;
+
 void serve(struct call *c)
 {
 	switch (c->nr) {
@@ -156,8 +160,13 @@ void serve(struct call *c)
 		return do_sigaction_sigsys(c);
 	case SF_NR_clone:
 		/* --kernel < 5.2: CLONE_PIDFD ignored, the slot untouched */
-		return finish_with(c, SF_NR_clone, c->a[0] & ~(long)CLONE_PIDFD,
-				   c->a[1], c->a[2], c->a[3], c->a[4]);
+		if (clone_pidfd_ignored)
+			return finish_with(c, SF_NR_clone,
+					   c->a[0] & ~(long)CLONE_PIDFD, c->a[1],
+					   c->a[2], c->a[3], c->a[4]);
+		return trace_clone(c);
+	case SF_NR_clone3:
+		return trace_clone(c);
 	}
 	finish(c, -ENOSYS);
 }
@@ -207,6 +216,7 @@ static void on_tick(int sig)
 
 void task_exited(pid_t tid, int status)
 {
+	trace_clone_gone(tid);
 	task_del(tid);
 	watches_exit(tid);
 	if (tid == main_pid)
@@ -244,6 +254,7 @@ static void loop(void)
 		}
 		if (!WIFSTOPPED(st))
 			continue;
+		int fresh = !task_find(tid);
 		task_add(tid);
 		int sig = WSTOPSIG(st), ev = st >> 16;
 		unsigned long msg = 0;
@@ -254,9 +265,13 @@ static void loop(void)
 		case PTRACE_EVENT_FORK:
 		case PTRACE_EVENT_VFORK:
 		case PTRACE_EVENT_CLONE:
-			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 &&
-			    task_add((pid_t)msg))
-				sigsys_inherit(tid, (pid_t)msg, ev == PTRACE_EVENT_CLONE);
+			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0) {
+				if (task_add((pid_t)msg))
+					sigsys_inherit(tid, (pid_t)msg,
+						       ev == PTRACE_EVENT_CLONE);
+				if (trace_clone_event(tid, (pid_t)msg))
+					continue;
+			}
 			resume(PTRACE_CONT, tid, 0);
 			continue;
 		case PTRACE_EVENT_EXEC:
@@ -270,6 +285,8 @@ static void loop(void)
 			resume(PTRACE_CONT, tid, 0);
 			continue;
 		case PTRACE_EVENT_STOP:
+			if (trace_clone_first_stop(tid, fresh))
+				continue;
 			if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
 			    sig == SIGTTOU) {
 				eintr_group_stop(tid);
@@ -285,6 +302,8 @@ static void loop(void)
 			continue;
 		}
 		if (sig == SYSGOOD_TRAP) {
+			if (trace_clone_exit(tid))
+				continue;
 			struct task *t = task_find(tid);
 			if (t && t->fix) {
 				waitid_fixup(tid, t);
@@ -322,9 +341,10 @@ static int add_trace(scmp_filter_ctx ctx, const char *name, int tag, int ncmp,
 				      (int)nr, (unsigned)ncmp, cmp);
 }
 
-/* clone3_enosys: answer clone3 with ENOSYS (emulating, or a profile
+/* clone3_enosys: answer clone3 with ENOSYS (--kernel < 5.3, or a profile
  * answers EPERM, which breaks glibc's pthread_create; ENOSYS makes it fall
- * back to clone, and this filter, loaded last, wins over the profile's). */
+ * back to clone, and this filter, loaded last, wins over the profile's);
+ * otherwise, emulating, clone3 is emulated (clone.c). */
 static int build_trace_filter(int emulate, int clone3_enosys,
 			      int ignore_clone_pidfd, scmp_filter_ctx *out)
 {
@@ -335,7 +355,9 @@ static int build_trace_filter(int emulate, int clone3_enosys,
 	int r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW);
 	if (!r)
 		r = add_trace(ctx, "ptrace", TR_PTRACE, 0, NULL);
-	if (!r && ignore_clone_pidfd) {
+	/* clone(CLONE_PIDFD): the flag ignored (--kernel < 5.2), or
+	 * emulated (clone.c) */
+	if (!r && (ignore_clone_pidfd || emulate)) {
 		struct scmp_arg_cmp f = {
 			.arg = 0, .op = SCMP_CMP_MASKED_EQ,
 			.datum_a = CLONE_PIDFD, .datum_b = CLONE_PIDFD,
@@ -370,11 +392,15 @@ static int build_trace_filter(int emulate, int clone3_enosys,
 		if (!r)
 			r = add_trace(ctx, "rt_sigaction", TR_SIGACTION, 1, &sigsys);
 	}
-	/* clone3: ENOSYS, as 5.2; libcs fall back to clone, and no kernel
-	 * pidfd comes out of it. */
+	/* clone3: emulated (clone.c), so that no kernel pidfd comes out of
+	 * it; ENOSYS as 5.2 where asked (--kernel < 5.3, or over a profile's
+	 * EPERM, which an ERRNO rule of ours can override and a TRACE rule
+	 * cannot: glibc then falls back to clone). */
 	long nr = sysnr("clone3");
-	if (!r && nr >= 0 && (emulate || clone3_enosys))
+	if (!r && nr >= 0 && clone3_enosys)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), (int)nr, 0);
+	else if (!r && nr >= 0 && emulate)
+		r = add_trace(ctx, "clone3", TR_CLONE3, 0, NULL);
 	if (r) {
 		seccomp_release(ctx);
 		return r;
@@ -415,11 +441,18 @@ int trace_run(const char *path, char **argv, void *kctx, int quiet,
 	follow_cpu = env_bool("SYSFILL_TRACE_FOLLOW", follow_cpu);
 	spin_ns = env_ulong("SYSFILL_TRACE_SPIN_US", spin_ns / 1000) * 1000;
 	prog_name = argv[0];
+	clone_pidfd_ignored = ignore_clone_pidfd;
 	int forced = env_bool("SYSFILL_FORCE", 0);
 	emulating = !no_emulate &&
 		    (forced || force_emulate || kernel_lacks_pidfd());
+	/* clone3 refused by a seccomp profile around us: its ERRNO rule
+	 * wins over our TRACE one, and ENOSYS from ours over its EPERM */
+	errno = 0;
+	if (emulating && syscall(SF_NR_clone3, 0, 0) < 0 && errno == EPERM)
+		clone3_enosys = 1;
 	tlog(2, "trace mode: %s%s", emulating ? "emulating pidfd_open, "
-	     "pidfd_send_signal, pidfd_getfd, waitid(P_PIDFD); clone3 -> ENOSYS"
+	     "pidfd_send_signal, pidfd_getfd, waitid(P_PIDFD), "
+	     "clone(CLONE_PIDFD), clone3 (-> ENOSYS where refused)"
 	     : "kernel has the pidfd calls: nothing emulated",
 	     forced ? " (SYSFILL_FORCE)" : "");
 

@@ -8,6 +8,8 @@
  * tcaller.c  the engine's rules (shim/) run for a tracee: struct
  *            sf_caller by ptrace
  * tsigsys.c  the calls of an inherited libsysfill.so filter
+ * clone.c    clone3 and clone(CLONE_PIDFD), validated by the engine
+ *            (shim/clone_args.c)
  *
  * Every rule of the pidfd calls is the engine's; these files only know
  * how a tracee's call is caught and answered. */
@@ -97,9 +99,17 @@ int tgid_of(pid_t tid);
 void requeue(struct call *c);
 /* The program sees RESULT; C resumes. */
 void finish(struct call *c, long result);
+/* Set C's registers so that its tracee makes NR(ARGS) as its own call
+ * once resumed (rewritten in place at a seccomp stop, else the syscall
+ * instruction run again; registers past NR's arguments keep the
+ * program's values). 0 or -errno. */
+int trace_reissue(struct call *c, long nr, const long args[6]);
 /* C makes NR(ARGS) as its own call, resumed with REQ (PTRACE_CONT, or
  * PTRACE_SYSCALL to stop at its exit). */
 void leave_to_tracee(struct call *c, int req, long nr, const long args[6]);
+/* Resume C->tid with PTRACE_SYSCALL up to its next syscall stop (signals
+ * meanwhile kept in C->pend). 0, or -ESRCH if it died. */
+int to_syscall_stop(struct call *c);
 /* C makes NR(A0..A4) as its own call, whose result is the program's. */
 void finish_with(struct call *c, long nr, long a0, long a1, long a2, long a3,
 		 long a4);
@@ -140,17 +150,46 @@ long trace_pidfd_new(struct call *c, pid_t pid, unsigned flags);
 void do_pidfd_open(struct call *c);
 
 /* ---- tcaller.c ---- */
+/* The engine's view of a stopped call's tracee (struct sf_caller by
+ * ptrace): for the engine's rules run from other parts (clone.c). */
+struct tcaller {
+	struct sf_caller c; /* first: the engine's view */
+	struct call *call;
+	char proc[64], self[48];
+	int nested;         /* the tracee is in a deeper pid namespace */
+	int tailed;         /* tail/last: the call to leave to the tracee */
+	long tail_nr, tail_a[6];
+};
+void tcaller_init(struct tcaller *t, struct call *k);
 /* pidfd_send_signal, waitid(P_PIDFD), pidfd_getfd, ioctl: the engine's. */
 void do_engine(struct call *c);
 /* The exit stop of a deferred waitid peek. */
 void waitid_fixup(pid_t tid, struct task *t);
 
 /* ---- tsigsys.c ---- */
-/* The recorded SIGSYS action goes with a fork (CLONE: a clone event,
- * which may be a thread), and exec resets it as the kernel does. */
+/* The virtual SIGSYS mask bit goes with every new task, the recorded
+ * SIGSYS action with a fork (CLONE: a clone event, which may be a
+ * thread), and exec resets it as the kernel does. */
 void sigsys_inherit(pid_t parent, pid_t child, int clone);
+/* TID's recorded SIGSYS action as flush_signal_handlers leaves it (exec,
+ * CLONE_CLEAR_SIGHAND). */
 void sigsys_exec(pid_t tid);
 /* A SIGSYS of an inherited libsysfill.so filter: 1 if served. */
 int on_preload_trap(pid_t tid, const siginfo_t *si);
+
+/* ---- clone.c: clone3 and clone(CLONE_PIDFD) ---- */
+/* Emulate C (clone3 or clone with CLONE_PIDFD) stopped at a seccomp or
+ * signal-delivery stop: validated, rewritten into the legacy clone the
+ * tracee then makes; finished at its syscall-exit stop. */
+void trace_clone(struct call *c);
+/* Main-loop hooks; each returns 1 if it took the stop over (resumed or
+ * kept the task). A syscall stop of TID: */
+int trace_clone_exit(pid_t tid);
+/* PTRACE_EVENT_FORK/VFORK/CLONE of PARENT that made CHILD: */
+int trace_clone_event(pid_t parent, pid_t child);
+/* A PTRACE_EVENT_STOP of TID (FRESH: the first stop we see of it): */
+int trace_clone_first_stop(pid_t tid, int fresh);
+/* TID is gone. */
+void trace_clone_gone(pid_t tid);
 
 #endif

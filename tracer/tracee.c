@@ -384,7 +384,7 @@ static int sys_arity(long nr)
 	return 6;
 }
 
-void leave_to_tracee(struct call *c, int req, long nr, const long args[6])
+int trace_reissue(struct call *c, long nr, const long args[6])
 {
 	/* The registers past NR's arguments keep the program's values: the
 	 * kernel preserves them, and programs rely on it (glibc's sigaction
@@ -400,7 +400,12 @@ void leave_to_tracee(struct call *c, int req, long nr, const long args[6])
 		sf_pt_set_pc(&r, sf_pt_pc(&c->orig) - SF_SYSCALL_INSN_LEN);
 		sf_pt_set_result(&r, nr);
 	}
-	setregs(c->tid, &r);
+	return setregs(c->tid, &r);
+}
+
+void leave_to_tracee(struct call *c, int req, long nr, const long args[6])
+{
+	trace_reissue(c, nr, args);
 	resume(req, c->tid, 0);
 }
 

@@ -252,7 +252,8 @@ int sysfill_lib_path(char *buf, size_t len);
 int trace_emulates(unsigned kv);
 /* Run argv (path resolved) under the tracing supervisor; kctx (may be
  * NULL) is a built --kernel/--profile filter the program gets first;
- * clone3_enosys: answer clone3 with ENOSYS (a profile answers EPERM);
+ * clone3_enosys: answer clone3 with ENOSYS (a profile answers EPERM, or
+ * --kernel < 5.3); otherwise, when emulating, clone3 is emulated;
  * no_emulate: emulate nothing, whatever the kernel lacks (--no-emulate);
  * ignore_clone_pidfd: clear CLONE_PIDFD from clone's flags, as a kernel
  * before 5.2 ignores it (--kernel < 5.2).

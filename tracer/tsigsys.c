@@ -73,6 +73,10 @@ static struct task *sigsys_owner(pid_t tid)
 
 void sigsys_inherit(pid_t parent, pid_t child, int clone)
 {
+	/* the new task's mask is its creator's: the virtual SIGSYS bit too */
+	struct task *pt = task_find(parent), *ct = task_find(child);
+	if (pt && ct)
+		ct->sigsys_blocked = pt->sigsys_blocked;
 	struct task *p = sigsys_owner(parent), *c;
 	if (!p || !p->sigsys_set)
 		return;
@@ -174,15 +178,8 @@ int on_preload_trap(pid_t tid, const siginfo_t *si)
 		inherited_sigaction_sigsys(&c);
 		return 1;
 	case SF_NR_clone3:
-		/* as trace mode answers it: glibc falls back to clone */
-		finish(&c, -ENOSYS);
-		return 1;
-	case SF_NR_clone:
-		/* clone(CLONE_PIDFD): run as a kernel before 5.2 runs it (the
-		 * flag ignored, the pidfd slot untouched); without the flag the
-		 * filter lets it through. */
-		finish_with(&c, SF_NR_clone, c.a[0] & ~(long)CLONE_PIDFD, c.a[1],
-			    c.a[2], c.a[3], c.a[4]);
+	case SF_NR_clone: /* with CLONE_PIDFD: the filter traps no other */
+		trace_clone(&c);
 		return 1;
 	default:
 		return 0;

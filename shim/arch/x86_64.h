@@ -25,6 +25,7 @@ enum {
 	SF_NR_rt_sigreturn = 15,
 	SF_NR_ioctl = 16,
 	SF_NR_pread64 = 17,
+	SF_NR_pwrite64 = 18,
 	SF_NR_sched_yield = 24,
 	SF_NR_mincore = 27,
 	SF_NR_madvise = 28,

@@ -197,6 +197,50 @@ static void counter(void)
 	waitpid(c, NULL, 0);
 }
 
+/* The caller itself in a new pid namespace (its init): set_tid names pids
+ * of that namespace, the pidfd is the child's; a pid in use is EEXIST. */
+static void nested_caller(void)
+{
+	fflush(stdout);
+	if (unshare(CLONE_NEWPID) < 0) {
+		out("nested: unshare = -1 %s", errname(errno));
+		return;
+	}
+	pid_t init = fork();
+	if (init == 0) {
+		out("nested: caller pid %d", (int)getpid());
+		for (int want = 5; want <= 6; want++) {
+			int tid = want, pidfd = -1;
+			struct sysfill_clone_args a = {.flags = CLONE_PIDFD,
+						       .pidfd = (uintptr_t)&pidfd,
+						       .exit_signal = SIGCHLD,
+						       .set_tid = (uintptr_t)&tid,
+						       .set_tid_size = 1};
+			fflush(stdout);
+			long r = raw_clone3(&a, sizeof a, exit0);
+			if (r < 0) {
+				out("nested-tid-%d: -1 %s", want, errname((int)-r));
+				continue;
+			}
+			siginfo_t si;
+			memset(&si, 0, sizeof si);
+			long w = sys_waitid(P_PIDFD, pidfd, &si, WEXITED);
+			out("nested-tid-%d: pid %ld, waitid(P_PIDFD) = %ld %s %d",
+			    want, r, w, codename(SIGCHLD, si.si_code), si.si_status);
+			close(pidfd);
+		}
+		int tid = 1;
+		struct sysfill_clone_args a = {.exit_signal = SIGCHLD,
+					       .set_tid = (uintptr_t)&tid,
+					       .set_tid_size = 1};
+		fflush(stdout);
+		report("nested-tid-1-in-use", raw_clone3(&a, sizeof a, exit0));
+		fflush(stdout);
+		_exit(0);
+	}
+	report("nested", init);
+}
+
 int main(void)
 {
 	scenario_init();
@@ -209,5 +253,6 @@ int main(void)
 	newpid();
 	unshared();
 	counter();
+	nested_caller(); /* last: our children are then in the new namespace */
 	return 0;
 }

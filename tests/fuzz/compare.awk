@@ -90,12 +90,13 @@ END {
 			if (desync) { masked++; continue }
 			if (rewritten(a, b)) { known++; report("known", "rewrite", a, b); continue }
 			# after a divergence that changed the pool, children are
-			# numbered otherwise: a line that differs only so is masked
+			# numbered otherwise: a line that differs only so (and by
+			# the mode's rewrites) is masked
 			if (seen && fa[1] == "-" && fa[2] != "end") { masked++; continue } # the harness' own state
 			if (seen) {
 				na = a; nb2 = b
 				gsub(/child#[0-9]+/, "child#N", na); gsub(/child#[0-9]+/, "child#N", nb2)
-				if (na == nb2) { masked++; continue }
+				if (na == nb2 || rewritten(na, nb2)) { masked++; continue }
 			}
 			same = a != "" && b != "" && fa[1] == fb[1] && fa[2] == fb[2] && fa[3] == fb[3]
 			if (!same) {
