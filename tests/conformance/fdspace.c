@@ -34,19 +34,6 @@ static int count_fds(void)
 	return n;
 }
 
-static int count_threads(void)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	int n = -1;
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "Threads: %d", &n) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return n;
-}
-
 static void msleep(int ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };

@@ -7,19 +7,6 @@
 #include <sched.h>
 #include "common.h"
 
-static int threads(void)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	int n = -1;
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "Threads: %d", &n) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return n;
-}
-
 int main(void)
 {
 	scenario_init();
@@ -57,6 +44,6 @@ int main(void)
 	errno = 0;
 	r = unshare(CLONE_NEWPID);
 	out("unshare-newpid: %d %s", r, r < 0 ? errname(errno) : "");
-	out("threads after: %d", threads());
+	out("threads after: %d", count_threads());
 	return 0;
 }
