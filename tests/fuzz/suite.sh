@@ -17,7 +17,7 @@
 # fuzz); FUZZ_VERBOSE=1 prints the known divergences too. Rows whose reason
 # starts with "intermittent:" are exempt from the stale check (see the table).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 root=$PWD
 o=$root/build/tests/fuzz
 lib=$root/build/libsysfill.so
