@@ -124,6 +124,20 @@ static long tc_last(const struct sf_caller *c, long nr, const long args[6],
 	return tc_tail(c, nr, a);
 }
 
+/* The tracee's fdinfo of fd in buf; its O_NONBLOCK into *nonblock if
+ * that is non-NULL. 0 or -EBADF. */
+static int fdinfo(pid_t tid, int fd, char *buf, size_t len, int *nonblock)
+{
+	char path[64];
+	uint64_t v;
+	snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)tid, fd);
+	if (proc_read(path, buf, len) <= 0)
+		return -EBADF;
+	if (nonblock && proc_status_field(buf, "flags", &v, 1, 8) == 1)
+		*nonblock = !!(v & O_NONBLOCK);
+	return 0;
+}
+
 /* A kernel pidfd of the tracee (a kernel with CLONE_PIDFD but not the
  * later calls): its pid (fdinfo "Pid:", -1 once reaped), or -EBADF. */
 static long kernel_pidfd(pid_t tid, int fd, int *nonblock)
@@ -136,10 +150,8 @@ static long kernel_pidfd(pid_t tid, int fd, int *nonblock)
 	buf[n] = 0;
 	if (strcmp(buf, "anon_inode:[pidfd]") && strncmp(buf, "pidfd:", 6))
 		return -EBADF;
-	snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)tid, fd);
-	if (proc_read(path, buf, sizeof buf) <= 0)
+	if (fdinfo(tid, fd, buf, sizeof buf, nonblock) < 0)
 		return -EBADF;
-	uint64_t v;
 	long pid;
 	char *p = strstr(buf, "\nPid:");
 	if (!p)
@@ -147,8 +159,6 @@ static long kernel_pidfd(pid_t tid, int fd, int *nonblock)
 	for (p += 5; *p == ' ' || *p == '\t'; p++)
 		;
 	pid = *p == '-' ? -1 : (long)proc_number(p);
-	if (nonblock && proc_status_field(buf, "flags", &v, 1, 8) == 1)
-		*nonblock = !!(v & O_NONBLOCK);
 	return pid > 0 ? pid : -ESRCH;
 }
 
@@ -161,8 +171,17 @@ static long tc_pidfd(const struct sf_caller *c, int fd, int procdir,
 	if (w) {
 		if (watch_reaped(w))
 			return -ESRCH;
-		if (nonblock)
-			*nonblock = w->nonblock;
+		/* The kernel reads O_NONBLOCK from the file at each wait. The
+		 * pipe is always non-blocking (a read must not block), so a
+		 * pidfd opened without PIDFD_NONBLOCK stays blocking whatever
+		 * F_SETFL does; one opened with it blocks once F_SETFL has
+		 * cleared O_NONBLOCK (pidfd_wait's wait_nonblock does so). */
+		if (nonblock) {
+			char buf[256];
+			int fl = 1;
+			fdinfo(k->tid, fd, buf, sizeof buf, &fl);
+			*nonblock = w->nonblock && fl;
+		}
 		return w->pid;
 	}
 	if (ppid)

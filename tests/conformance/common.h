@@ -366,6 +366,21 @@ static __attribute__((unused)) pid_t spawn_exit(int code)
 	return p;
 }
 
+/* A child that exits with code after ms milliseconds. */
+static __attribute__((unused)) pid_t spawn_exit_later(int code, int ms)
+{
+	fflush(stdout);
+	pid_t p = track(fork());
+	if (p < 0)
+		die("fork");
+	if (p == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		usleep((useconds_t)ms * 1000);
+		_exit(code);
+	}
+	return p;
+}
+
 /* A non-child: a helper child forks a grandchild that sleeps; the helper
  * reports the grandchild's pid and sleeps too, so the grandchild keeps a
  * parent that is not us. stop_grandchild() kills both and reaps the helper. */

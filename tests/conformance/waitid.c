@@ -85,6 +85,28 @@ int main(void)
 	if (fd < 0) reap(c);
 	close(fd);
 
+	/* O_NONBLOCK is the file's status flag, read at each wait (kernel/
+	 * exit.c pidfd_get_pid): cleared with F_SETFL, the wait blocks; set
+	 * with F_SETFL on a pidfd opened without PIDFD_NONBLOCK, EAGAIN. The
+	 * child exits after 300 ms, so a wait that does not block returns
+	 * first. */
+	c = spawn_exit_later(4, 300);
+	fd = sys_pidfd_open(c, PIDFD_NONBLOCK);
+	res("nonblock-cleared", "fcntl",
+	    fcntl((int)fd, F_SETFL, fcntl((int)fd, F_GETFL) & ~O_NONBLOCK), 0);
+	waitid_report("nonblock-cleared", W(fd, WEXITED), &si, c);
+	if (fd < 0) reap(c);
+	close(fd);
+	c = spawn_exit_later(6, 300);
+	fd = sys_pidfd_open(c, 0);
+	res("nonblock-set", "fcntl",
+	    fcntl((int)fd, F_SETFL, fcntl((int)fd, F_GETFL) | O_NONBLOCK), 0);
+	long rs = W(fd, WEXITED);
+	waitid_report("nonblock-set", rs, &si, c);
+	if (rs < 0 || si.si_pid != c)
+		reap(c);
+	close(fd);
+
 	/* argument errors, on a live child */
 	c = spawn_pause();
 	fd = sys_pidfd_open(c, 0);
