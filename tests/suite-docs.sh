@@ -173,4 +173,11 @@ else
 	cp "$tmp/feat-miss" "$out"
 	fail man-sysfill.1-features-are-sysfill-features "rows differ from sysfill features"
 fi
+# no merge left its conflict markers in a tracked file (one did, in a
+# table no parser rejected)
+if git ls-files -z 2>/dev/null | xargs -0 grep -lE '^(<<<<<<< |>>>>>>> |=======$)' -- >"$out" 2>/dev/null; then
+	fail tree-no-merge-markers "conflict markers in: $(tr '\n' ' ' <"$out")"
+else
+	pass tree-no-merge-markers
+fi
 exit $failed
