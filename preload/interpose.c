@@ -153,11 +153,11 @@ SF_EXPORT long syscall(long nr, ...)
 		return ret_errno(sf_engine_call_masked(nr, a));
 	if (nr == SF_NR_setns && pl_mode != MODE_NATIVE) {
 		setns_alone((int)a[1]);
-		return ret_errno(sf_setns((int)a[0], (int)a[1]));
+		return ret_errno(sf_setns(&sf_self_caller, (int)a[0], (int)a[1]));
 	}
 	if ((nr == SF_NR_process_madvise || nr == SF_NR_process_mrelease) &&
 	    pl_mode != MODE_NATIVE)
-		return ret_errno(sf_process_pidfd_call(nr, a));
+		return ret_errno(sf_process_pidfd_call(&sf_self_caller, nr, a));
 	if (nr == SF_NR_wait4 && pl_mode != MODE_NATIVE)
 		return ret_errno(wait4_seen((pid_t)a[0], (int *)a[1], (int)a[2],
 					    (struct rusage *)a[3]));
@@ -183,7 +183,7 @@ SF_EXPORT int setns(int fd, int nstype)
 	setns_alone(nstype);
 	if (pl_mode == MODE_NATIVE)
 		return (int)ret_errno(sf_syscall6(SF_NR_setns, fd, nstype, 0, 0, 0, 0));
-	return (int)ret_errno(sf_setns(fd, nstype));
+	return (int)ret_errno(sf_setns(&sf_self_caller, fd, nstype));
 }
 
 /* glibc 2.36's wrappers of the calls that take a pidfd (shim/procfd.c) */
@@ -194,7 +194,7 @@ SF_EXPORT ssize_t process_madvise(int fd, const struct iovec *iov,
 	if (pl_mode == MODE_NATIVE)
 		return ret_errno(sf_syscall6(SF_NR_process_madvise, a[0], a[1],
 					     a[2], a[3], a[4], 0));
-	return ret_errno(sf_process_pidfd_call(SF_NR_process_madvise, a));
+	return ret_errno(sf_process_pidfd_call(&sf_self_caller, SF_NR_process_madvise, a));
 }
 
 SF_EXPORT int process_mrelease(int fd, unsigned int flags)
@@ -203,7 +203,7 @@ SF_EXPORT int process_mrelease(int fd, unsigned int flags)
 	if (pl_mode == MODE_NATIVE)
 		return (int)ret_errno(sf_syscall6(SF_NR_process_mrelease, fd,
 						  flags, 0, 0, 0, 0));
-	return (int)ret_errno(sf_process_pidfd_call(SF_NR_process_mrelease, a));
+	return (int)ret_errno(sf_process_pidfd_call(&sf_self_caller, SF_NR_process_mrelease, a));
 }
 
 SF_EXPORT int pidfd_open(pid_t pid, unsigned int flags)

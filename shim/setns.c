@@ -13,10 +13,14 @@
  * had, which works for all but a user namespace entered before it (none
  * may return to an ancestor): the README says so.
  *
+ * Every step is the caller's own call (sf_caller.sys): the library makes
+ * them in its process, the tracer injects them into the tracee, whose
+ * /proc, namespaces and credentials they are.
+ *
  * User and mount namespaces are refused (EINVAL) to a process with other
- * threads or a shared fs_struct: the library's helper threads (a waiter
- * per watched live child) make it one; the kernel would refuse such a
- * program too. Normal context; not from the SIGSYS handler. */
+ * threads or a shared fs_struct: in the library, its helper threads (a
+ * waiter per watched live child) make it one; the kernel would refuse such
+ * a program too. Normal context; not from the SIGSYS handler. */
 #include <sched.h>
 #include <string.h>
 #include "sf.h"
@@ -39,18 +43,34 @@ static const struct {
 };
 #define NKINDS ((int)(sizeof kinds / sizeof kinds[0]))
 
-static void close_all(const long *fds)
+static long as_caller(const struct sf_caller *c, long nr, long a0, long a1)
+{
+	const long a[6] = {a0, a1, 0, 0, 0, 0};
+	return sf_caller_sys(c, nr, a, NULL, 0);
+}
+
+/* openat(AT_FDCWD, PATH, O_RDONLY | O_CLOEXEC) as the caller. */
+static long open_as_caller(const struct sf_caller *c, const char *path)
+{
+	const long a[6] = {AT_FDCWD, 0, O_RDONLY | O_CLOEXEC, 0, 0, 0};
+	const struct sf_buf b = {1, SF_BUF_IN, (void *)path, strlen(path) + 1};
+	return sf_caller_sys(c, SF_NR_openat, a, &b, 1);
+}
+
+static void close_all(const struct sf_caller *c, const long *fds)
 {
 	for (int i = 0; i < NKINDS; i++)
 		if (fds[i] >= 0)
-			sf_sys1(SF_NR_close, fds[i]);
+			as_caller(c, SF_NR_close, fds[i], 0);
 }
 
-long sf_setns(int fd, int flags)
+long sf_setns(const struct sf_caller *c, int fd, int flags)
 {
-	long pid = sf_pidfd_getpid(fd);
-	if (pid == -EBADF) /* not an emulated pidfd: the kernel's */
-		return sf_syscall6(SF_NR_setns, fd, flags, 0, 0, 0, 0);
+	long pid = sf_caller_getpid(c, fd);
+	if (pid == -EBADF) { /* not an emulated pidfd: the kernel's */
+		const long a[6] = {fd, flags, 0, 0, 0, 0};
+		return sf_caller_last(c, SF_NR_setns, a, NULL, 0);
+	}
 	int all = 0;
 	for (int i = 0; i < NKINDS; i++)
 		all |= kinds[i].flag;
@@ -70,7 +90,8 @@ long sf_setns(int fd, int flags)
 	if (pid < 0) /* reaped; outside our pid namespace we cannot reach it */
 		return -ESRCH;
 	char state = 0;
-	if (proc_stat((pid_t)pid, 0, &state) < 0 || state == 'Z' || state == 'X')
+	if (proc_stat_in(sf_caller_proc(c), (pid_t)pid, 0, &state) < 0 ||
+	    state == 'Z' || state == 'X')
 		return -ESRCH; /* exited: no nsproxy */
 	long to[NKINDS], back[NKINDS];
 	for (int i = 0; i < NKINDS; i++)
@@ -80,34 +101,34 @@ long sf_setns(int fd, int flags)
 		if (!(flags & kinds[i].flag))
 			continue;
 		sf_fmt(path, sizeof path, "/proc/%ld/ns/%s", pid, kinds[i].name);
-		to[i] = sf_sys4(SF_NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+		to[i] = open_as_caller(c, path);
 		if (to[i] < 0) {
 			r = to[i] == -ENOENT ? -ESRCH : to[i] == -EACCES ? -EPERM : to[i];
 			break;
 		}
 		sf_fmt(path, sizeof path, "/proc/thread-self/ns/%s", kinds[i].name);
-		back[i] = sf_sys4(SF_NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+		back[i] = open_as_caller(c, path);
 		if (back[i] < 0)
 			r = back[i];
 	}
 	/* The process must still be the one the pidfd names (its files
 	 * belong to whatever has the pid now). */
-	if (r >= 0 && sf_pidfd_getpid(fd) != pid)
+	if (r >= 0 && sf_caller_getpid(c, fd) != pid)
 		r = -ESRCH;
 	int done = -1;
 	for (int i = 0; i < NKINDS && r >= 0; i++) {
 		if (to[i] < 0)
 			continue;
-		r = sf_syscall6(SF_NR_setns, to[i], kinds[i].flag, 0, 0, 0, 0);
+		r = as_caller(c, SF_NR_setns, to[i], kinds[i].flag);
 		if (r >= 0)
 			done = i;
 	}
 	if (r < 0)
 		for (int i = done; i >= 0; i--)
 			if (to[i] >= 0 && kinds[i].flag != CLONE_NEWUSER)
-				sf_syscall6(SF_NR_setns, back[i], kinds[i].flag, 0, 0, 0, 0);
-	close_all(to);
-	close_all(back);
+				as_caller(c, SF_NR_setns, back[i], kinds[i].flag);
+	close_all(c, to);
+	close_all(c, back);
 	sf_log(SF_LOG_DEBUG, "setns(%d, %x) = %ld%s%s", fd, flags, r,
 	       r < 0 ? " " : "", r < 0 ? sf_errname(r) : "");
 	return r < 0 ? r : 0;

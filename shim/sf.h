@@ -123,6 +123,9 @@ SF_HIDDEN long sf_caller_last(const struct sf_caller *c, long nr,
 SF_HIDDEN long sf_caller_pidfd(const struct sf_caller *c, int fd, int procdir,
 			       int *nonblock);
 SF_HIDDEN const char *sf_caller_proc(const struct sf_caller *c);
+/* The pid behind C's emulated pidfd FD: -EBADF if FD is none, another
+ * negative value if its process is reaped or outside C's pid namespace. */
+SF_HIDDEN long sf_caller_getpid(const struct sf_caller *c, int fd);
 SF_HIDDEN const char *sf_caller_self(const struct sf_caller *c);
 /* Write the N pieces P to the caller (write_pieces, or write for each). */
 SF_HIDDEN long sf_write_pieces(const struct sf_caller *c,
@@ -322,13 +325,16 @@ SF_HIDDEN long sf_pidfd_fdinfo(int fd, char *buf, size_t len);
  * outside the caller's pid namespace, -EBADF if FD is no emulated pidfd.
  * Normal context. */
 SF_HIDDEN long sf_pidfd_getpid(int fd);
-/* setns(FD, FLAGS) (shim/setns.c): the namespaces of emulated pidfd FD's
- * process, the kernel's answer for any other FD. Normal context. */
-SF_HIDDEN long sf_setns(int fd, int flags);
-/* process_madvise or process_mrelease (NR) with ARGS (shim/procfd.c):
- * for emulated pidfd ARGS[0] made with a real pidfd of its process where
- * the kernel has the call, the kernel's answer otherwise. Normal context. */
-SF_HIDDEN long sf_process_pidfd_call(long nr, const long a[6]);
+/* setns(FD, FLAGS) (shim/setns.c) of caller C: the namespaces of emulated
+ * pidfd FD's process, the kernel's answer for any other FD (left to the
+ * caller: sf_caller_last). Normal context. */
+SF_HIDDEN long sf_setns(const struct sf_caller *c, int fd, int flags);
+/* process_madvise or process_mrelease (NR) with ARGS (shim/procfd.c) of
+ * caller C: for emulated pidfd ARGS[0] made by C with a real pidfd of its
+ * process where the kernel has the call, the kernel's answer otherwise
+ * (left to C for any other fd). Normal context. */
+SF_HIDDEN long sf_process_pidfd_call(const struct sf_caller *c, long nr,
+				     const long a[6]);
 /* The first watch is made: remember the pid namespace it is made in.
  * Caller holds the lock; big stack. */
 SF_HIDDEN void fdinfo_table_made(void);

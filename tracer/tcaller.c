@@ -249,6 +249,13 @@ void do_engine(struct call *c)
 		r = sf_pidfd_ioctl(&t.c, (int)c->a[0], (unsigned)c->a[1],
 				   (uintptr_t)c->a[2]);
 		break;
+	case SF_NR_setns:
+		r = sf_setns(&t.c, (int)c->a[0], (int)c->a[1]);
+		break;
+	case SF_NR_process_madvise:
+	case SF_NR_process_mrelease:
+		r = sf_process_pidfd_call(&t.c, c->nr, c->a);
+		break;
 	default: /* waitid(P_PIDFD) */
 		r = sf_waitid_pidfd(&t.c, (int)c->a[1], (uintptr_t)c->a[2],
 				    (int)c->a[3], (uintptr_t)c->a[4]);

@@ -61,9 +61,6 @@
 #include "tracer.h"
 #include "env.h"
 
-#ifndef SYS_SECCOMP
-#define SYS_SECCOMP 1
-#endif
 
 /* SECCOMP_RET_DATA of our RET_TRACE rules. */
 enum {
@@ -76,6 +73,8 @@ enum {
 	TR_IOCTL,
 	TR_SIGACTION,
 	TR_CLONE3,
+	TR_SETNS,
+	TR_PROCESS_PIDFD,
 };
 
 extern char **environ;
@@ -148,6 +147,9 @@ void serve(struct call *c)
 	case SF_NR_pidfd_send_signal:
 	case SF_NR_pidfd_getfd:
 	case SF_NR_ioctl:
+	case SF_NR_setns:
+	case SF_NR_process_madvise:
+	case SF_NR_process_mrelease:
 		return do_engine(c);
 	case SF_NR_waitid:
 		if ((int)c->a[0] == P_PIDFD)
@@ -391,6 +393,18 @@ static int build_trace_filter(int emulate, int clone3_enosys,
 		};
 		if (!r)
 			r = add_trace(ctx, "rt_sigaction", TR_SIGACTION, 1, &sigsys);
+		/* setns(pidfd) (5.8): every setns, for the emulated pidfds
+		 * among them (the others are left to the kernel) */
+		if (!r)
+			r = add_trace(ctx, "setns", TR_SETNS, 0, NULL);
+		/* process_madvise (5.10), process_mrelease (5.15): for the
+		 * emulated pidfds among them */
+		if (!r)
+			r = add_trace(ctx, "process_madvise", TR_PROCESS_PIDFD, 0,
+				      NULL);
+		if (!r)
+			r = add_trace(ctx, "process_mrelease", TR_PROCESS_PIDFD, 0,
+				      NULL);
 	}
 	/* clone3: emulated (clone.c), so that no kernel pidfd comes out of
 	 * it; ENOSYS as 5.2 where asked (--kernel < 5.3, or over a profile's
@@ -452,6 +466,7 @@ int trace_run(const char *path, char **argv, void *kctx, int quiet,
 		clone3_enosys = 1;
 	tlog(2, "trace mode: %s%s", emulating ? "emulating pidfd_open, "
 	     "pidfd_send_signal, pidfd_getfd, waitid(P_PIDFD), "
+	     "setns(pidfd), process_madvise, process_mrelease, "
 	     "clone(CLONE_PIDFD), clone3 (-> ENOSYS where refused)"
 	     : "kernel has the pidfd calls: nothing emulated",
 	     forced ? " (SYSFILL_FORCE)" : "");

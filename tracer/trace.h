@@ -25,6 +25,9 @@
 #define PTRACE_EVENT_STOP 128
 #endif
 #define PRELOAD_TRAP_TAG SF_TRAP_TAG /* libsysfill.so's SECCOMP_RET_DATA */
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP 1 /* si_code of a seccomp trap */
+#endif
 #define SYSGOOD_TRAP (SIGTRAP | 0x80)
 
 /* ---- trace.c ---- */

@@ -269,8 +269,17 @@ int to_syscall_stop(struct call *c)
 		if (sig == SYSGOOD_TRAP)
 			return 0;
 		if (ev == 0 && c->npend < NPEND &&
-		    ptrace(PTRACE_GETSIGINFO, c->tid, 0, &c->pend[c->npend]) == 0)
-			c->npend++;
+		    ptrace(PTRACE_GETSIGINFO, c->tid, 0, &c->pend[c->npend]) == 0) {
+			const siginfo_t *si = &c->pend[c->npend];
+			/* An inherited libsysfill.so filter trapped the call we
+			 * injected (its pidfd_open): no program code runs
+			 * during an injection, so the trap is ours. The call
+			 * gives ENOSYS, as a kernel without it; the signal
+			 * must not reach the program. */
+			if (!(sig == SIGSYS && si->si_code == SYS_SECCOMP &&
+			      (unsigned)si->si_errno == PRELOAD_TRAP_TAG))
+				c->npend++;
+		}
 		/* group-stop or other event mid-call: keep going */
 		if (resume(PTRACE_SYSCALL, c->tid, 0) < 0)
 			return c->gone = 1, -ESRCH;

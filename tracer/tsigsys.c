@@ -20,9 +20,6 @@
 #include <unistd.h>
 #include "trace.h"
 
-#ifndef SYS_SECCOMP
-#define SYS_SECCOMP 1 /* si_code of a seccomp SIGSYS */
-#endif
 
 /* ---- the other calls an inherited libsysfill.so filter traps ----------
  * libsysfill.so also traps rt_sigprocmask and rt_sigaction(SIGSYS) (so

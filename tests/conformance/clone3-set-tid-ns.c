@@ -81,16 +81,6 @@ static long last_pid(void)
 	return last;
 }
 
-/* A pid nobody uses, OFF past the last one handed out. */
-static pid_t free_pid(int off)
-{
-	long last = last_pid();
-	for (pid_t p = (pid_t)last + off; p < (pid_t)last + off + 100; p++)
-		if (kill(p, 0) < 0 && errno == ESRCH)
-			return p;
-	return 0;
-}
-
 static void newpid(void)
 {
 	int tids[3];

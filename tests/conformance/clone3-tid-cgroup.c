@@ -76,29 +76,13 @@ static int exit0(void)
 	return 0;
 }
 
-/* A pid nobody uses: well past the last one handed out. */
-static pid_t free_pid(void)
-{
-	FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "re");
-	long last = 0;
-	if (f) {
-		if (fscanf(f, "%ld", &last) != 1)
-			last = 0;
-		fclose(f);
-	}
-	for (pid_t p = (pid_t)last + 300; p < (pid_t)last + 400; p++)
-		if (kill(p, 0) < 0 && errno == ESRCH)
-			return p;
-	return 0;
-}
-
 static void set_tid(void)
 {
 	int tids[2];
 	struct sysfill_clone_args a = {.exit_signal = SIGCHLD,
 				       .set_tid = (uintptr_t)tids,
 				       .set_tid_size = 1};
-	asked = free_pid();
+	asked = free_pid(300);
 	tids[0] = asked;
 	fflush(stdout);
 	report("set-tid-free", raw_clone3(&a, sizeof a, child_has_pid));
@@ -109,7 +93,7 @@ static void set_tid(void)
 	report("set-tid-zero", raw_clone3(&a, sizeof a, exit0));
 	tids[0] = INT32_MAX;
 	report("set-tid-above-pid-max", raw_clone3(&a, sizeof a, exit0));
-	tids[0] = free_pid();
+	tids[0] = free_pid(300);
 	tids[1] = tids[0];
 	a.set_tid_size = 2;
 	report("set-tid-two-levels-in-the-initial-ns", raw_clone3(&a, sizeof a, exit0));
@@ -123,7 +107,7 @@ static void set_tid(void)
 		struct sysfill_clone_args u = {.exit_signal = SIGCHLD,
 					       .set_tid = (uintptr_t)tids,
 					       .set_tid_size = 1};
-		tids[0] = free_pid();
+		tids[0] = free_pid(300);
 		report("set-tid-unprivileged", raw_clone3(&u, sizeof u, exit0));
 		_exit(0);
 	}

@@ -366,6 +366,37 @@ static __attribute__((unused)) pid_t spawn_exit(int code)
 	return p;
 }
 
+static __attribute__((unused)) long read_long(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	long v = 0;
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+/* A pid nobody uses, OFF past the last one handed out in our pid
+ * namespace, counted as the kernel hands them out: after pid_max - 1 it
+ * wraps to 300 (RESERVED_PIDS, kernel/pid.c). Near the wrap, last + OFF
+ * unwrapped would be past pid_max (EINVAL for set_tid), not a free pid.
+ * 0 if none of 100 is free. */
+static __attribute__((unused)) pid_t free_pid(int off)
+{
+	long last = read_long("/proc/sys/kernel/ns_last_pid");
+	long max = read_long("/proc/sys/kernel/pid_max");
+	for (long i = off; i < off + 100; i++) {
+		long p = last + i;
+		if (max > 400 && p >= max)
+			p = 300 + (p - max);
+		if (kill((pid_t)p, 0) < 0 && errno == ESRCH)
+			return (pid_t)p;
+	}
+	return 0;
+}
+
 /* A child that exits with code after ms milliseconds. */
 static __attribute__((unused)) pid_t spawn_exit_later(int code, int ms)
 {
