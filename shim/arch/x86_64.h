@@ -326,6 +326,40 @@ sf_arch_settls_sigreturn(uintptr_t tls, ucontext_t *frame)
 	__builtin_unreachable();
 }
 
+/* Run FN(ARG) on the stack whose top is SP (16-aligned), then leave the
+ * signal handler through rt_sigreturn on FRAME (a ucontext copy above SP):
+ * the handler's own frame is never returned to. */
+__attribute__((noreturn)) static inline void
+sf_arch_run_sigreturn(void (*fn)(void *), void *arg, uintptr_t sp,
+		      ucontext_t *frame)
+{
+	__asm__ volatile("mov %[sp], %%rsp\n\t"
+			 "call *%[fn]\n\t"
+			 "mov %%rbx, %%rsp\n\t"
+			 "mov %[sr], %%eax\n\t"
+			 "syscall\n\t"
+			 "hlt"
+			 :
+			 : [sp] "r"(sp), [fn] "r"(fn), "D"(arg), "b"(frame),
+			   [sr] "i"(SF_NR_rt_sigreturn)
+			 : "memory");
+	__builtin_unreachable();
+}
+
+/* Where the kernel puts a signal frame below SP (get_sigframe,
+ * setup_rt_frame): the red zone skipped, the FP state FPSIZE bytes below,
+ * 64-byte aligned, the rt_sigframe (return address, ucontext, siginfo)
+ * below that with its ucontext 16-byte aligned. Returns the ucontext's
+ * address; *FP the FP state's. */
+#define SF_SIGFRAME_SIZE (8 + SF_UC_KSIZE + 128)
+static inline uintptr_t sf_arch_sigframe(uintptr_t sp, size_t fpsize,
+					 uintptr_t *fp)
+{
+	sp -= 128;
+	*fp = (sp - fpsize) & ~(uintptr_t)63;
+	return (*fp - SF_SIGFRAME_SIZE) & ~(uintptr_t)15;
+}
+
 /* vfork on the caller's own stack: clone(FLAGS, 0, ...) and both sides
  * leave through rt_sigreturn on FRAME (a ucontext copy outside the stack):
  * the child after PREP (unless null), the parent once PARENT_DONE(child

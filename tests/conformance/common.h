@@ -117,6 +117,19 @@ static __attribute__((unused)) const char *codename(int signo, int code)
 	return buf;
 }
 
+/* How a wait status ended: "exited N", "killed by SIGNAME". */
+static __attribute__((unused)) const char *status_text(int st)
+{
+	static char buf[64];
+	if (WIFEXITED(st))
+		snprintf(buf, sizeof buf, "exited %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, sizeof buf, "killed by %s", signame(WTERMSIG(st)));
+	else
+		snprintf(buf, sizeof buf, "status 0x%x", st);
+	return buf;
+}
+
 /* Every child we fork is tracked so that the scenario never leaves a
  * process behind, whatever failed (see scenario_init). */
 static pid_t tracked[64];
