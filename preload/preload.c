@@ -202,13 +202,8 @@ static void run_prog(const struct sigaction *p, int sig, siginfo_t *si,
  * stack from a stack that is not (UC's saved settings, on_sig_stack())? */
 static int moved_to_altstack(const ucontext_t *uc)
 {
-	const stack_t *ss = &uc->uc_stack;
-	if (ss->ss_flags & SS_DISABLE)
-		return 0;
-	uintptr_t lo = (uintptr_t)ss->ss_sp, sp = sf_ctx_sp(uc),
-		  here = (uintptr_t)__builtin_frame_address(0);
-	return here > lo && here - lo <= ss->ss_size &&
-	       !(sp > lo && sp - lo <= ss->ss_size);
+	return sf_on_altstack(uc, (uintptr_t)__builtin_frame_address(0)) &&
+	       !sf_on_altstack(uc, sf_ctx_sp(uc));
 }
 
 struct moved {

@@ -6,12 +6,15 @@
  * ucontext, sigaltstack's SS_ONSTACK, a nested SA_ONSTACK signal), for a
  * SIGSYS sent with kill and for another filter's SECCOMP_RET_TRAP (whose
  * handler sets the call's result in the ucontext); a thread made by
- * pthread_create has no alternate stack. */
+ * pthread_create has no alternate stack; posix_spawn (a vfork child that
+ * shares the alternate stack, and whose trapped calls use it) from a
+ * thread that has one, as every Rust program's main thread. */
 #include "common.h"
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stddef.h>
 #include <sys/mman.h>
 
@@ -293,6 +296,30 @@ static void new_thread(void)
 	set_altstack(0);
 }
 
+static void spawn_with_altstack(void)
+{
+	extern char **environ;
+	set_altstack(1);
+	for (int i = 0; i < 3; i++) {
+		char *argv[] = {"/bin/sh", "-c", "exit 4", NULL};
+		pid_t p;
+		int e = posix_spawn(&p, "/bin/sh", NULL, NULL, argv, environ);
+		if (e) {
+			out("posix_spawn: %s", errname(e));
+			continue;
+		}
+		track(p);
+		int st;
+		if (waitpid(p, &st, 0) != p)
+			die("waitpid");
+		out("posix_spawn with an altstack: %s", status_text(st));
+	}
+	stack_t ss;
+	sigaltstack(NULL, &ss);
+	out("posix_spawn: altstack kept=%d", ss.ss_sp == alt);
+	set_altstack(0);
+}
+
 int main(void)
 {
 	scenario_init();
@@ -310,5 +337,6 @@ int main(void)
 	foreign_trap("foreign-trap-no-onstack-nested-usr2", 0, 1);
 	foreign_trap("foreign-trap-onstack", SA_ONSTACK, 0);
 	new_thread();
+	spawn_with_altstack();
 	return 0;
 }
