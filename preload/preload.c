@@ -28,6 +28,9 @@
 #include <sys/prctl.h>
 #include "preload.h"
 #include "env.h"
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
 
 #ifndef SYS_SECCOMP
 #define SYS_SECCOMP 1 /* si_code of a seccomp SIGSYS */
@@ -237,6 +240,7 @@ static void run_prog_moved(const struct sigaction *p, int sig, siginfo_t *si,
 						   ~(uintptr_t)15;
 	struct moved m = {*p, sig, (siginfo_t *)siat, (ucontext_t *)at};
 	uintptr_t keep = (uintptr_t)sf_ctx_fpstate(uc);
+	sf_stack_fresh(0, sf_ctx_sp(uc));
 	if (fp)
 		sf_ctx_set_fpstate(uc, fpat);
 	int bad = (fp && sf_self_caller.write(&sf_self_caller, fpat, fp, fpsize)) ||
@@ -246,6 +250,9 @@ static void run_prog_moved(const struct sigaction *p, int sig, siginfo_t *si,
 	sf_ctx_set_fpstate(uc, keep);
 	if (bad)
 		return;
+#ifdef __SANITIZE_ADDRESS__
+	__asan_handle_no_return(); /* this frame is never returned to */
+#endif
 	sf_arch_run_sigreturn(run_moved, (void *)mat, mat, (ucontext_t *)at);
 }
 

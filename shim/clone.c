@@ -183,7 +183,7 @@ static void child_frame(ucontext_t *dst, const struct cargs_req *q,
  * a vfork child left below its parent's sp. From BASE, or 64 KiB below
  * TOP where the base is not known (user addresses only: ASan shadows all
  * of them). Nothing in other builds. */
-static void stack_fresh(uintptr_t base, uintptr_t top)
+void sf_stack_fresh(uintptr_t base, uintptr_t top)
 {
 #ifdef __SANITIZE_ADDRESS__
 	uintptr_t low = base ? base : top > 65536 ? top - 65536 : 0;
@@ -210,7 +210,11 @@ static __thread struct vfork_buf *vfork_buf
 
 static long vfork_parent_done(long pid)
 {
-	stack_fresh(0, vfork_buf->sp);
+#ifdef __SANITIZE_ADDRESS__
+	/* the handler's frames above are never returned to */
+	__asan_handle_no_return();
+#endif
+	sf_stack_fresh(0, vfork_buf->sp);
 	return finish_parent(&vfork_buf->q, pid);
 }
 
@@ -264,7 +268,7 @@ static long stack_shape(ucontext_t *uc, const struct cargs_req *q)
 	 * with large XSAVE states): never write below it. */
 	if (q->stack_base && at < q->stack_base)
 		return -ENOMEM;
-	stack_fresh(q->stack_base, top);
+	sf_stack_fresh(q->stack_base, top);
 	/* The new stack is the caller's memory: a bad one gives -EFAULT here
 	 * (the kernel would start a child that dies of SIGSEGV at once). The
 	 * frame is made in place once the copy has shown it writable. */

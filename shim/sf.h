@@ -385,6 +385,9 @@ SF_HIDDEN long proc_status_field(const char *status, const char *key,
 				 uint64_t *v, int n, int base);
 
 /* ---- clone3 / clone(CLONE_PIDFD) (shim/clone.c) ---- */
+/* An ASan build: the stack below TOP unpoisoned (shim/clone.c). */
+SF_HIDDEN void sf_stack_fresh(uintptr_t base, uintptr_t top);
+
 /* Is SP on the alternate signal stack whose settings UC saved (the
  * kernel's on_sig_stack())? The SIGSYS handler has SA_ONSTACK. */
 static inline int sf_on_altstack(const ucontext_t *uc, uintptr_t sp)
