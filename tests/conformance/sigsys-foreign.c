@@ -98,10 +98,8 @@ static void child_disposition(const char *step, void (*disp)(int))
 int main(void)
 {
 	scenario_init();
-	long fd = sys_pidfd_open(getpid(), 0);
-	res("probe", "pidfd_open", fd, 1);
-	if (fd >= 0)
-		close(fd);
+	probe_pidfd_open();
+	long fd;
 
 	struct sigaction sa = {.sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO};
 	sigemptyset(&sa.sa_mask);

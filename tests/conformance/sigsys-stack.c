@@ -329,10 +329,7 @@ static void spawn_with_altstack(void)
 int main(void)
 {
 	scenario_init();
-	long fd = sys_pidfd_open(getpid(), 0);
-	res("probe", "pidfd_open", fd, 1);
-	if (fd >= 0)
-		close(fd);
+	probe_pidfd_open();
 	alt = mmap(0, ALT_SIZE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (alt == MAP_FAILED)
