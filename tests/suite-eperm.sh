@@ -95,20 +95,22 @@ check eperm-with-sysfill-exec-child-keeps-native-pidfds "anon_inode:[pidfd] thre
 	"$eperm" env LD_PRELOAD="$lib" /usr/bin/python3 -c \
 	'import subprocess, sys; sys.exit(subprocess.run([sys.executable, "-c", "import os, threading; fd = os.pidfd_open(os.getpid()); t = threading.Thread(target=len, args=((),)); t.start(); t.join(); print(os.readlink(\"/proc/self/fd/%d\" % fd), \"thread: OK\")"]).returncode)'
 # The SIGSYS handler's stack under the profile, where only clone3 and masks
-# trap (tests/conformance/sigsys-stack.c): small stacks with an alternate
-# one, the program's SIGSYS handler where the kernel runs it, posix_spawn
-# with an alternate stack; the transcript must be the native one.
-if build sigsys-stack tests/conformance/sigsys-stack.c -Iinclude -pthread \
-	-Wno-unused-parameter; then # common.h is -Wall clean
-	native=$(timeout -k 5 60 "$tools/sigsys-stack" 2>&1)
-	got=$(timeout -k 5 60 "$eperm" env LD_PRELOAD="$lib" "$tools/sigsys-stack" 2>&1)
+# trap: tests/conformance/sigsys-stack.c (small stacks with an alternate
+# one, posix_spawn with an alternate stack) and sigsys-foreign.c (the
+# program's SIGSYS handler where the kernel runs it); each transcript must
+# be the native one.
+for s in sigsys-stack sigsys-foreign; do
+	# common.h is -Wall clean
+	build "$s" "tests/conformance/$s.c" -Iinclude -pthread -Wno-unused-parameter || continue
+	native=$(timeout -k 5 60 "$tools/$s" 2>&1)
+	got=$(timeout -k 5 60 "$eperm" env LD_PRELOAD="$lib" "$tools/$s" 2>&1)
 	if [ -n "$native" ] && [ "$got" = "$native" ]; then
-		pass eperm-with-sysfill-sigsys-stack-matches-native
+		pass "eperm-with-sysfill-$s-matches-native"
 	else
-		fail eperm-with-sysfill-sigsys-stack-matches-native \
+		fail "eperm-with-sysfill-$s-matches-native" \
 			"$(diff <(echo "$native") <(echo "$got") | head -n 8 | tr '\n' ' ')"
 	fi
-fi
+done
 # ------------------------------------------------------------------------
 
 exit $rc

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -475,6 +476,50 @@ static __attribute__((unused)) int count_threads(void)
 	if (f)
 		fclose(f);
 	return n;
+}
+
+/* ---- an alternate signal stack, raw calls (sigsys-stack, sigsys-foreign) */
+#define ALT_SIZE (128 * 1024)
+
+static char *alt;
+
+static __attribute__((unused)) void altstack_init(void)
+{
+	alt = mmap(0, ALT_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (alt == MAP_FAILED)
+		die("mmap");
+}
+
+/* Is P on the alternate stack (the kernel's on_sig_stack())? */
+static __attribute__((unused)) int on_alt(const void *p)
+{
+	uintptr_t a = (uintptr_t)p, lo = (uintptr_t)alt;
+	return a > lo && a - lo <= ALT_SIZE;
+}
+
+static __attribute__((unused)) void set_altstack(int on)
+{
+	stack_t ss = {.ss_sp = alt, .ss_size = ALT_SIZE,
+		      .ss_flags = on ? 0 : SS_DISABLE};
+	if (sigaltstack(&ss, NULL))
+		die("sigaltstack");
+}
+
+/* A raw call (5th and 6th arguments 0), argument registers counted as
+ * clobbered (sysfill's tail calls leave the reissued call's there). */
+static __attribute__((unused)) long raw5(long nr, long a, long b, long c, long d)
+{
+	long r;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = 0;
+	register long r9 __asm__("r9") = 0;
+	__asm__ volatile("syscall"
+			 : "=a"(r), "+D"(a), "+S"(b), "+d"(c), "+r"(r10),
+			   "+r"(r8), "+r"(r9)
+			 : "a"(nr)
+			 : "rcx", "r11", "memory");
+	return r;
 }
 
 static pid_t scenario_pid;
