@@ -28,6 +28,9 @@
 #include <sys/prctl.h>
 #include "preload.h"
 #include "env.h"
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
 
 #ifndef SYS_SECCOMP
 #define SYS_SECCOMP 1 /* si_code of a seccomp SIGSYS */
@@ -172,11 +175,93 @@ static void die_by(siginfo_t *si)
 	sf_sigmask(SIG_UNBLOCK, &s, 0);
 }
 
+/* The program's handler P for SIGSYS, with the mask it asked for: the
+ * interrupted mask plus sa_mask plus SIGSYS. Where rt_sigprocmask is
+ * trapped, SIGSYS is blocked only virtually, so that the handler's own
+ * trapped calls (a mask change, a raw pidfd call) are served, not fatal. */
+static void run_prog(const struct sigaction *p, int sig, siginfo_t *si,
+		     ucontext_t *uc)
+{
+	uint64_t set, old, bit = SIGBIT(SIGSYS);
+	__builtin_memcpy(&set, &uc->uc_sigmask, 8);
+	uint64_t pmask;
+	__builtin_memcpy(&pmask, &p->sa_mask, 8);
+	set |= pmask;
+	int vblocked = !(p->sa_flags & SA_NODEFER) || (pmask & bit);
+	set = pl_mask_trapped ? set & ~bit : set | bit;
+	pl_sigsys_blocked = vblocked;
+	sf_sigmask(SIG_SETMASK, &set, &old);
+	if (p->sa_flags & SA_SIGINFO)
+		p->sa_sigaction(sig, si, uc);
+	else
+		p->sa_handler(sig);
+	sf_sigmask(SIG_SETMASK, &old, 0);
+	pl_sigsys_blocked = 0;
+	pl_flush_deferred();
+}
+
+/* Our handler has SA_ONSTACK (Go gives every thread an alternate stack and
+ * expects it of every handler): did the kernel move it onto the alternate
+ * stack from a stack that is not (UC's saved settings, on_sig_stack())? */
+static int moved_to_altstack(const ucontext_t *uc)
+{
+	return sf_on_altstack(uc, (uintptr_t)__builtin_frame_address(0)) &&
+	       !sf_on_altstack(uc, sf_ctx_sp(uc));
+}
+
+struct moved {
+	struct sigaction p;
+	int sig;
+	siginfo_t *si;
+	ucontext_t *uc;
+};
+
+static void run_moved(void *arg)
+{
+	struct moved *m = arg;
+	run_prog(&m->p, m->sig, m->si, m->uc);
+}
+
+/* The program's handler P without SA_ONSTACK, where the kernel would run
+ * it: on the interrupted stack. A copy of the signal frame (ucontext, FP
+ * state, siginfo) goes where the kernel would have put it, the handler
+ * runs below it and the thread leaves through rt_sigreturn on the copy,
+ * never again using the frame on the alternate stack (which a nested
+ * SA_ONSTACK signal may overwrite meanwhile). Returns only if the
+ * interrupted stack cannot be written (the kernel would raise SIGSEGV):
+ * then the caller runs P here. */
+static void run_prog_moved(const struct sigaction *p, int sig, siginfo_t *si,
+			   ucontext_t *uc)
+{
+	const void *fp = sf_ctx_fpstate(uc);
+	size_t fpsize = fp ? sf_arch_fpstate_size(fp) : 0;
+	uintptr_t fpat, at = sf_arch_sigframe(sf_ctx_sp(uc), fpsize, &fpat);
+	uintptr_t siat = at + SF_UC_KSIZE, mat = (at - 8 - sizeof(struct moved)) &
+						   ~(uintptr_t)15;
+	struct moved m = {*p, sig, (siginfo_t *)siat, (ucontext_t *)at};
+	uintptr_t keep = (uintptr_t)sf_ctx_fpstate(uc);
+	sf_stack_fresh(0, sf_ctx_sp(uc));
+	if (fp)
+		sf_ctx_set_fpstate(uc, fpat);
+	int bad = (fp && sf_self_caller.write(&sf_self_caller, fpat, fp, fpsize)) ||
+		  sf_self_caller.write(&sf_self_caller, at, uc, SF_UC_KSIZE) ||
+		  sf_self_caller.write(&sf_self_caller, siat, si, sizeof *si) ||
+		  sf_self_caller.write(&sf_self_caller, mat, &m, sizeof m);
+	sf_ctx_set_fpstate(uc, keep);
+	if (bad)
+		return;
+#ifdef __SANITIZE_ADDRESS__
+	__asan_handle_no_return(); /* this frame is never returned to */
+#endif
+	sf_arch_run_sigreturn(run_moved, (void *)mat, mat, (ucontext_t *)at);
+}
+
 /* Pass a SIGSYS that is not ours on as if sysfill were not there. SECCOMP:
  * the kernel raised it for a seccomp trap (of another filter). */
-static void chain(int sig, siginfo_t *si, void *uc, int seccomp)
+static __attribute__((noinline)) void chain(int sig, siginfo_t *si, void *uc,
+					    int seccomp)
 {
-	const struct sigaction prog = pl_prog_sigsys, *p = &prog;
+	const struct sigaction *p = &pl_prog_sigsys;
 	if (pl_sigsys_blocked) {
 		if (seccomp) {
 			die_by(si); /* a trap while blocked kills */
@@ -193,30 +278,12 @@ static void chain(int sig, siginfo_t *si, void *uc, int seccomp)
 		die_by(si); /* a seccomp SIGSYS is forced even when ignored */
 		return;
 	}
-	/* The program's handler, with the mask it asked for: the interrupted
-	 * mask plus sa_mask plus SIGSYS. Where rt_sigprocmask is trapped,
-	 * SIGSYS is blocked only virtually, so that the handler's own trapped
-	 * calls (a mask change, a raw pidfd call) are served, not fatal. */
-	sigset_t set, old;
-	const ucontext_t *ctx = uc;
+	struct sigaction prog = *p;
 	if (p->sa_flags & SA_RESETHAND) /* the kernel resets it at delivery */
 		pl_prog_sigsys.sa_handler = SIG_DFL;
-	sigorset(&set, (sigset_t *)&ctx->uc_sigmask, (sigset_t *)&p->sa_mask);
-	int vblocked = !(p->sa_flags & SA_NODEFER) ||
-		       sigismember(&p->sa_mask, SIGSYS) == 1;
-	if (pl_mask_trapped)
-		sigdelset(&set, SIGSYS);
-	else
-		sigaddset(&set, SIGSYS);
-	pl_sigsys_blocked = vblocked;
-	sf_sigmask(SIG_SETMASK, &set, &old);
-	if (p->sa_flags & SA_SIGINFO)
-		p->sa_sigaction(sig, si, uc);
-	else
-		p->sa_handler(sig);
-	sf_sigmask(SIG_SETMASK, &old, 0);
-	pl_sigsys_blocked = 0;
-	pl_flush_deferred();
+	if (!(prog.sa_flags & SA_ONSTACK) && moved_to_altstack(uc))
+		run_prog_moved(&prog, sig, si, uc);
+	run_prog(&prog, sig, si, uc);
 }
 
 void pl_flush_deferred(void)
@@ -495,7 +562,7 @@ __attribute__((constructor)) static void sf_preload_init(void)
 	/* The handler goes first: a filter inherited through execve traps the
 	 * probe's calls, and without a handler they would kill us. */
 	struct sigaction sa = {.sa_sigaction = sf_sigsys,
-			       .sa_flags = SA_SIGINFO};
+			       .sa_flags = SA_SIGINFO | SA_ONSTACK};
 	sigfillset(&sa.sa_mask);
 	sf_gate_init();
 	int have_handler = sigsys_action(&sa, &pl_prog_sigsys) == 0;

@@ -160,12 +160,11 @@ static long fork_shape(ucontext_t *uc, struct cargs_req *q, uintptr_t buf)
 	return 0;
 }
 
-/* Copy the kernel's part of UC into DST, for a child that returns 0 on
- * stack SP with its floating-point state at FP. */
-static void child_frame(ucontext_t *dst, const ucontext_t *uc,
-			const struct cargs_req *q, uintptr_t sp, uintptr_t fp)
+/* Make DST, a copy of the kernel's part of the trap's frame, the start of
+ * a child that returns 0 on stack SP with its floating-point state at FP. */
+static void child_frame(ucontext_t *dst, const struct cargs_req *q,
+			uintptr_t sp, uintptr_t fp)
 {
-	__builtin_memcpy(dst, uc, SF_UC_KSIZE);
 	sf_ctx_set_result(dst, 0);
 	sf_ctx_set_sp(dst, sp);
 	sf_ctx_set_fpstate(dst, fp);
@@ -184,7 +183,7 @@ static void child_frame(ucontext_t *dst, const ucontext_t *uc,
  * a vfork child left below its parent's sp. From BASE, or 64 KiB below
  * TOP where the base is not known (user addresses only: ASan shadows all
  * of them). Nothing in other builds. */
-static void stack_fresh(uintptr_t base, uintptr_t top)
+void sf_stack_fresh(uintptr_t base, uintptr_t top)
 {
 #ifdef __SANITIZE_ADDRESS__
 	uintptr_t low = base ? base : top > 65536 ? top - 65536 : 0;
@@ -196,35 +195,9 @@ static void stack_fresh(uintptr_t base, uintptr_t top)
 #endif
 }
 
-static long stack_shape(ucontext_t *uc, const struct cargs_req *q)
-{
-	const void *fp = sf_ctx_fpstate(uc);
-	size_t fpsize = fp ? sf_arch_fpstate_size(fp) : 0;
-	uintptr_t top = q->stack_top;
-	uintptr_t fpat = fp ? (top - fpsize) & ~(uintptr_t)63 : 0;
-	uintptr_t at = ((fp ? fpat : top) - SF_UC_KSIZE) & ~(uintptr_t)15;
-	if (at > top) /* wrapped: a stack at the bottom of the address space */
-		return -EFAULT;
-	/* The copy must fit in the stack the caller gave (a few KiB; more
-	 * with large XSAVE states): never write below it. */
-	if (q->stack_base && at < q->stack_base)
-		return -ENOMEM;
-	ucontext_t frame;
-	child_frame(&frame, uc, q, top, fpat);
-	stack_fresh(q->stack_base, top);
-	/* The new stack is the caller's memory: a bad one gives -EFAULT here
-	 * (the kernel would start a child that dies of SIGSEGV at once). */
-	if ((fp && sf_self_caller.write(&sf_self_caller, fpat, fp, fpsize)) ||
-	    sf_self_caller.write(&sf_self_caller, at, &frame, SF_UC_KSIZE))
-		return -EFAULT;
-	long pid = sf_arch_clone_sigreturn(
-		q->flags, at, q->ptid, q->ctid, q->tls,
-		q->extra & CLONE_CLEAR_SIGHAND ? clear_sighand : 0);
-	return finish_parent(q, pid);
-}
-
-/* vfork on the caller's own stack: the per-thread buffer the two frames
- * are kept in (mapped at the first such call, kept for the thread). */
+/* vfork where the parent's frame may be overwritten by the child (which
+ * shares the memory): the per-thread buffer the frames are kept in (mapped
+ * at the first such call, kept for the thread). */
 #define VF_SIZE (64 * 1024)
 struct vfork_buf {
 	struct cargs_req q;
@@ -237,11 +210,21 @@ static __thread struct vfork_buf *vfork_buf
 
 static long vfork_parent_done(long pid)
 {
-	stack_fresh(0, vfork_buf->sp);
+#ifdef __SANITIZE_ADDRESS__
+	/* the handler's frames above are never returned to */
+	__asan_handle_no_return();
+#endif
+	sf_stack_fresh(0, vfork_buf->sp);
 	return finish_parent(&vfork_buf->q, pid);
 }
 
-static long vfork_same_stack(ucontext_t *uc, const struct cargs_req *q)
+/* vfork of Q, both sides leaving through copies the child cannot
+ * overwrite: CHILD_AT 0, on the caller's own stack (the child leaves
+ * through the parent's frame, with 0 for its result); else through the
+ * child's frame at CHILD_AT, its stack (stack_shape). Returns only an
+ * error. */
+static long vfork_kept(ucontext_t *uc, const struct cargs_req *q,
+		       uintptr_t child_at)
 {
 	const void *fp = sf_ctx_fpstate(uc);
 	size_t fpsize = fp ? sf_arch_fpstate_size(fp) : 0;
@@ -260,26 +243,81 @@ static long vfork_same_stack(ucontext_t *uc, const struct cargs_req *q)
 	b->sp = sf_ctx_sp(uc);
 	if (fp)
 		__builtin_memcpy(b->fpstate, fp, fpsize);
-	child_frame(&b->frame, uc, q, sf_ctx_sp(uc),
-		    fp ? (uintptr_t)b->fpstate : 0);
+	__builtin_memcpy(&b->frame, uc, SF_UC_KSIZE);
+	sf_ctx_set_fpstate(&b->frame, fp ? (uintptr_t)b->fpstate : 0);
+	if (!child_at)
+		child_frame(&b->frame, q, sf_ctx_sp(uc),
+			    fp ? (uintptr_t)b->fpstate : 0);
 	sf_arch_clone_vfork_sigreturn(
-		q->flags, q->ptid, q->ctid, q->tls, &b->frame,
+		q->flags, child_at, q->ptid, q->ctid, q->tls, &b->frame,
+		child_at ? (ucontext_t *)child_at : &b->frame,
 		q->extra & CLONE_CLEAR_SIGHAND ? clear_sighand : 0,
 		vfork_parent_done);
 }
 
-long sf_clone_emulate(ucontext_t *uc, long nr, const long a[6])
+static long stack_shape(ucontext_t *uc, const struct cargs_req *q)
+{
+	const void *fp = sf_ctx_fpstate(uc);
+	size_t fpsize = fp ? sf_arch_fpstate_size(fp) : 0;
+	uintptr_t top = q->stack_top;
+	uintptr_t fpat = fp ? (top - fpsize) & ~(uintptr_t)63 : 0;
+	uintptr_t at = ((fp ? fpat : top) - SF_UC_KSIZE) & ~(uintptr_t)15;
+	if (at > top) /* wrapped: a stack at the bottom of the address space */
+		return -EFAULT;
+	/* The copy must fit in the stack the caller gave (a few KiB; more
+	 * with large XSAVE states): never write below it. */
+	if (q->stack_base && at < q->stack_base)
+		return -ENOMEM;
+	sf_stack_fresh(q->stack_base, top);
+	/* The new stack is the caller's memory: a bad one gives -EFAULT here
+	 * (the kernel would start a child that dies of SIGSEGV at once). The
+	 * frame is made in place once the copy has shown it writable. */
+	if ((fp && sf_self_caller.write(&sf_self_caller, fpat, fp, fpsize)) ||
+	    sf_self_caller.write(&sf_self_caller, at, uc, SF_UC_KSIZE))
+		return -EFAULT;
+	child_frame((ucontext_t *)at, q, top, fpat);
+	/* A vfork child takes its signals (its trapped calls) on the alternate
+	 * stack it shares, where this handler may run: keep the parent's
+	 * frame out of its way. */
+	if ((q->flags & CLONE_VFORK) &&
+	    sf_on_altstack(uc, (uintptr_t)__builtin_frame_address(0)))
+		return vfork_kept(uc, q, at);
+	long pid = sf_arch_clone_sigreturn(
+		q->flags, at, q->ptid, q->ctid, q->tls,
+		q->extra & CLONE_CLEAR_SIGHAND ? clear_sighand : 0);
+	return finish_parent(q, pid);
+}
+
+static long clone_run_buf(ucontext_t *uc, long nr, const long a[6]);
+
+static long clone_run(ucontext_t *uc, long nr, const long a[6], uintptr_t buf)
 {
 	struct cargs_req q;
-	char buf[CARGS_BUF]; /* the caller's memory is ours */
-	long r = cargs_request(&sf_self_caller, nr, a, (uintptr_t)buf, &q);
+	long r = cargs_request(&sf_self_caller, nr, a, buf, &q);
+	if (r == CARGS_NEED_BUF)
+		return clone_run_buf(uc, nr, a);
 	if (r)
 		return r;
 	if (!(q.flags & CLONE_VM))
-		return fork_shape(uc, &q, (uintptr_t)buf);
+		return fork_shape(uc, &q, buf);
 	if (q.stack_top)
 		return stack_shape(uc, &q);
 	if (q.flags & CLONE_VFORK)
-		return vfork_same_stack(uc, &q);
+		return vfork_kept(uc, &q, 0);
 	return -ENOSYS;
+}
+
+/* set_tid and CLONE_INTO_CGROUP, the only users of the caller memory
+ * cargs_request may be given: 2 KiB of the handler's stack, which may be
+ * the program's small alternate stack, for them alone. */
+static __attribute__((noinline)) long clone_run_buf(ucontext_t *uc, long nr,
+						    const long a[6])
+{
+	char buf[CARGS_BUF]; /* the caller's memory is ours */
+	return clone_run(uc, nr, a, (uintptr_t)buf);
+}
+
+long sf_clone_emulate(ucontext_t *uc, long nr, const long a[6])
+{
+	return clone_run(uc, nr, a, 0);
 }

@@ -393,7 +393,8 @@ static int cpidns_for_children(const struct sf_caller *c, uintptr_t buf)
  * legacy clone gives exactly that); the caller's level is emulated with
  * ns_last_pid (Q->has_tid); deeper lists are left to cargs_to_legacy,
  * which answers as 5.3-5.4 (E2BIG): *LEGACY keeps them. 0 or -errno. */
-static long set_tid_plan(const struct sf_caller *c, uintptr_t buf,
+static __attribute__((noinline)) long
+set_tid_plan(const struct sf_caller *c, uintptr_t buf,
 			 const struct sysfill_clone_args *ca,
 			 struct sysfill_clone_args *legacy, struct cargs_req *q)
 {
@@ -571,7 +572,10 @@ long cargs_request(const struct sf_caller *c, long nr, const long a[6],
 		 * the child: fork shape (a vfork parent would wait for the
 		 * held child for ever). */
 		struct sysfill_clone_args legacy = ca;
-		if (buf && !(ca.flags & (CLONE_VM | CLONE_VFORK))) {
+		if (!(ca.flags & (CLONE_VM | CLONE_VFORK)) &&
+		    (ca.set_tid_size || (ca.flags & CLONE_INTO_CGROUP))) {
+			if (!buf)
+				return CARGS_NEED_BUF;
 			r = set_tid_plan(c, buf, &ca, &legacy, q);
 			if (r)
 				return r;

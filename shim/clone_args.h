@@ -83,11 +83,13 @@ struct cargs_req {
  * must be writable (the kernel fails with EFAULT and no child).
  * A clone3 of fork shape (neither CLONE_VM nor CLONE_VFORK) given BUF
  * (CARGS_BUF bytes of caller memory for calls made as the caller,
- * sf_caller_sys; 0: none)
- * gets set_tid at the caller's level and CLONE_INTO_CGROUP (Q->has_tid,
- * want_tid, cgroup_fd), for cargs_fork_prepare/finish around a clone whose
- * child is held until then; otherwise they get the answers of
- * cargs_to_legacy. Returns 0 and fills *Q, or -errno. Signal-safe. */
+ * sf_caller_sys) gets set_tid at the caller's level and CLONE_INTO_CGROUP
+ * (Q->has_tid, want_tid, cgroup_fd), for cargs_fork_prepare/finish around
+ * a clone whose child is held until then; given no BUF (0) it returns
+ * CARGS_NEED_BUF instead (ask again with one). Otherwise they get the
+ * answers of cargs_to_legacy. Returns 0 and fills *Q, or -errno.
+ * Signal-safe. */
+#define CARGS_NEED_BUF 1
 SF_HIDDEN long cargs_request(const struct sf_caller *c, long nr,
 			     const long a[6], uintptr_t buf,
 			     struct cargs_req *q);

@@ -391,6 +391,18 @@ SF_HIDDEN long proc_status_field(const char *status, const char *key,
 				 uint64_t *v, int n, int base);
 
 /* ---- clone3 / clone(CLONE_PIDFD) (shim/clone.c) ---- */
+/* An ASan build: the stack below TOP unpoisoned (shim/clone.c). */
+SF_HIDDEN void sf_stack_fresh(uintptr_t base, uintptr_t top);
+
+/* Is SP on the alternate signal stack whose settings UC saved (the
+ * kernel's on_sig_stack())? The SIGSYS handler has SA_ONSTACK. */
+static inline int sf_on_altstack(const ucontext_t *uc, uintptr_t sp)
+{
+	const stack_t *ss = &uc->uc_stack;
+	uintptr_t lo = (uintptr_t)ss->ss_sp;
+	return !(ss->ss_flags & SS_DISABLE) && sp > lo && sp - lo <= ss->ss_size;
+}
+
 /* Emulate clone3 or clone with CLONE_PIDFD (NR, raw ARGS) for the caller
  * interrupted in UC, from its SIGSYS handler (all signals blocked).
  * Returns the value for the caller's return register; a vfork on the

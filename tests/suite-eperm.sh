@@ -94,6 +94,23 @@ check eperm-with-sysfill-python-subprocess-works "rc=7" \
 check eperm-with-sysfill-exec-child-keeps-native-pidfds "anon_inode:[pidfd] thread: OK" \
 	"$eperm" env LD_PRELOAD="$lib" /usr/bin/python3 -c \
 	'import subprocess, sys; sys.exit(subprocess.run([sys.executable, "-c", "import os, threading; fd = os.pidfd_open(os.getpid()); t = threading.Thread(target=len, args=((),)); t.start(); t.join(); print(os.readlink(\"/proc/self/fd/%d\" % fd), \"thread: OK\")"]).returncode)'
+# The SIGSYS handler's stack under the profile, where only clone3 and masks
+# trap: tests/conformance/sigsys-stack.c (small stacks with an alternate
+# one, posix_spawn with an alternate stack) and sigsys-foreign.c (the
+# program's SIGSYS handler where the kernel runs it); each transcript must
+# be the native one.
+for s in sigsys-stack sigsys-foreign; do
+	# common.h is -Wall clean
+	build "$s" "tests/conformance/$s.c" -Iinclude -pthread -Wno-unused-parameter || continue
+	native=$(timeout -k 5 60 "$tools/$s" 2>&1)
+	got=$(timeout -k 5 60 "$eperm" env LD_PRELOAD="$lib" "$tools/$s" 2>&1)
+	if [ -n "$native" ] && [ "$got" = "$native" ]; then
+		pass "eperm-with-sysfill-$s-matches-native"
+	else
+		fail "eperm-with-sysfill-$s-matches-native" \
+			"$(diff <(echo "$native") <(echo "$got") | head -n 8 | tr '\n' ' ')"
+	fi
+done
 # ------------------------------------------------------------------------
 
 exit $rc

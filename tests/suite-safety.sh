@@ -99,6 +99,32 @@ else
 	fail i386-exec-from-emulating-process-runs-as-without "cannot assemble an i386 program (binutils)"
 fi
 
+# The SIGSYS handler's stack use beyond the kernel's signal frame
+# (tests/tools/stack-use.c: a thread's stack filled with a pattern before
+# each trapped call). It runs on the program's alternate stack where the
+# thread has one (SA_ONSTACK), which may be small (Rust: AT_MINSIGSTKSZ):
+# the common calls stay within 2 KiB of it.
+su=$PWD/build/tests/stack-use
+if cc -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE -Iinclude -pthread \
+	tests/tools/stack-use.c -o "$su"; then
+	out=$("$su" 2>&1)
+	[ "$(sed -n 's/^max //p' <<<"$out")" = 0 ] && pass stack-use-native-none ||
+		fail stack-use-native-none "$out"
+	out=$(SYSFILL_FORCE=1 LD_PRELOAD=$lib "$su" 2>&1)
+	frame=$(sed -n 's/^frame //p' <<<"$out")
+	echo "$out" | awk -v f="${frame:-0}" '$2 ~ /^[0-9]+$/ && $1 != "frame" && $1 != "max" {
+		printf "    %s: %d bytes beyond the %d-byte kernel frame\n", $1, $2 - f, f }'
+	over=$(awk -v f="${frame:-0}" '/^(pidfd_open|pidfd_send_signal|waitid-P_PIDFD|rt_sigprocmask|clone3) / &&
+		$2 - f > 2048 { print $1 }' <<<"$out")
+	if [ -n "$frame" ] && [ -z "$over" ] && ! grep -q 'result [^o]' <<<"$out"; then
+		pass stack-use-forced-within-2KiB
+	else
+		fail stack-use-forced-within-2KiB "over: $over; $(tr '\n' ' ' <<<"$out")"
+	fi
+else
+	fail build-stack-use "cc failed"
+fi
+
 # Setuid programs exec'd by an unprivileged process under the library: the
 # filter needs no_new_privs there, so the program runs without gaining its
 # set-id privilege (README: security model). Without the library it does.

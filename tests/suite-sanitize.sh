@@ -51,6 +51,7 @@ SYSFILL_BUILD=$B SYSFILL_PRELOAD_FIRST="$asan" SYSFILL_CONFORMANCE_MODES=forced 
 	SYSFILL_TEST_ENV_reuse="ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 UBSAN_OPTIONS=$UBSAN_OPTIONS" \
 	SYSFILL_TEST_ENV_unshare="ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 UBSAN_OPTIONS=$UBSAN_OPTIONS" \
 	SYSFILL_TEST_ENV_clone3_set_tid_ns="ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 UBSAN_OPTIONS=$UBSAN_OPTIONS" \
+	SYSFILL_TEST_ENV_sigsys_stack="ASAN_OPTIONS=$ASAN_OPTIONS:use_sigaltstack=0 UBSAN_OPTIONS=$UBSAN_OPTIONS" \
 	bash tests/suite-conformance.sh >"$o/conformance.log" 2>&1
 st=$?
 # its result lines, renamed (a failure's diff follows it). One known

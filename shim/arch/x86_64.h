@@ -326,13 +326,52 @@ sf_arch_settls_sigreturn(uintptr_t tls, ucontext_t *frame)
 	__builtin_unreachable();
 }
 
-/* vfork on the caller's own stack: clone(FLAGS, 0, ...) and both sides
- * leave through rt_sigreturn on FRAME (a ucontext copy outside the stack):
- * the child after PREP (unless null), the parent once PARENT_DONE(child
- * id or -errno) has given the value for its return register. */
+/* Run FN(ARG) on the stack whose top is SP (16-aligned), then leave the
+ * signal handler through rt_sigreturn on FRAME (a ucontext copy above SP):
+ * the handler's own frame is never returned to. */
 __attribute__((noreturn)) static inline void
-sf_arch_clone_vfork_sigreturn(unsigned long flags, long ptid, long ctid,
-			      long tls, ucontext_t *frame, void (*prep)(void),
+sf_arch_run_sigreturn(void (*fn)(void *), void *arg, uintptr_t sp,
+		      ucontext_t *frame)
+{
+	__asm__ volatile("mov %[sp], %%rsp\n\t"
+			 "call *%[fn]\n\t"
+			 "mov %%rbx, %%rsp\n\t"
+			 "mov %[sr], %%eax\n\t"
+			 "syscall\n\t"
+			 "hlt"
+			 :
+			 : [sp] "r"(sp), [fn] "r"(fn), "D"(arg), "b"(frame),
+			   [sr] "i"(SF_NR_rt_sigreturn)
+			 : "memory");
+	__builtin_unreachable();
+}
+
+/* Where the kernel puts a signal frame below SP (get_sigframe,
+ * setup_rt_frame): the red zone skipped, the FP state FPSIZE bytes below,
+ * 64-byte aligned, the rt_sigframe (return address, ucontext, siginfo)
+ * below that with its ucontext 16-byte aligned. Returns the ucontext's
+ * address; *FP the FP state's. */
+#define SF_SIGFRAME_SIZE (8 + SF_UC_KSIZE + 128)
+static inline uintptr_t sf_arch_sigframe(uintptr_t sp, size_t fpsize,
+					 uintptr_t *fp)
+{
+	sp -= 128;
+	*fp = (sp - fpsize) & ~(uintptr_t)63;
+	return (*fp - SF_SIGFRAME_SIZE) & ~(uintptr_t)15;
+}
+
+/* vfork where the parent's handler frame may be overwritten before it
+ * runs again (the child shares the memory: the caller's own stack, or the
+ * alternate stack the child takes its signals on): clone(FLAGS,
+ * CHILD_SP, ...) and both sides leave through rt_sigreturn on a ucontext
+ * copy the child cannot overwrite: the child on CHILD_FRAME after PREP
+ * (unless null), the parent on FRAME once PARENT_DONE(child id or
+ * -errno) has given the value for its return register. CHILD_SP 0: the
+ * caller's stack. */
+__attribute__((noreturn)) static inline void
+sf_arch_clone_vfork_sigreturn(unsigned long flags, uintptr_t child_sp,
+			      long ptid, long ctid, long tls, ucontext_t *frame,
+			      ucontext_t *child_frame, void (*prep)(void),
 			      long (*parent_done)(long))
 {
 	register long r10 __asm__("r10") = ctid;
@@ -340,6 +379,7 @@ sf_arch_clone_vfork_sigreturn(unsigned long flags, long ptid, long ctid,
 	register long r9 __asm__("r9") = (long)prep;
 	register long r12 __asm__("r12") = (long)frame;
 	register long r13 __asm__("r13") = (long)parent_done;
+	register long r14 __asm__("r14") = (long)child_frame;
 	__asm__ volatile("syscall\n\t"
 			 "test %%rax, %%rax\n\t"
 			 "jnz 1f\n\t"
@@ -348,7 +388,7 @@ sf_arch_clone_vfork_sigreturn(unsigned long flags, long ptid, long ctid,
 			 "and $-16, %%rsp\n\t"
 			 "call *%%r9\n"
 			 "2:\n\t"
-			 "mov %%r12, %%rsp\n\t"
+			 "mov %%r14, %%rsp\n\t"
 			 "mov %[sr], %%eax\n\t"
 			 "syscall\n\t"
 			 "hlt\n"
@@ -362,9 +402,9 @@ sf_arch_clone_vfork_sigreturn(unsigned long flags, long ptid, long ctid,
 			 "syscall\n\t"
 			 "hlt"
 			 :
-			 : "a"((long)SF_NR_clone), "D"(flags), "S"(0L),
+			 : "a"((long)SF_NR_clone), "D"(flags), "S"(child_sp),
 			   "d"(ptid), "r"(r10), "r"(r8), "r"(r9), "r"(r12),
-			   "r"(r13), [sr] "i"(SF_NR_rt_sigreturn),
+			   "r"(r13), "r"(r14), [sr] "i"(SF_NR_rt_sigreturn),
 			   [rax] "i"(__builtin_offsetof(ucontext_t, uc_mcontext) +
 				     REG_RAX * sizeof(greg_t))
 			 : "rcx", "r11", "memory");

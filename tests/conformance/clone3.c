@@ -60,18 +60,6 @@ static void err_or(const char *step, long r, const char *ok)
 		out("%s: %s", step, ok);
 }
 
-static const char *status_text(int st)
-{
-	static char buf[64];
-	if (WIFEXITED(st))
-		snprintf(buf, sizeof buf, "exited %d", WEXITSTATUS(st));
-	else if (WIFSIGNALED(st))
-		snprintf(buf, sizeof buf, "killed by %s", signame(WTERMSIG(st)));
-	else
-		snprintf(buf, sizeof buf, "status 0x%x", st);
-	return buf;
-}
-
 /* ---- what a child reports about how it started ------------------------ */
 
 static uintptr_t stack_lo, stack_hi;

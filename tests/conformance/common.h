@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -117,6 +118,19 @@ static __attribute__((unused)) const char *codename(int signo, int code)
 	return buf;
 }
 
+/* How a wait status ended: "exited N", "killed by SIGNAME". */
+static __attribute__((unused)) const char *status_text(int st)
+{
+	static char buf[64];
+	if (WIFEXITED(st))
+		snprintf(buf, sizeof buf, "exited %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, sizeof buf, "killed by %s", signame(WTERMSIG(st)));
+	else
+		snprintf(buf, sizeof buf, "status 0x%x", st);
+	return buf;
+}
+
 /* Every child we fork is tracked so that the scenario never leaves a
  * process behind, whatever failed (see scenario_init). */
 static pid_t tracked[64];
@@ -154,6 +168,16 @@ static __attribute__((unused)) void die(const char *what)
 {
 	out("FATAL: %s: %s", what, errname(errno));
 	exit(2);
+}
+
+/* A scenario's first line: pidfd_open of itself (in gVisor without the
+ * library: ENOSYS, which suite-conformance.sh looks for). */
+static __attribute__((unused)) void probe_pidfd_open(void)
+{
+	long fd = sys_pidfd_open(getpid(), 0);
+	res("probe", "pidfd_open", fd, 1);
+	if (fd >= 0)
+		close((int)fd);
 }
 
 static __attribute__((unused)) const char *pollname(int ev)
@@ -498,6 +522,50 @@ static __attribute__((unused)) int count_threads(void)
 	if (f)
 		fclose(f);
 	return n;
+}
+
+/* ---- an alternate signal stack, raw calls (sigsys-stack, sigsys-foreign) */
+#define ALT_SIZE (128 * 1024)
+
+static char *alt;
+
+static __attribute__((unused)) void altstack_init(void)
+{
+	alt = mmap(0, ALT_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (alt == MAP_FAILED)
+		die("mmap");
+}
+
+/* Is P on the alternate stack (the kernel's on_sig_stack())? */
+static __attribute__((unused)) int on_alt(const void *p)
+{
+	uintptr_t a = (uintptr_t)p, lo = (uintptr_t)alt;
+	return a > lo && a - lo <= ALT_SIZE;
+}
+
+static __attribute__((unused)) void set_altstack(int on)
+{
+	stack_t ss = {.ss_sp = alt, .ss_size = ALT_SIZE,
+		      .ss_flags = on ? 0 : SS_DISABLE};
+	if (sigaltstack(&ss, NULL))
+		die("sigaltstack");
+}
+
+/* A raw call (5th and 6th arguments 0), argument registers counted as
+ * clobbered (sysfill's tail calls leave the reissued call's there). */
+static __attribute__((unused)) long raw5(long nr, long a, long b, long c, long d)
+{
+	long r;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = 0;
+	register long r9 __asm__("r9") = 0;
+	__asm__ volatile("syscall"
+			 : "=a"(r), "+D"(a), "+S"(b), "+d"(c), "+r"(r10),
+			   "+r"(r8), "+r"(r9)
+			 : "a"(nr)
+			 : "rcx", "r11", "memory");
+	return r;
 }
 
 static pid_t scenario_pid;
