@@ -10,6 +10,14 @@
 #include <sys/mount.h>
 #include <sysfill.h>
 
+static int mismatches; /* results that contradict what the scenario knows */
+
+/* A call that must fail with ESRCH (the process is gone) failed so. */
+static void expect_esrch(long r)
+{
+	mismatches += !(r < 0 && errno == ESRCH);
+}
+
 static int set_last_pid(pid_t p)
 {
 	int f = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
@@ -54,11 +62,13 @@ static void to_procfd(const char *step, int pidfd, int pfd, pid_t want, int oute
 		return;
 	int pid, inner;
 	status_pids(d, &pid, &inner);
+	int ok = outer ? pid != want && pid > 0 && inner == want : pid == want;
 	if (outer)
 		out("%s: the mount's own number: %s, innermost is the process: %s", step,
 		    pid != want && pid > 0 ? "yes" : "no", inner == want ? "yes" : "no");
 	else
 		out("%s: status Pid is the process: %s", step, pid == want ? "yes" : "no");
+	mismatches += !ok;
 	close(d);
 }
 
@@ -99,13 +109,17 @@ static int ns_init(int outer_proc)
 
 	to_procfd("old-pidfd-to-procfd", fa, procfd, b.pid, 0);
 	to_procfd("old-pidfd-to-outer-procfd", fa, outer_proc, b.pid, 1);
-	res("old-proc-dir-to-pidfd", "sysfill_procfd_to_pidfd", sysfill_procfd_to_pidfd(pd, 0), 1);
+	expect_esrch(sysfill_pidfd_to_procfd(fa, procfd, 0));
+	long r0 = sysfill_procfd_to_pidfd(pd, 0);
+	res("old-proc-dir-to-pidfd", "sysfill_procfd_to_pidfd", r0, 1);
+	expect_esrch(r0);
 	struct sysfill_exit_info e;
 	memset(&e, 0, sizeof e);
 	int r = sysfill_pidfd_exit_info(fa, &e, 0);
 	res("old-pidfd-exit-info", "sysfill_pidfd_exit_info", r, 0);
 	out("old-pidfd-exit-info: code=%s status=%d", e.code == CLD_EXITED ? "CLD_EXITED" : "other",
 	    e.status);
+	mismatches += r != SYSFILL_EXIT_CODE || e.code != CLD_EXITED || e.status != 5;
 	kid_check("new-child-untouched", &b);
 
 	long fb = sys_pidfd_open(b.pid, 0);
@@ -130,7 +144,9 @@ static int ns_init(int outer_proc)
 	kid_exit(&b, 0);
 	reap(b.pid);
 	kid_close(&b);
-	return 0;
+	if (mismatches)
+		out("FATAL: %d results contradict the scenario's own observations", mismatches);
+	return mismatches ? 1 : 0;
 }
 
 int main(void)

@@ -11,6 +11,7 @@
 #include <sysfill.h>
 
 static int procfd = -1;
+static int mismatches; /* results that contradict what the scenario knows */
 
 /* Whether the status of /proc/<pid> directory DIR shows WANT and a
  * zombie. */
@@ -37,6 +38,7 @@ static void dir_report(const char *step, int dir, pid_t want)
 	}
 	out("%s: status Pid is the process: %s, zombie: %s", step,
 	    pid == want ? "yes" : "no", state == 'Z' ? "yes" : "no");
+	mismatches += pid != want;
 }
 
 static void to_procfd(const char *step, int pidfd, int pfd, unsigned flags, pid_t want)
@@ -85,9 +87,20 @@ static const char *cld(int code)
 	return "other";
 }
 
+/* Until child PID is a zombie (not reaped); its waitid report into *SI. */
+static void zombie_si(pid_t pid, siginfo_t *si)
+{
+	memset(si, 0, sizeof *si);
+	if (waitid(P_PID, pid, si, WEXITED | WNOWAIT) < 0)
+		die("waitid(P_PID, WNOWAIT)");
+}
+
 /* sysfill_pidfd_exit_info; times printed as "0", or checked against a
- * range of clock ticks [LO, HI] when HI > 0, or "set" (any value). */
-static void exit_step(const char *step, int fd, long lo, long hi)
+ * range of clock ticks [LO, HI] when HI > 0, or "set" (any value). A
+ * known code and status must be those of WANT (the waitid report of the
+ * process, taken by the scenario itself), if not NULL; a mismatch makes
+ * the scenario exit 1. */
+static void exit_step(const char *step, int fd, const siginfo_t *want, long lo, long hi)
 {
 	struct sysfill_exit_info e;
 	memset(&e, 0x5a, sizeof e);
@@ -113,8 +126,14 @@ static void exit_step(const char *step, int fd, long lo, long hi)
 		snprintf(times, sizeof times, "times set, small: %s",
 			 e.utime < 100 && e.stime < 100 ? "yes" : "no");
 	static const char *const bits[] = {"0", "CODE", "TIMES", "CODE|TIMES"};
-	out("%s: sysfill_pidfd_exit_info = %s code=%s status=%s %s", step,
-	    r <= 3 ? bits[r] : "other", cld(e.code), st, times);
+	const char *match = "";
+	if (want && (r & SYSFILL_EXIT_CODE)) {
+		int ok = e.code == want->si_code && e.status == want->si_status;
+		match = ok ? " (as waitid)" : " (NOT as waitid)";
+		mismatches += !ok;
+	}
+	out("%s: sysfill_pidfd_exit_info = %s code=%s status=%s %s%s", step,
+	    r <= 3 ? bits[r] : "other", cld(e.code), st, times, match);
 }
 
 /* A child that burns about 300 ms of user CPU time, then exits 0. */
@@ -177,7 +196,7 @@ int main(void)
 	int sd = open("/proc/self", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	to_pidfd("self-to-pidfd", sd, 0, getpid());
 	to_pidfd("self-to-pidfd-nonblock", sd, PIDFD_NONBLOCK, getpid());
-	exit_step("self-exit-info", self, 0, 0);
+	exit_step("self-exit-info", self, NULL, 0, 0);
 
 	/* a child: alive, zombie (killed), reaped */
 	pid_t c = spawn_pause();
@@ -186,20 +205,21 @@ int main(void)
 	to_procfd("child-to-procfd", cf, procfd, 0, c);
 	int cd = open_proc_dir(c);
 	to_pidfd("child-to-pidfd", cd, 0, c);
-	exit_step("child-alive-exit-info", cf, 0, 0);
+	exit_step("child-alive-exit-info", cf, NULL, 0, 0);
 	struct sysfill_exit_info *bad = (void *)16;
 	res("child-alive-exit-info-efault", "sysfill_pidfd_exit_info",
 	    sysfill_pidfd_exit_info(cf, bad, 0), 0);
 	kill(c, SIGKILL);
-	wait_zombie(c);
-	exit_step("child-zombie-exit-info", cf, 0, 0);
+	siginfo_t si;
+	zombie_si(c, &si);
+	exit_step("child-zombie-exit-info", cf, &si, 0, 0);
 	res("child-zombie-exit-info-efault", "sysfill_pidfd_exit_info",
 	    sysfill_pidfd_exit_info(cf, bad, 0), 0);
 	to_procfd("child-zombie-to-procfd", cf, procfd, 0, c);
 	to_pidfd("child-zombie-to-pidfd", cd, 0, c);
 	poll_report("child-zombie-poll", cf, POLLIN, 5000);
 	waitpid(c, NULL, 0);
-	exit_step("child-reaped-exit-info", cf, 0, 0);
+	exit_step("child-reaped-exit-info", cf, &si, 0, 0);
 	to_procfd("child-reaped-to-procfd", cf, procfd, 0, c);
 	to_pidfd("child-reaped-to-pidfd", cd, 0, c);
 	close(cd);
@@ -209,21 +229,21 @@ int main(void)
 	pid_t e7 = spawn_exit(7);
 	long e7f = sys_pidfd_open(e7, 0);
 	res("exit7", "pidfd_open", e7f, 1);
-	wait_zombie(e7);
-	exit_step("exit7-zombie-exit-info", e7f, 0, 0);
+	zombie_si(e7, &si);
+	exit_step("exit7-zombie-exit-info", e7f, &si, 0, 0);
 	poll_report("exit7-poll", e7f, POLLIN, 5000);
 	waitpid(e7, NULL, 0);
-	exit_step("exit7-reaped-exit-info", e7f, 0, 0);
+	exit_step("exit7-reaped-exit-info", e7f, &si, 0, 0);
 	close(e7f);
 
 	/* CPU time */
 	pid_t b = spawn_burner();
 	long bf = sys_pidfd_open(b, 0);
 	res("burner", "pidfd_open", bf, 1);
-	wait_zombie(b);
-	exit_step("burner-zombie-exit-info", bf, 20, 100);
+	zombie_si(b, &si);
+	exit_step("burner-zombie-exit-info", bf, &si, 20, 100);
 	waitpid(b, NULL, 0);
-	exit_step("burner-reaped-exit-info", bf, 0, 0);
+	exit_step("burner-reaped-exit-info", bf, &si, 0, 0);
 	close(bf);
 
 	/* a core dump, in a directory of our own */
@@ -233,11 +253,11 @@ int main(void)
 	pid_t dm = spawn_dumper(dir);
 	long dmf = sys_pidfd_open(dm, 0);
 	res("dumper", "pidfd_open", dmf, 1);
-	wait_zombie(dm);
-	exit_step("dumper-zombie-exit-info", dmf, 0, 0);
+	zombie_si(dm, &si);
+	exit_step("dumper-zombie-exit-info", dmf, &si, 0, 0);
 	poll_report("dumper-poll", dmf, POLLIN, 5000);
 	waitpid(dm, NULL, 0);
-	exit_step("dumper-reaped-exit-info", dmf, 0, 0);
+	exit_step("dumper-reaped-exit-info", dmf, &si, 0, 0);
 	close(dmf);
 	char core[128];
 	snprintf(core, sizeof core, "%s/core", dir);
@@ -253,14 +273,17 @@ int main(void)
 	to_procfd("nonchild-to-procfd", gf, procfd, 0, g.pid);
 	int gd = open_proc_dir(g.pid);
 	to_pidfd("nonchild-to-pidfd", gd, 0, g.pid);
-	exit_step("nonchild-alive-exit-info", gf, 0, 0);
+	exit_step("nonchild-alive-exit-info", gf, NULL, 0, 0);
 	kill(g.pid, SIGTERM);
 	poll_report("nonchild-poll", gf, POLLIN, 5000);
-	exit_step("nonchild-zombie-exit-info", gf, 0, 0);
+	memset(&si, 0, sizeof si);
+	si.si_code = CLD_KILLED; /* what its parent's wait will report */
+	si.si_status = SIGTERM;
+	exit_step("nonchild-zombie-exit-info", gf, &si, 0, 0);
 	to_procfd("nonchild-zombie-to-procfd", gf, procfd, 0, g.pid);
 	stop_grandchild(&g); /* handed to us as subreaper, and reaped */
 	wait_gone(g.pid);
-	exit_step("nonchild-reaped-exit-info", gf, 0, 0);
+	exit_step("nonchild-reaped-exit-info", gf, &si, 0, 0);
 	to_procfd("nonchild-reaped-to-procfd", gf, procfd, 0, g.pid);
 	to_pidfd("nonchild-reaped-to-pidfd", gd, 0, g.pid);
 	close(gd);
@@ -299,5 +322,7 @@ int main(void)
 	struct sysfill_exit_info e;
 	res("bad-exit-info-flags", "sysfill_pidfd_exit_info", sysfill_pidfd_exit_info(self, &e, 1), 0);
 	out("bad: no fd left behind: %s", dup(0) == spare ? "yes" : "no");
-	return 0;
+	if (mismatches)
+		out("FATAL: %d results contradict the scenario's own observations", mismatches);
+	return mismatches ? 1 : 0;
 }
