@@ -67,8 +67,11 @@ run() {
 	local mode=$1 bin=$2 o=$3 st
 	case $mode in
 	native)
-		# (a linked scenario loads a sanitized library: its runtime first)
-		timeout 60 env ${SYSFILL_PRELOAD_FIRST:+LD_PRELOAD="$SYSFILL_PRELOAD_FIRST"} "$bin" </dev/null 2>"$o.err" | cat >"$o"
+		# a linked scenario loads the (maybe sanitized) library: the
+		# runtime first, the scenario's environment
+		local first= lenv=()
+		[ "$linked" = 1 ] && first=${SYSFILL_PRELOAD_FIRST:-} lenv=("${tenv[@]}")
+		timeout 60 env "${lenv[@]}" ${first:+LD_PRELOAD="$first"} "$bin" </dev/null 2>"$o.err" | cat >"$o"
 		st=${PIPESTATUS[0]} ;;
 	static)
 		timeout 60 "$bin-static" </dev/null 2>"$o.err" | cat >"$o"
