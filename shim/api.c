@@ -49,3 +49,29 @@ SF_EXPORT int sysfill_emulating(void)
 {
 	return !!(sf_init() & SF_FEAT_PIDFD_FAMILY);
 }
+
+SF_EXPORT int sysfill_pidfd_to_procfd(int pidfd, int procfd, unsigned int flags)
+{
+	return (int)ret_errno(sf_pidfd_to_procfd(pidfd, procfd, flags));
+}
+
+SF_EXPORT int sysfill_procfd_to_pidfd(int procpidfd, unsigned int flags)
+{
+	return (int)ret_errno(sf_procfd_to_pidfd(procpidfd, flags));
+}
+
+_Static_assert(sizeof(struct sysfill_exit_info) == sizeof(struct sf_exit_info) &&
+		       SYSFILL_EXIT_CODE == SF_EXIT_CODE &&
+		       SYSFILL_EXIT_TIMES == SF_EXIT_TIMES,
+	       "struct sysfill_exit_info is the engine's");
+
+SF_EXPORT int sysfill_pidfd_exit_info(int pidfd, struct sysfill_exit_info *info,
+				      unsigned int flags)
+{
+	struct sf_exit_info e;
+	long r = sf_pidfd_exit_info(pidfd, &e, flags);
+	if (r >= 0 && sf_self_caller.write(&sf_self_caller, (uintptr_t)info, &e,
+					   sizeof e) < 0)
+		r = -EFAULT;
+	return (int)ret_errno(r);
+}

@@ -17,6 +17,7 @@
  * Everything here runs on small stacks (the waiter threads' 16 KiB):
  * buffers stay under 2 KiB. */
 #include <string.h>
+#include <sys/time.h>
 #include "sf.h"
 
 /* The cgroup2 mount point, looked up once (/proc/self/mountinfo, with
@@ -242,6 +243,18 @@ static int stat_exit_code_works(void)
 	return known == 1;
 }
 
+/* The exit code of zombie PID whose /proc/PID/stat text is STAT, where
+ * we may read it and it is kept, or -1. All signals blocked. */
+static long zombie_exit_code(pid_t pid, const char *stat)
+{
+	long code = stat_exit_code(stat);
+	/* 0 also where the field is not shown to us, or not kept at all */
+	if (code < 0 || (code == 0 && (!stat_exit_code_shown(pid) ||
+				       !stat_exit_code_works())))
+		return -1;
+	return code;
+}
+
 void exitinfo_note_proc(struct sf_watch *w)
 {
 	if (w->exit_known)
@@ -250,12 +263,9 @@ void exitinfo_note_proc(struct sf_watch *w)
 	sf_fmt(path, sizeof path, "/proc/%d/stat", (int)w->pid);
 	if (proc_read(path, buf, sizeof buf) <= 0)
 		return;
-	long code = stat_exit_code(buf);
-	/* 0 also where the field is not shown to us, or not kept at all */
-	if (code < 0 || (code == 0 && (!stat_exit_code_shown(w->pid) ||
-				       !stat_exit_code_works())))
-		return;
-	exitinfo_note(w, (int32_t)code);
+	long code = zombie_exit_code(w->pid, buf);
+	if (code >= 0)
+		exitinfo_note(w, (int32_t)code);
 }
 
 /* ---- exits reported to the program's own wait calls ---- */
@@ -279,4 +289,146 @@ void exitinfo_saw_exit(pid_t pid, int reaped, int32_t code)
 	seen_code = code;
 	seen_reaped = reaped;
 	pidtab_each_of_pid(pid, seen_one);
+}
+
+/* ---- exit information as CLONE_FD proposed it (sf_pidfd_exit_info) ----
+ * Josh Triplett's clone4/CLONE_FD series (2015, never merged): read() on
+ * the clonefd of an exited process gave struct clonefd_info { __s32 code;
+ * __s32 status; __u64 utime; __u64 stime; }: code and status as waitid's
+ * si_code and si_status (task_exit_code_status of the exit code), the
+ * times in clock ticks (cputime_to_clock_t: USER_HZ) of the thread group,
+ * its dead threads included; EAGAIN before the exit with O_NONBLOCK. */
+
+/* CODE and STATUS of wait status ST (kernel/exit.c wait_task_zombie). */
+static void exit_decode(int32_t st, struct sf_exit_info *e)
+{
+	if (st & 0x7f) {
+		e->code = st & 0x80 ? CLD_DUMPED : CLD_KILLED;
+		e->status = st & 0x7f;
+	} else {
+		e->code = CLD_EXITED;
+		e->status = (st >> 8) & 0xff;
+	}
+}
+
+static uint64_t tv_ticks(const struct timeval *tv)
+{
+	return ((uint64_t)tv->tv_sec * 1000000u + (uint64_t)tv->tv_usec) /
+	       (1000000u / SF_USER_HZ);
+}
+
+/* Keep the wait status ST of the process of emulated pidfd FD in its
+ * watch (none for a kernel pidfd). Normal context. */
+static void note_fd(int fd, int32_t st)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	sf_sigmask(SIG_SETMASK, &all, &old);
+	sf_lock();
+	int idx = pidtab_resolve(fd);
+	if (idx >= 0)
+		exitinfo_note(pidtab_watch(idx), st);
+	sf_unlock();
+	sf_sigmask(SIG_SETMASK, &old, 0);
+}
+
+/* What PID (in our pid namespace, not known to be reaped) shows of its
+ * exit: the SF_EXIT_* bits, -EAGAIN (not exited), -ESRCH (gone), -errno.
+ * *ST gets the wait status (-1 unknown). A child: waitid(WNOWAIT), whose
+ * rusage the kernel fills without a reap too (wait_task_zombie: getrusage
+ * RUSAGE_BOTH before it leaves the zombie alone); its times include those
+ * of the children it waited for, as wait4 reports them. Another process:
+ * /proc/PID/stat of its zombie: utime and stime (fields 14 and 15, the
+ * thread group's, in ticks), the exit code (field 52) where shown. */
+static long zombie_info(pid_t pid, struct sf_exit_info *e, int32_t *st)
+{
+	siginfo_t si;
+	struct {
+		struct timeval ut, st;
+		long rest[14];
+	} ru;
+	memset(&si, 0, sizeof si);
+	memset(&ru, 0, sizeof ru);
+	*st = -1;
+	long w = sf_syscall6(SF_NR_waitid, P_PID, pid, (long)&si,
+			     WEXITED | WNOHANG | WNOWAIT | __WALL, (long)&ru, 0);
+	if (w == 0) {
+		if (si.si_pid != pid || !sf_reports_exit(&si))
+			return -EAGAIN;
+		e->code = si.si_code;
+		e->status = si.si_status;
+		e->utime = tv_ticks(&ru.ut);
+		e->stime = tv_ticks(&ru.st);
+		*st = sf_wait_status(&si);
+		return SF_EXIT_CODE | SF_EXIT_TIMES;
+	}
+	if (w != -ECHILD)
+		return w;
+	char path[48], buf[1024];
+	sf_fmt(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (proc_read(path, buf, sizeof buf) <= 0)
+		return -ESRCH;
+	int leader_zombie = 0;
+	int gone = proc_stat_gone(buf, 0, &leader_zombie);
+	if (gone < 0)
+		return -ESRCH;
+	if (!gone)
+		return -EAGAIN; /* running, or a leader whose threads run */
+	const char *p = 0;
+	for (const char *q = buf; *q; q++)
+		if (*q == ')')
+			p = q;
+	uint64_t f[2] = {0, 0};
+	int field = 2;
+	for (; p && *p && field < 15; p++) {
+		if (*p == ' ' && ++field >= 14)
+			f[field - 14] = proc_number(p + 1);
+	}
+	e->utime = f[0];
+	e->stime = f[1];
+	long bits = SF_EXIT_TIMES;
+	sigset_t all, old;
+	sigfillset(&all);
+	sf_sigmask(SIG_SETMASK, &all, &old);
+	long code = zombie_exit_code(pid, buf);
+	sf_sigmask(SIG_SETMASK, &old, 0);
+	if (code >= 0) {
+		exit_decode((int32_t)code, e);
+		*st = (int32_t)code;
+		bits |= SF_EXIT_CODE;
+	}
+	return bits;
+}
+
+long sf_pidfd_exit_info(int fd, struct sf_exit_info *e, unsigned flags)
+{
+	memset(e, 0, sizeof *e);
+	if (flags)
+		return -EINVAL;
+	/* the pid, its exit, and the pid again: a pid that still names the
+	 * pidfd's process after the look named it during it */
+	for (int tries = 0; tries < 3; tries++) {
+		long pid = sf_any_pidfd_pid(fd);
+		if (pid == -ESRCH) {
+			/* reaped: what PIDFD_INFO_EXIT (6.15) keeps, the wait
+			 * status only (the kernel's, or the watch's) */
+			struct pidfd_info_k k;
+			if (sf_any_pidfd_info(fd, PIDFD_INFO_EXIT, &k) < 0 ||
+			    !(k.mask & PIDFD_INFO_EXIT))
+				return -ESRCH;
+			exit_decode(k.exit_code, e);
+			return SF_EXIT_CODE;
+		}
+		if (pid < 0)
+			return pid;
+		int32_t st;
+		long r = zombie_info((pid_t)pid, e, &st);
+		if (sf_any_pidfd_pid(fd) == pid) {
+			if (st >= 0)
+				note_fd(fd, st);
+			return r;
+		}
+		memset(e, 0, sizeof *e);
+	}
+	return -ESRCH;
 }

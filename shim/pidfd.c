@@ -712,30 +712,6 @@ out:
 	return r;
 }
 
-/* pidfs's ioctls (include/uapi/linux/pidfd.h, fs/pidfs.c, 6.18). */
-#define PIDFS_IOC_TYPE 0xFFu
-#define PIDFD_INFO_NR 11
-#define PIDFD_INFO_SIZE_VER0 64
-#define PIDFD_INFO_PID (1ULL << 0)
-#define PIDFD_INFO_CREDS (1ULL << 1)
-#define PIDFD_INFO_CGROUPID (1ULL << 2)
-#define PIDFD_INFO_EXIT (1ULL << 3)
-#define PIDFD_INFO_COREDUMP (1ULL << 4)
-#define IOC_TYPE(c) (((c) >> 8) & 0xffu)
-#define IOC_NR(c) ((c) & 0xffu)
-#define IOC_SIZE(c) (((c) >> 16) & 0x3fffu)
-#define IOC_DIR(c) ((c) >> 30)
-#define IOC_RW 3u
-
-struct pidfd_info_k { /* struct pidfd_info up to PIDFD_INFO_SIZE_VER3 */
-	uint64_t mask, cgroupid;
-	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid,
-		fsgid;
-	int32_t exit_code;
-	uint32_t coredump_mask, coredump_signal;
-	uint64_t spare;
-};
-
 /* The exit information of the watch behind pidfd FD (zeroed if none, or
  * not this process's table). */
 static void fd_exit_info(const struct sf_caller *c, int fd, struct sf_watch *e)

@@ -208,6 +208,30 @@ SF_HIDDEN long sf_sigmask_apply(int how, uint64_t old, uint64_t set,
 SF_HIDDEN long sf_pidfd_ioctl(const struct sf_caller *c, int fd, unsigned cmd,
 			      uintptr_t arg);
 
+/* pidfs's ioctls (include/uapi/linux/pidfd.h, fs/pidfs.c, 6.18). */
+#define PIDFS_IOC_TYPE 0xFFu
+#define PIDFD_INFO_NR 11
+#define PIDFD_INFO_SIZE_VER0 64
+#define PIDFD_INFO_PID (1ULL << 0)
+#define PIDFD_INFO_CREDS (1ULL << 1)
+#define PIDFD_INFO_CGROUPID (1ULL << 2)
+#define PIDFD_INFO_EXIT (1ULL << 3)
+#define PIDFD_INFO_COREDUMP (1ULL << 4)
+#define IOC_TYPE(c) (((c) >> 8) & 0xffu)
+#define IOC_NR(c) ((c) & 0xffu)
+#define IOC_SIZE(c) (((c) >> 16) & 0x3fffu)
+#define IOC_DIR(c) ((c) >> 30)
+#define IOC_RW 3u
+
+struct pidfd_info_k { /* struct pidfd_info up to PIDFD_INFO_SIZE_VER3 */
+	uint64_t mask, cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid,
+		fsgid;
+	int32_t exit_code;
+	uint32_t coredump_mask, coredump_signal;
+	uint64_t spare;
+};
+
 /* ---- pidfd table and watches (shim/pidtab.c) ---- */
 enum { SF_W_FREE, SF_W_LIVE, SF_W_EXITED, SF_W_REAPED };
 struct sf_watch {
@@ -315,6 +339,34 @@ SF_HIDDEN uint64_t sf_cgroup2_id(long pid);
 /* The same for caller C's process PID, as C sees /proc (cgroup2's mount
  * from its mountinfo; this process: sf_cgroup2_id). */
 SF_HIDDEN uint64_t sf_caller_cgroup2_id(const struct sf_caller *c, long pid);
+
+/* Exit information of pidfd FD's process (a kernel pidfd or an
+ * emulated one), as CLONE_FD's struct clonefd_info (include/sysfill.h,
+ * struct sysfill_exit_info): the SF_EXIT_* bits of what is known (after
+ * the reap, the code and status only), -EAGAIN before the exit, -ESRCH
+ * reaped with nothing known, -EBADF not a pidfd, -EINVAL FLAGS not 0.
+ * Normal context. */
+struct sf_exit_info {
+	int32_t code, status;
+	uint64_t utime, stime;
+};
+enum { SF_EXIT_CODE = 1, SF_EXIT_TIMES = 2 };
+SF_HIDDEN long sf_pidfd_exit_info(int fd, struct sf_exit_info *e, unsigned flags);
+
+/* ---- pidfd <-> /proc/<pid> (shim/procpid.c) ---- */
+/* PIDFD_GET_INFO with MASK into K on any fd: the engine's answer (an
+ * emulated pidfd) or the kernel's. 0 or -errno. Normal context. */
+SF_HIDDEN long sf_any_pidfd_info(int fd, uint64_t mask, struct pidfd_info_k *k);
+/* The pid (our pid namespace) of kernel or emulated pidfd FD: -EBADF (no
+ * pidfd), -ESRCH (reaped), -ENOENT (outside our namespace). Normal
+ * context. */
+SF_HIDDEN long sf_any_pidfd_pid(int fd);
+/* The /proc/<pid> directory (a new O_CLOEXEC fd) in proc mount PROCFD of
+ * PIDFD's process, and a pidfd (FLAGS: PIDFD_NONBLOCK) of the process of
+ * /proc/<pid> directory fd PROCPIDFD; errno rules in shim/procpid.c.
+ * Normal context. */
+SF_HIDDEN long sf_pidfd_to_procfd(int pidfd, int procfd, unsigned flags);
+SF_HIDDEN long sf_procfd_to_pidfd(int procpidfd, unsigned flags);
 
 /* ---- fdinfo of emulated pidfds (shim/fdinfo.c) ---- */
 /* The text /proc/self/fdinfo/FD has on Linux 6.18 for emulated pidfd FD

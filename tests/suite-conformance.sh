@@ -7,6 +7,10 @@
 #                 native
 #   gvisor-nolib  inside gVisor without the library: must show the calls
 #                 missing (pidfd_open -> ENOSYS), proving where gvisor ran
+#                 (or equal SCENARIO.gvisor-nolib where there is one)
+#   static        a scenario linked with the library (first line
+#                 "conformance: link libsysfill"): built with libsysfill.a,
+#                 run natively: must equal native
 # Emulated transcripts are compared after applying the known differences in
 # tests/conformance/differences.tsv. A scenario that prints "skip: REASON"
 # gives "SKIP conformance-NAME-MODE: REASON".
@@ -63,7 +67,14 @@ run() {
 	local mode=$1 bin=$2 o=$3 st
 	case $mode in
 	native)
-		timeout 60 "$bin" </dev/null 2>"$o.err" | cat >"$o"
+		# a linked scenario loads the (maybe sanitized) library: the
+		# runtime first, the scenario's environment
+		local first= lenv=()
+		[ "$linked" = 1 ] && first=${SYSFILL_PRELOAD_FIRST:-} lenv=("${tenv[@]}")
+		timeout 60 env "${lenv[@]}" ${first:+LD_PRELOAD="$first"} "$bin" </dev/null 2>"$o.err" | cat >"$o"
+		st=${PIPESTATUS[0]} ;;
+	static)
+		timeout 60 "$bin-static" </dev/null 2>"$o.err" | cat >"$o"
 		st=${PIPESTATUS[0]} ;;
 	forced)
 		# env, so that only the scenario (not timeout) has the library
@@ -90,8 +101,24 @@ skip_reason() { sed -n 's/^skip: //p' "$1" | head -1; }
 for c in "$src"/*.c; do
 	s=$(basename "$c" .c)
 	bin=$root/$out/$s
-	if ! cc -O1 -g -Wall -D_GNU_SOURCE ${SYSFILL_TEST_CFLAGS:-} -I"$root/include" -o "$bin" "$c" >"$out/$s.build.log" 2>&1; then
+	# A scenario of sysfill's own calls ("conformance: link libsysfill")
+	# links the library, natively too, where it answers on the kernel's
+	# pidfds; mode static: linked with libsysfill.a, run natively.
+	link=()
+	linked=0
+	if head -1 "$c" | grep -q 'conformance: link libsysfill'; then
+		linked=1
+		mkdir -p "$root/$out/lib"
+		ln -sf "$root/$build/libsysfill.so" "$root/$out/lib/libsysfill.so.0"
+		link=(-L"$root/$build" -lsysfill -Wl,-rpath,"$root/$out/lib")
+	fi
+	if ! cc -O1 -g -Wall -D_GNU_SOURCE ${SYSFILL_TEST_CFLAGS:-} -I"$root/include" -o "$bin" "$c" "${link[@]}" >"$out/$s.build.log" 2>&1; then
 		fail "conformance-$s-build" "does not compile" "$out/$s.build.log"
+		continue
+	fi
+	if [ "$linked" = 1 ] && [ -z "${SYSFILL_BUILD:-}" ] &&
+		! cc -static -O1 -g -Wall -D_GNU_SOURCE -I"$root/include" -o "$bin-static" "$c" "$root/$build/libsysfill.a" -lpthread >"$out/$s.static.build.log" 2>&1; then
+		fail "conformance-$s-static-build" "does not link with libsysfill.a" "$out/$s.static.build.log"
 		continue
 	fi
 
@@ -115,6 +142,7 @@ for c in "$src"/*.c; do
 	modes="forced"
 	[ "$have_runsc" = 1 ] && modes="forced gvisor gvisor-nolib"
 	modes=${SYSFILL_CONFORMANCE_MODES:-$modes}
+	[ "$linked" = 1 ] && [ -z "${SYSFILL_BUILD:-}" ] && modes="$modes static"
 	for m in $modes; do
 		T=$out/$s.$m
 		run "$m" "$bin" "$T"

@@ -7,6 +7,7 @@
 #include <ucontext.h>
 
 #define SF_AUDIT_ARCH 0xc000003eU /* AUDIT_ARCH_X86_64 */
+#define SF_USER_HZ 100 /* clock_t ticks of times(2), /proc/PID/stat */
 
 /* Our own table: the build machine's headers may predate these calls. */
 enum {
@@ -49,6 +50,7 @@ enum {
 	SF_NR_statfs = 137,
 	SF_NR_fstatfs = 138,
 	SF_NR_readlink = 89,
+	SF_NR_readlinkat = 267,
 	SF_NR_ptrace = 101,
 	SF_NR_getuid = 102,
 	SF_NR_getgid = 104,
