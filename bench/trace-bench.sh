@@ -65,12 +65,12 @@ percall() {
 	done | tee "$tmp/percall"
 	# beside the library's figures of the same calls
 	if [ -n "${PRELOAD_FIGURES:-}" ]; then
-		awk 'FNR == NR { if ($1 == "bench:") { v = $4; sub("emulated=", "", v); lib[$2] = v }; next }
+		awk 'FNR == NR { if ($1 == "bench:") { v = $5; sub("emulated=", "", v); lib[$2] = v }; next }
 		$2 ~ /^trace_/ && $2 !~ /same-cpu/ {
 			name = $2; sub("^trace_", "", name)
 			if (!(name in lib)) next
-			v = $4; sub("emulated=", "", v)
-			printf "bench: trace_vs_preload_%s native=%s ns emulated=%s ns ratio=%.2f %s %s\n", name, lib[name], v, v / lib[name], $7, $8
+			v = $5; sub("emulated=", "", v)
+			printf "bench: trace_vs_preload_%s native=%s ns emulated=%s ns ratio=%.2f %s %s\n", name, lib[name], v, v / lib[name], $8, $9
 		}' "$PRELOAD_FIGURES" "$tmp/percall"
 	fi
 }
