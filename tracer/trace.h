@@ -55,6 +55,7 @@ struct task {
 	uintptr_t fix_si, fix_infop, fix_ru;
 	struct user_regs_struct fix_orig;
 	int stat_slot; /* its last emulated call's counters (stat_call) + 1 */
+	int nsdepth;   /* entries of its NSpid line + 1 (proc_view); 0 unknown */
 };
 extern struct task tasks[TASK_SLOTS];
 extern int ntasks;
