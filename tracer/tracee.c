@@ -394,8 +394,9 @@ long tsys(struct call *c, long nr, long a0, long a1, long a2, long a3,
 		 * before 4.8 did too); none of the calls we run gives ENOSYS. */
 		if (getregs(c->tid, &c->cur) < 0)
 			return c->gone = 1, -ESRCH;
-		if (sf_pt_result(&c->cur) == -ENOSYS && to_syscall_stop(c) < 0)
-			return -ESRCH;
+		if (sf_pt_result(&c->cur) == -ENOSYS &&
+		    (to_syscall_stop(c) < 0 || getregs(c->tid, &c->cur) < 0))
+			return c->gone = 1, -ESRCH;
 	} else {
 		/* rerun the syscall instruction */
 		sf_pt_set_pc(&r, sf_pt_pc(&c->orig) - SF_SYSCALL_INSN_LEN);
@@ -403,12 +404,11 @@ long tsys(struct call *c, long nr, long a0, long a1, long a2, long a3,
 		if (setregs(c->tid, &r) < 0)
 			return c->gone = 1, -ESRCH;
 		if (to_syscall_stop(c) < 0 || /* entry */
-		    to_syscall_stop(c) < 0)   /* exit */
-			return -ESRCH;
+		    to_syscall_stop(c) < 0 || /* exit */
+		    getregs(c->tid, &c->cur) < 0)
+			return c->gone = 1, -ESRCH;
 	}
 	c->at = AT_EXIT;
-	if (getregs(c->tid, &c->cur) < 0)
-		return c->gone = 1, -ESRCH;
 	return sf_pt_result(&c->cur);
 }
 
