@@ -65,6 +65,9 @@ echo "getppid $(awk '{ print $2 }' "$tmp/filter-all" | med) ns" > "$tmp/filter"
 gp_emu=$(awk '{ print $2 }' "$tmp/getppid-all" | med)
 join "$tmp/native" "$tmp/emulated" | tee "$tmp/main"
 
+# the same calls in trace mode, beside the library's (stops per call too)
+PRELOAD_FIGURES=$tmp/main ./bench/trace-bench.sh percall
+
 # Targets that need two figures of one run: trap floor + 1 us, and the
 # allow-all filter + 10 ns.
 awk -v filter="$tmp/filter" '
@@ -133,6 +136,6 @@ json.dumps(list(range(100000)))
 '
 fi
 
-# 5. trace mode (`sysfill run --mode=trace`): per-call costs and workloads
-# against untraced runs and PRoot.
-./bench/trace-bench.sh
+# 5. trace mode (`sysfill run --mode=trace`): workloads against untraced
+# runs and PRoot (its per-call figures are under 1).
+./bench/trace-bench.sh workloads

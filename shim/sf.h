@@ -93,6 +93,10 @@ struct sf_caller {
 	/* A wait of the caller consumed the exit of the process of pidfd FD
 	 * (the state part: its watch is reaped). */
 	void (*reaped)(const struct sf_caller *c, int fd);
+	/* Nonzero: the front end learns of every reap itself (the tracer:
+	 * exit reports, /proc), reaped is not called, and a non-blocking
+	 * wait may be left to the caller (last). */
+	int reaps_seen;
 	/* A blocking waitid(P_PID, PID, ..., OPTIONS with WSTOPPED or
 	 * WCONTINUED) on a kernel whose stop reports must be corrected
 	 * (gVisor): leave a WNOWAIT peek to the caller and call

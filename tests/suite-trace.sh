@@ -262,6 +262,22 @@ T sysfill-no-such-program >/dev/null 2>&1; st=$?
 T /etc/passwd >/dev/null 2>&1; st=$?
 [ $st = 126 ] && pass trace-not-executable-126 || fail trace-not-executable-126 "status $st"
 
+# ---- cost: ptrace stops per call (SYSFILL_TRACE_STATS) ----------------------
+# pidfd_send_signal and waitid(WNOHANG) are done at their seccomp stop, one
+# stop each (the signal and the wait are the program's own calls);
+# pidfd_open takes its two injected calls' stops, no more.
+out=$(SYSFILL_FORCE=1 SYSFILL_TRACE_STATS=1 timeout 20 "$S" run --mode=trace -- "$C" calls 200 2>&1)
+stat_of() { printf '%s\n' "$out" | awk -v c="$1" '$2 == "stats:" && $3 == c { print $4, $5, $6 }'; }
+send=$(stat_of pidfd_send_signal) wait_=$(stat_of waitid) open=$(stat_of pidfd_open)
+if [[ "$out" == *"failed: 0"* && "$send" == "calls=200 stops=200 injected=0" &&
+	"$wait_" == "calls=200 stops=200 injected=0" && "$open" == "calls=1 stops=4 injected=2" ]]; then
+	pass trace-stats-one-stop-per-send-signal-and-nohang-waitid
+else
+	fail trace-stats-one-stop-per-send-signal-and-nohang-waitid "$(printf '%s\n' "$out" | tr '\n' '|')"
+fi
+out=$(SYSFILL_FORCE=1 timeout 20 "$S" run --mode=trace -- "$C" calls 1 2>&1)
+[[ "$out" != *stats:* ]] && pass trace-stats-off-by-default || fail trace-stats-off-by-default "$out"
+
 # bg OUT CMD...: start CMD in the background (sf=its pid, the signals
 # below go to sysfill itself, not to a wrapper), killed after 20 s.
 bg() {

@@ -189,14 +189,6 @@ static long tc_pidfd(const struct sf_caller *c, int fd, int procdir,
 	return kernel_pidfd(k->tid, fd, nonblock);
 }
 
-static void tc_reaped(const struct sf_caller *c, int fd)
-{
-	/* a traced process's exit is reported here before any wait can
-	 * reap it; the others are checked against /proc (watch_reaped) */
-	(void)c;
-	(void)fd;
-}
-
 static long tc_defer_stop_wait(const struct sf_caller *c, pid_t pid,
 			       uintptr_t infop, int options, uintptr_t ru);
 
@@ -209,7 +201,9 @@ void tcaller_init(struct tcaller *t, struct call *k)
 	t->c.tail = tc_tail;
 	t->c.sys = tc_sys;
 	t->c.pidfd = tc_pidfd;
-	t->c.reaped = tc_reaped;
+	/* a traced process's exit is reported here before any wait can
+	 * reap it; the others are checked against /proc (watch_reaped) */
+	t->c.reaps_seen = 1;
 	t->c.defer_stop_wait = tc_defer_stop_wait;
 	t->c.last = tc_last;
 	proc_view(k->tid, t->proc, sizeof t->proc);

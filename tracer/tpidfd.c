@@ -211,13 +211,13 @@ struct watch *resolve_fd(pid_t tid, long fd, pid_t *procdir)
 
 
 /* Number of entries of the NSpid line of /proc/PID/status (the depth of
- * its pid namespace), 0 if there is none (gVisor). */
+ * its pid namespace), 0 if there is none (gVisor), -1 if unreadable. */
 static int nspid_depth(const char *pid)
 {
 	char path[64], buf[2048];
 	snprintf(path, sizeof path, "/proc/%s/status", pid);
 	if (proc_read(path, buf, sizeof buf) <= 0)
-		return 0;
+		return -1;
 	char *l = strstr(buf, "\nNSpid:");
 	if (!l)
 		return 0;
@@ -229,15 +229,25 @@ static int nspid_depth(const char *pid)
 }
 
 /* /proc as the tracee sees it: ours, unless it is in a deeper pid
- * namespace (then its root's /proc, which it mounted). */
+ * namespace (then its root's /proc, which it mounted). A task's pid
+ * namespace is its own for life: its depth is read once per traced task. */
 void proc_view(pid_t tid, char *buf, size_t len)
 {
 	static int mine = -1;
-	if (mine < 0)
-		mine = nspid_depth("self");
-	char t[16];
-	snprintf(t, sizeof t, "%d", (int)tid);
-	if (mine && nspid_depth(t) > mine)
+	if (mine < 0) {
+		int d = nspid_depth("self");
+		mine = d > 0 ? d : 0;
+	}
+	struct task *k = task_find(tid);
+	int depth = k && k->nsdepth ? k->nsdepth - 1 : -1;
+	if (mine && depth < 0) {
+		char t[16];
+		snprintf(t, sizeof t, "%d", (int)tid);
+		depth = nspid_depth(t);
+		if (k && depth >= 0)
+			k->nsdepth = depth + 1;
+	}
+	if (mine && depth > mine)
 		snprintf(buf, len, "/proc/%d/root/proc", (int)tid);
 	else
 		snprintf(buf, len, "/proc");

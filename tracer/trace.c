@@ -189,6 +189,7 @@ static void on_seccomp(pid_t tid)
 	if (getregs(tid, &c.orig) < 0)
 		return;
 	c.nr = sf_pt_nr(&c.orig);
+	stat_call(tid, c.nr);
 	for (int i = 0; i < 6; i++)
 		c.a[i] = sf_pt_arg(&c.orig, i);
 	serve(&c);
@@ -304,6 +305,7 @@ static void loop(void)
 			continue;
 		}
 		if (sig == SYSGOOD_TRAP) {
+			stat_stop(tid);
 			if (trace_clone_exit(tid))
 				continue;
 			struct task *t = task_find(tid);
@@ -454,6 +456,7 @@ int trace_run(const char *path, char **argv, void *kctx, int quiet,
 	handoff = env_bool("SYSFILL_TRACE_HANDOFF", handoff);
 	follow_cpu = env_bool("SYSFILL_TRACE_FOLLOW", follow_cpu);
 	spin_ns = env_ulong("SYSFILL_TRACE_SPIN_US", spin_ns / 1000) * 1000;
+	trace_stats = env_bool("SYSFILL_TRACE_STATS", 0);
 	prog_name = argv[0];
 	clone_pidfd_ignored = ignore_clone_pidfd;
 	int forced = env_bool("SYSFILL_FORCE", 0);
@@ -588,6 +591,7 @@ int trace_run(const char *path, char **argv, void *kctx, int quiet,
 	loop();
 
 	set_ticker(0);
+	stat_report();
 	int st = main_status;
 	if (st < 0)
 		return EXIT_SF_FAIL;

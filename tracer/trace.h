@@ -57,12 +57,27 @@ struct task {
 	int fix_fd, fix_options;
 	uintptr_t fix_si, fix_infop, fix_ru;
 	struct user_regs_struct fix_orig;
+	int stat_slot; /* its last emulated call's counters (stat_call) + 1 */
+	int nsdepth;   /* entries of its NSpid line + 1 (proc_view); 0 unknown */
 };
 extern struct task tasks[TASK_SLOTS];
 extern int ntasks;
 struct task *task_find(pid_t tid);
 struct task *task_add(pid_t tid);
 void task_del(pid_t tid);
+
+/* ---- tracee.c: cost counters (SYSFILL_TRACE_STATS=1) ----
+ * Per emulated call: how many, the ptrace stops of the calling thread
+ * while it is served (its seccomp or SIGSYS stop included; the stops every
+ * traced clone has, its event and the child's first stop, not), and the
+ * syscalls injected into it (each waited for at its exit stop). */
+extern int trace_stats;
+/* TID stopped for emulated call NR: a call, and its first stop. */
+void stat_call(pid_t tid, long nr);
+/* One more stop of TID, counted to its last emulated call. */
+void stat_stop(pid_t tid);
+/* The counters, one line per call made, to the log. */
+void stat_report(void);
 
 /* ---- tracee.c: memory, registers, injection ---- */
 /* Copy N bytes between us and the stopped tracee's memory at ADDR (WR:

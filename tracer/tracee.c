@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "trace.h"
+#include "env.h"
 
 /* ---- traced tasks ---------------------------------------------------- */
 
@@ -84,6 +85,100 @@ void task_del(pid_t tid)
 			tasks[hole] = tasks[j];
 			tasks[j].tid = 0;
 			hole = j;
+		}
+	}
+}
+
+/* ---- cost counters ---------------------------------------------------- */
+
+int trace_stats;
+static struct {
+	long nr, calls, stops, injected;
+} stats[16]; /* the calls served (trace.c's filter), and "other" last */
+#define STAT_OTHER ((int)(sizeof stats / sizeof stats[0]) - 1)
+
+static int stat_slot(long nr)
+{
+	for (int i = 0; i < STAT_OTHER; i++)
+		if (stats[i].calls && stats[i].nr == nr)
+			return i;
+	for (int i = 0; i < STAT_OTHER; i++)
+		if (!stats[i].calls) {
+			stats[i].nr = nr;
+			return i;
+		}
+	return STAT_OTHER;
+}
+
+void stat_call(pid_t tid, long nr)
+{
+	if (!trace_stats)
+		return;
+	int i = stat_slot(nr);
+	stats[i].calls++;
+	stats[i].stops++;
+	struct task *t = task_find(tid);
+	if (t)
+		t->stat_slot = i + 1;
+}
+
+/* The counters TID's stops and injections go to. */
+static int stat_of(pid_t tid)
+{
+	struct task *t = task_find(tid);
+	return t && t->stat_slot ? t->stat_slot - 1 : STAT_OTHER;
+}
+
+void stat_stop(pid_t tid)
+{
+	if (trace_stats)
+		stats[stat_of(tid)].stops++;
+}
+
+static const char *call_name(long nr)
+{
+	switch (nr) {
+	case SF_NR_pidfd_open:
+		return "pidfd_open";
+	case SF_NR_pidfd_send_signal:
+		return "pidfd_send_signal";
+	case SF_NR_pidfd_getfd:
+		return "pidfd_getfd";
+	case SF_NR_waitid:
+		return "waitid";
+	case SF_NR_ioctl:
+		return "ioctl";
+	case SF_NR_clone:
+		return "clone";
+	case SF_NR_clone3:
+		return "clone3";
+	case SF_NR_rt_sigaction:
+		return "rt_sigaction";
+	case SF_NR_rt_sigprocmask:
+		return "rt_sigprocmask";
+	case SF_NR_ptrace:
+		return "ptrace";
+	}
+	return NULL;
+}
+
+void stat_report(void)
+{
+	if (!trace_stats)
+		return;
+	for (int i = 0; i <= STAT_OTHER; i++) {
+		if (!stats[i].calls && !stats[i].stops)
+			continue;
+		const char *name = i == STAT_OTHER ? "other" : call_name(stats[i].nr);
+		char nr[24], buf[160];
+		if (!name) {
+			snprintf(nr, sizeof nr, "%ld", stats[i].nr);
+			name = nr;
+		}
+		int n = snprintf(buf, sizeof buf, "sysfill: stats: %s calls=%ld "
+				 "stops=%ld injected=%ld\n", name, stats[i].calls,
+				 stats[i].stops, stats[i].injected);
+		if (write(env_log_fd(), buf, (size_t)n) < 0) {
 		}
 	}
 }
@@ -265,6 +360,7 @@ int to_syscall_stop(struct call *c)
 		}
 		if (!WIFSTOPPED(st))
 			continue;
+		stat_stop(c->tid);
 		int sig = WSTOPSIG(st), ev = st >> 16;
 		if (sig == SYSGOOD_TRAP)
 			return 0;
@@ -292,6 +388,8 @@ long tsys(struct call *c, long nr, long a0, long a1, long a2, long a3,
 		 long a4, long a5)
 {
 	long a[6] = {a0, a1, a2, a3, a4, a5};
+	if (trace_stats)
+		stats[stat_of(c->tid)].injected++;
 	struct user_regs_struct r = c->orig;
 	sf_pt_set_args(&r, a);
 	sf_pt_set_nr(&r, nr);
@@ -305,8 +403,9 @@ long tsys(struct call *c, long nr, long a0, long a1, long a2, long a3,
 		 * before 4.8 did too); none of the calls we run gives ENOSYS. */
 		if (getregs(c->tid, &c->cur) < 0)
 			return c->gone = 1, -ESRCH;
-		if (sf_pt_result(&c->cur) == -ENOSYS && to_syscall_stop(c) < 0)
-			return -ESRCH;
+		if (sf_pt_result(&c->cur) == -ENOSYS &&
+		    (to_syscall_stop(c) < 0 || getregs(c->tid, &c->cur) < 0))
+			return c->gone = 1, -ESRCH;
 	} else {
 		/* rerun the syscall instruction */
 		sf_pt_set_pc(&r, sf_pt_pc(&c->orig) - SF_SYSCALL_INSN_LEN);
@@ -314,12 +413,11 @@ long tsys(struct call *c, long nr, long a0, long a1, long a2, long a3,
 		if (setregs(c->tid, &r) < 0)
 			return c->gone = 1, -ESRCH;
 		if (to_syscall_stop(c) < 0 || /* entry */
-		    to_syscall_stop(c) < 0)   /* exit */
-			return -ESRCH;
+		    to_syscall_stop(c) < 0 || /* exit */
+		    getregs(c->tid, &c->cur) < 0)
+			return c->gone = 1, -ESRCH;
 	}
 	c->at = AT_EXIT;
-	if (getregs(c->tid, &c->cur) < 0)
-		return c->gone = 1, -ESRCH;
 	return sf_pt_result(&c->cur);
 }
 

@@ -157,6 +157,7 @@ int on_preload_trap(pid_t tid, const siginfo_t *si)
 		return 0;
 	}
 	c.nr = si->si_syscall;
+	stat_call(tid, c.nr);
 	for (int i = 0; i < 6; i++)
 		c.a[i] = sf_pt_arg(&c.orig, i);
 	tlog(3, "[%d] SIGSYS of the inherited libsysfill.so filter for call %ld: "

@@ -6,6 +6,8 @@
  *   client raise SIG       die by signal SIG
  *   client handler         print "ready", then report SIGTERM/SIGINT/SIGHUP
  *   client sigsend PID SIG pidfd_open(PID) + pidfd_send_signal(SIG)
+ *   client calls N         a child's pidfd, N pidfd_send_signal(0) and N
+ *                          waitid(WEXITED|WNOHANG) on it: how many failed
  *   client stopcont        a child stopped, continued, killed through a pidfd
  *   client ptrace          TRACEME, ATTACH, SEIZE: what the program gets
  *   client threads         pidfd calls from 4 threads, exec from a thread
@@ -113,6 +115,25 @@ int main(int argc, char **argv)
 		long fd = popen_(atol(argv[2]), 0);
 		res("pidfd_open", fd);
 		res("pidfd_send_signal", psend(fd, atoi(argv[3])));
+		return 0;
+	}
+	if (!strcmp(cmd, "calls") && argc > 2) {
+		pid_t c = fork();
+		if (c == 0) {
+			pause();
+			_exit(0);
+		}
+		long fd = popen_(c, 0);
+		res("pidfd_open", fd);
+		int n = atoi(argv[2]), bad = 0;
+		for (int i = 0; i < n; i++) {
+			siginfo_t si;
+			bad += psend(fd, 0) != 0;
+			bad += pwaitid(fd, &si, WEXITED | WNOHANG) != 0 || si.si_pid;
+		}
+		printf("failed: %d\n", bad);
+		kill(c, SIGKILL);
+		waitpid(c, NULL, 0);
 		return 0;
 	}
 	if (!strcmp(cmd, "stopcont")) {
