@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include "sf.h"
 
@@ -125,12 +126,18 @@ static int thread_gone(int *tid)
 
 /* Start FN(ARG) on the SIZE-byte STACK, with its own TCB at the stack's
  * bottom; *TID tracks the thread. Returns the tid or -errno. */
+static long helper_start_flags(unsigned long flags, void *stack, size_t size,
+			       int (*fn)(void *), void *arg, int *tid)
+{
+	void *tcb = sf_arch_tcb_init(stack);
+	return sf_arch_clone_thread(flags, (char *)stack + size, fn, arg, tid,
+				    tcb);
+}
+
 static long helper_start(void *stack, size_t size, int (*fn)(void *),
 			 void *arg, int *tid)
 {
-	void *tcb = sf_arch_tcb_init(stack);
-	return sf_arch_clone_thread(thread_flags, (char *)stack + size, fn, arg,
-				    tid, tcb);
+	return helper_start_flags(thread_flags, stack, size, fn, arg, tid);
 }
 
 static void idle_push(int i)
@@ -281,6 +288,103 @@ static int waiter_get(void)
 		return r;
 	}
 	return i;
+}
+
+/* The reader: the helpers' /proc reads (proc_read from a waiter or the
+ * monitor) are made by this thread, whose fd table is not the program's
+ * (no CLONE_FILES): every fd an open makes is the lowest free number, and
+ * one made in the program's table by a thread running beside the
+ * program's own opens would move those to another number, or let the
+ * program see a number taken that it never opened. Its copy of the
+ * program's table is closed first thing (the files are the program's,
+ * held for that moment as by a fork child). One request at a time (the
+ * requesters are helpers, all signals blocked); it leaves after
+ * SF_IDLE_MS without one, as the other helpers. */
+#define READER_STACK (16 * 1024)
+static struct {
+	int lock;    /* futex: 1 while a helper's request is in progress */
+	int req;     /* futex: requests made */
+	int done;    /* futex: requests answered */
+	int tid;     /* cleared by the kernel when the thread is gone */
+	int running; /* the thread runs and has not decided to exit */
+	const char *path;
+	char *buf;
+	size_t len;
+	long result;
+	void *stack;
+} rd;
+
+static int reader_main(void *arg)
+{
+	if (sf_sys3(SF_NR_close_range, 0, 0x7fffffff, 0) < 0) {
+		struct rlimit rl = {1024, 1024};
+		sf_sys4(SF_NR_prlimit64, 0, RLIMIT_NOFILE, 0, &rl);
+		for (long fd = 0; fd < (long)rl.rlim_cur && fd < 65536; fd++)
+			sf_sys1(SF_NR_close, fd);
+	}
+	for (;;) {
+		int req = __atomic_load_n(&rd.req, __ATOMIC_ACQUIRE);
+		if (req != rd.done) {
+			rd.result = proc_read_here(rd.path, rd.buf, rd.len);
+			__atomic_store_n(&rd.done, req, __ATOMIC_RELEASE);
+			futex_wake(&rd.done);
+			continue;
+		}
+		long w = futex_wait(&rd.req, req, SF_IDLE_MS);
+		if (w != -ETIMEDOUT && !__atomic_load_n(&retire_now, __ATOMIC_ACQUIRE))
+			continue;
+		/* Idle: leave, unless a request is being made (it holds the
+		 * lock from before it looks at running until it is answered). */
+		if (__atomic_exchange_n(&rd.lock, 1, __ATOMIC_ACQUIRE))
+			continue;
+		int leave = __atomic_load_n(&rd.req, __ATOMIC_ACQUIRE) == rd.done;
+		if (leave)
+			rd.running = 0;
+		__atomic_store_n(&rd.lock, 0, __ATOMIC_RELEASE);
+		futex_wake(&rd.lock);
+		if (leave)
+			return 0; /* the kernel clears rd.tid */
+	}
+}
+
+static long helper_start_flags(unsigned long flags, void *stack, size_t size,
+			       int (*fn)(void *), void *arg, int *tid);
+
+long sf_helper_proc_read(const char *path, char *buf, size_t len)
+{
+	while (__atomic_exchange_n(&rd.lock, 1, __ATOMIC_ACQUIRE))
+		futex_wait(&rd.lock, 1, -1);
+	long r = 0;
+	if (!rd.running) {
+		r = thread_gone(&rd.tid); /* a reader that just left */
+		if (!r && !rd.stack && !(rd.stack = stack_alloc(READER_STACK)))
+			r = -ENOMEM;
+		if (!r) {
+			long tid = helper_start_flags(thread_flags & ~CLONE_FILES,
+						      rd.stack, READER_STACK,
+						      reader_main, 0, &rd.tid);
+			r = tid < 0 ? tid : 0;
+		}
+		if (!r)
+			rd.running = 1;
+	}
+	if (!r) {
+		rd.path = path;
+		rd.buf = buf;
+		rd.len = len;
+		int req = rd.req + 1;
+		__atomic_store_n(&rd.req, req, __ATOMIC_RELEASE);
+		futex_wake(&rd.req);
+		int d;
+		while ((d = __atomic_load_n(&rd.done, __ATOMIC_ACQUIRE)) != req)
+			futex_wait(&rd.done, d, -1);
+		r = rd.result;
+	}
+	__atomic_store_n(&rd.lock, 0, __ATOMIC_RELEASE);
+	futex_wake(&rd.lock);
+	if (r == -EAGAIN || r == -ENOMEM)
+		sf_log(SF_LOG_DEBUG, "reader thread: %s", sf_errname(r));
+	return r;
 }
 
 static int cn_sock = -1;
@@ -675,6 +779,7 @@ int sf_helpers_retire(void)
 			n++;
 	}
 	n += !busy && __atomic_load_n(&monitor_tid, __ATOMIC_ACQUIRE) != 0;
+	n += !busy && __atomic_load_n(&rd.tid, __ATOMIC_ACQUIRE) != 0;
 	if (busy || !n) {
 		unlock_masked(&old);
 		return busy ? -EBUSY : 0;
@@ -686,14 +791,15 @@ int sf_helpers_retire(void)
 			futex_wake(&pool.w[i].assigned);
 	__atomic_add_fetch(&monitor_wake, 1, __ATOMIC_RELEASE);
 	futex_wake(&monitor_wake);
+	futex_wake(&rd.req);
 	unlock_masked(&old);
 	/* They leave at once; the kernel clears each tid at the exit and
 	 * takes the thread out of the group a moment later (release_task):
 	 * wait for both, at most 1 s in all (a loaded machine may not run
 	 * them at once). */
 	long deadline = now_ms() + 1000;
-	for (int i = -1; i < pool.nwaiters; i++) {
-		int *tid = i < 0 ? &monitor_tid : &pool.w[i].tid;
+	for (int i = -2; i < pool.nwaiters; i++) {
+		int *tid = i == -2 ? &rd.tid : i < 0 ? &monitor_tid : &pool.w[i].tid;
 		int t;
 		while ((t = __atomic_load_n(tid, __ATOMIC_ACQUIRE)) &&
 		       now_ms() < deadline)
@@ -704,6 +810,7 @@ int sf_helpers_retire(void)
 	lock_masked(&old);
 	__atomic_store_n(&retire_now, 0, __ATOMIC_RELEASE);
 	int left = __atomic_load_n(&monitor_tid, __ATOMIC_ACQUIRE) != 0;
+	left += __atomic_load_n(&rd.tid, __ATOMIC_ACQUIRE) != 0;
 	for (int i = 0; i < pool.nwaiters; i++)
 		left += __atomic_load_n(&pool.w[i].tid, __ATOMIC_ACQUIRE) != 0;
 	unlock_masked(&old);
@@ -777,6 +884,11 @@ void monitor_atfork_child(void)
 	monitor_tid = 0;
 	monitor_running = 0;
 	monitor_wake = 0;
+	if (rd.tid || rd.running || rd.lock) {
+		rd.tid = 0;
+		rd.running = 0;
+		rd.lock = 0;
+	}
 	recheck_at = 0;
 	if (cn_sock >= 0 && sf_fd_tagged(cn_sock, SF_TAG_CONNECTOR))
 		sf_sys1(SF_NR_close, cn_sock); /* subscribed for the parent */

@@ -355,6 +355,12 @@ SF_HIDDEN int sf_helpers_retire(void);
 /* Read a small file (up to LEN - 1 bytes, NUL-terminated). Returns the
  * length or -errno. */
 SF_HIDDEN long proc_read(const char *path, char *buf, size_t len);
+/* proc_read in the calling thread's own fd table. */
+SF_HIDDEN long proc_read_here(const char *path, char *buf, size_t len);
+/* proc_read for a helper thread: done by the reader thread, whose fd
+ * table is its own (shim/monitor.c), so that no number of the program's
+ * is ever held by a helper, even for a moment. */
+SF_HIDDEN long sf_helper_proc_read(const char *path, char *buf, size_t len);
 /* The decimal number at S (its leading digits). */
 SF_HIDDEN uint64_t proc_number(const char *s);
 /* starttime (field 22) and state char of /proc/PID/stat. 0 or -errno. */
