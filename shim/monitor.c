@@ -180,6 +180,8 @@ int sf_reports_exit(const siginfo_t *si)
 		si->si_status != 127);
 }
 
+static void reader_done(void);
+
 static int waiter_main(void *arg)
 {
 	struct waiter *wt = arg;
@@ -231,6 +233,7 @@ static int waiter_main(void *arg)
 		 * zombie died in, read before taking the lock. */
 		int32_t code = r == 0 ? sf_wait_status(&si) : -1;
 		uint64_t cg = r == 0 ? sf_cgroup2_id(pid) : 0;
+		reader_done();
 		sf_lock();
 		if (code >= 0)
 			exitinfo_note_cg(w, code, cg);
@@ -298,8 +301,11 @@ static int waiter_get(void)
  * program see a number taken that it never opened. Its copy of the
  * program's table is closed first thing (the files are the program's,
  * held for that moment as by a fork child). One request at a time (the
- * requesters are helpers, all signals blocked); it leaves after
- * SF_IDLE_MS without one, as the other helpers. */
+ * requesters are helpers, all signals blocked). It lives for a burst of
+ * reads: a helper done with its reads (the monitor's tick, a waiter's
+ * exit) lets it go (reader_done), so that it is never the thread the
+ * program finds left over; and it leaves after SF_IDLE_MS without a
+ * request. */
 #define READER_STACK (16 * 1024)
 static struct {
 	int lock;    /* futex: 1 while a helper's request is in progress */
@@ -307,6 +313,7 @@ static struct {
 	int done;    /* futex: requests answered */
 	int tid;     /* cleared by the kernel when the thread is gone */
 	int running; /* the thread runs and has not decided to exit */
+	int leave;   /* reader_done: leave once nothing is asked */
 	const char *path;
 	char *buf;
 	size_t len;
@@ -330,16 +337,22 @@ static int reader_main(void *arg)
 			futex_wake(&rd.done);
 			continue;
 		}
-		long w = futex_wait(&rd.req, req, SF_IDLE_MS);
-		if (w != -ETIMEDOUT && !__atomic_load_n(&retire_now, __ATOMIC_ACQUIRE))
+		int go = __atomic_load_n(&rd.leave, __ATOMIC_ACQUIRE);
+		long w = futex_wait(&rd.req, req, go ? 1 : SF_IDLE_MS);
+		if (w != -ETIMEDOUT && !go &&
+		    !__atomic_load_n(&retire_now, __ATOMIC_ACQUIRE) &&
+		    !__atomic_load_n(&rd.leave, __ATOMIC_ACQUIRE))
 			continue;
-		/* Idle: leave, unless a request is being made (it holds the
-		 * lock from before it looks at running until it is answered). */
+		/* Idle or let go: leave, unless a request is being made (it
+		 * holds the lock from before it looks at running until it is
+		 * answered). */
 		if (__atomic_exchange_n(&rd.lock, 1, __ATOMIC_ACQUIRE))
 			continue;
 		int leave = __atomic_load_n(&rd.req, __ATOMIC_ACQUIRE) == rd.done;
-		if (leave)
+		if (leave) {
 			rd.running = 0;
+			rd.leave = 0;
+		}
 		__atomic_store_n(&rd.lock, 0, __ATOMIC_RELEASE);
 		futex_wake(&rd.lock);
 		if (leave)
@@ -349,6 +362,15 @@ static int reader_main(void *arg)
 
 static long helper_start_flags(unsigned long flags, void *stack, size_t size,
 			       int (*fn)(void *), void *arg, int *tid);
+
+/* A helper is done with its reads for now. */
+static void reader_done(void)
+{
+	if (!__atomic_load_n(&rd.running, __ATOMIC_ACQUIRE))
+		return;
+	__atomic_store_n(&rd.leave, 1, __ATOMIC_RELEASE);
+	futex_wake(&rd.req);
+}
 
 long sf_helper_proc_read(const char *path, char *buf, size_t len)
 {
@@ -366,8 +388,9 @@ long sf_helper_proc_read(const char *path, char *buf, size_t len)
 			r = tid < 0 ? tid : 0;
 		}
 		if (!r)
-			rd.running = 1;
+			__atomic_store_n(&rd.running, 1, __ATOMIC_RELEASE);
 	}
+	__atomic_store_n(&rd.leave, 0, __ATOMIC_RELEASE);
 	if (!r) {
 		rd.path = path;
 		rd.buf = buf;
@@ -703,6 +726,7 @@ static int monitor_main(void *arg)
 			next_gc = now_ms() + gc_ms;
 		}
 		sf_unlock();
+		reader_done();
 	}
 	return 0;
 }
@@ -864,6 +888,22 @@ int monitor_watch(int idx)
 	return 0;
 }
 
+void monitor_leader_zombie(int idx)
+{
+	struct sf_watch *w = pidtab_watch(idx);
+	if (w->state != SF_W_LIVE || w->is_child)
+		return;
+	/* marked: each thread exit event and each scan looks at it, and
+	 * at once after an exit between our look and the subscription */
+	leader_dead[idx] = 1;
+	if (nonchild_gone(w, 0))
+		nonchild_exited(w);
+	else
+		recheck_soon();
+	__atomic_add_fetch(&monitor_wake, 1, __ATOMIC_RELEASE);
+	futex_wake(&monitor_wake);
+}
+
 /* In a fork child none of the threads exist; their stacks are reused. */
 void monitor_atfork_child(void)
 {
@@ -884,10 +924,11 @@ void monitor_atfork_child(void)
 	monitor_tid = 0;
 	monitor_running = 0;
 	monitor_wake = 0;
-	if (rd.tid || rd.running || rd.lock) {
+	if (rd.tid || rd.running || rd.lock || rd.leave) {
 		rd.tid = 0;
 		rd.running = 0;
 		rd.lock = 0;
+		rd.leave = 0;
 	}
 	recheck_at = 0;
 	if (cn_sock >= 0 && sf_fd_tagged(cn_sock, SF_TAG_CONNECTOR))
