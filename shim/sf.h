@@ -337,6 +337,10 @@ SF_HIDDEN void fdinfo_table_made(void);
 /* Start watching W (index IDX) for exit. Returns 0 or -errno. Caller holds
  * the lock. */
 SF_HIDDEN int monitor_watch(int idx);
+/* Watch IDX (another process, just given to monitor_watch) has a zombie
+ * leader whose other threads run: its exit is that of its last thread.
+ * Caller holds the lock. */
+SF_HIDDEN void monitor_leader_zombie(int idx);
 /* Did SI, a waitid report, report an exit (not a ptrace stop, nor one of
  * gVisor's stop reports as CLD_KILLED/CLD_DUMPED with status 127)? */
 SF_HIDDEN int sf_reports_exit(const siginfo_t *si);
