@@ -904,6 +904,29 @@ void monitor_leader_zombie(int idx)
 	futex_wake(&monitor_wake);
 }
 
+/* Is our fd table that of process OTHER as well (clone(CLONE_FILES))?
+ * FD, ours, is put at a free number above it: the same file there in
+ * OTHER's table means one table. 1 also when it cannot be told. */
+static int fd_table_shared(int fd, int other)
+{
+	if (other <= 0 || other == sf_getpid())
+		return 1;
+	long p = sf_sys3(SF_NR_fcntl, fd, F_DUPFD_CLOEXEC, fd + 1);
+	if (p < 0)
+		return 1;
+	char path[48], mine[64], theirs[64];
+	sf_fmt(path, sizeof path, "/proc/self/fd/%ld", p);
+	long a = sf_sys3(SF_NR_readlink, path, mine, sizeof mine - 1);
+	sf_fmt(path, sizeof path, "/proc/%d/fd/%ld", other, p);
+	long b = sf_sys3(SF_NR_readlink, path, theirs, sizeof theirs - 1);
+	sf_sys1(SF_NR_close, p);
+	if (a <= 0)
+		return 1;
+	if (b < 0)
+		return b == -ENOENT ? 0 : 1; /* no such number there: not shared */
+	return a == b && !memcmp(mine, theirs, (size_t)a);
+}
+
 /* In a fork child none of the threads exist; their stacks are reused. */
 void monitor_atfork_child(void)
 {
@@ -931,8 +954,12 @@ void monitor_atfork_child(void)
 		rd.leave = 0;
 	}
 	recheck_at = 0;
-	if (cn_sock >= 0 && sf_fd_tagged(cn_sock, SF_TAG_CONNECTOR))
-		sf_sys1(SF_NR_close, cn_sock); /* subscribed for the parent */
+	/* subscribed for the parent: closed unless the table is the
+	 * parent's too (clone(CLONE_FILES)), then only forgotten */
+	if (cn_sock >= 0 &&
+	    sf_sys2(SF_NR_fcntl, cn_sock, F_GETSIG) == SF_TAG_CONNECTOR &&
+	    !fd_table_shared(cn_sock, sf_lock_prev_owner()))
+		sf_sys1(SF_NR_close, cn_sock);
 	cn_sock = -1;
 	nonchild_count = 0;
 	/* The parent's children are not ours: watch them by polling. */

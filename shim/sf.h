@@ -240,6 +240,9 @@ SF_HIDDEN void sf_unlock(void);
 /* In a child with its own memory: the lock is free and the child owns the
  * state. Called last by sf_atfork_child. */
 SF_HIDDEN void sf_lock_atfork_child(void);
+/* In sf_atfork_child: the process whose state this child inherited (its
+ * parent), 0 if unknown. */
+SF_HIDDEN int sf_lock_prev_owner(void);
 /* Does the lock holder's process own the state (not a vfork child, which
  * shares its parent's)? Caller holds the lock. */
 SF_HIDDEN int sf_lock_owner(void);
