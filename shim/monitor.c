@@ -376,7 +376,7 @@ long sf_helper_proc_read(const char *path, char *buf, size_t len)
 {
 	while (__atomic_exchange_n(&rd.lock, 1, __ATOMIC_ACQUIRE))
 		futex_wait(&rd.lock, 1, -1);
-	long r = 0;
+	long r = 0, started = 0;
 	if (!rd.running) {
 		r = thread_gone(&rd.tid); /* a reader that just left */
 		if (!r && !rd.stack && !(rd.stack = stack_alloc(READER_STACK)))
@@ -389,6 +389,8 @@ long sf_helper_proc_read(const char *path, char *buf, size_t len)
 		}
 		if (!r)
 			__atomic_store_n(&rd.running, 1, __ATOMIC_RELEASE);
+		else
+			started = r;
 	}
 	__atomic_store_n(&rd.leave, 0, __ATOMIC_RELEASE);
 	if (!r) {
@@ -405,8 +407,17 @@ long sf_helper_proc_read(const char *path, char *buf, size_t len)
 	}
 	__atomic_store_n(&rd.lock, 0, __ATOMIC_RELEASE);
 	futex_wake(&rd.lock);
-	if (r == -EAGAIN || r == -ENOMEM)
-		sf_log(SF_LOG_DEBUG, "reader thread: %s", sf_errname(r));
+	if (started < 0) {
+		/* No such thread here (qemu-user makes threads only with
+		 * the whole set of thread flags; RLIMIT_NPROC, memory): read
+		 * in our own table, as before there was a reader. */
+		static int told;
+		if (!told++)
+			sf_log(SF_LOG_DEBUG, "reader thread: %s; helpers read "
+					     "/proc in the program's fd table",
+			       sf_errname(started));
+		return proc_read_here(path, buf, len);
+	}
 	return r;
 }
 
