@@ -338,7 +338,7 @@ static int reader_main(void *arg)
 			continue;
 		}
 		int go = __atomic_load_n(&rd.leave, __ATOMIC_ACQUIRE);
-		long w = futex_wait(&rd.req, req, go ? 1 : SF_IDLE_MS);
+		long w = go ? -ETIMEDOUT : futex_wait(&rd.req, req, SF_IDLE_MS);
 		if (w != -ETIMEDOUT && !go &&
 		    !__atomic_load_n(&retire_now, __ATOMIC_ACQUIRE) &&
 		    !__atomic_load_n(&rd.leave, __ATOMIC_ACQUIRE))
@@ -737,7 +737,11 @@ static int monitor_main(void *arg)
 			next_gc = now_ms() + gc_ms;
 		}
 		sf_unlock();
+		/* the reader goes before we sleep: a thread only while we
+		 * are awake */
 		reader_done();
+		if (__atomic_load_n(&rd.tid, __ATOMIC_ACQUIRE))
+			thread_gone(&rd.tid);
 	}
 	return 0;
 }
