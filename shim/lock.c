@@ -23,6 +23,7 @@ static int lock_word;
 static int owner_pid; /* 0 before the first use; -pid while pid resets */
 static int holder_owns; /* the holder's process owns the state */
 static void *fork_probe; /* MADV_DONTFORK page of owner_pid, 0 if none */
+static int prev_owner; /* while a child resets the state: whose it was */
 
 static long futex(int *addr, int op, int val, long ms)
 {
@@ -63,8 +64,15 @@ __attribute__((constructor)) static void lock_init(void)
 	}
 }
 
+int sf_lock_prev_owner(void)
+{
+	int o = __atomic_load_n(&owner_pid, __ATOMIC_ACQUIRE);
+	return prev_owner > 0 ? prev_owner : o > 0 ? o : 0;
+}
+
 void sf_lock_atfork_child(void)
 {
+	prev_owner = 0;
 	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
 	fork_probe = probe_page();
 	__atomic_store_n(&owner_pid, sf_getpid(), __ATOMIC_RELEASE);
@@ -102,6 +110,7 @@ static void claim(int me)
 			continue;
 		/* Only threads created since the fork exist, and each waits
 		 * above: nothing holds the state while it is reset. */
+		prev_owner = o;
 		sf_atfork_child(); /* ends with sf_lock_atfork_child */
 		sf_log(SF_LOG_DEBUG, "new process not seen by pthread_atfork: "
 				     "state of %d reset", o);

@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include "sf.h"
 
@@ -125,12 +126,18 @@ static int thread_gone(int *tid)
 
 /* Start FN(ARG) on the SIZE-byte STACK, with its own TCB at the stack's
  * bottom; *TID tracks the thread. Returns the tid or -errno. */
+static long helper_start_flags(unsigned long flags, void *stack, size_t size,
+			       int (*fn)(void *), void *arg, int *tid)
+{
+	void *tcb = sf_arch_tcb_init(stack);
+	return sf_arch_clone_thread(flags, (char *)stack + size, fn, arg, tid,
+				    tcb);
+}
+
 static long helper_start(void *stack, size_t size, int (*fn)(void *),
 			 void *arg, int *tid)
 {
-	void *tcb = sf_arch_tcb_init(stack);
-	return sf_arch_clone_thread(thread_flags, (char *)stack + size, fn, arg,
-				    tid, tcb);
+	return helper_start_flags(thread_flags, stack, size, fn, arg, tid);
 }
 
 static void idle_push(int i)
@@ -172,6 +179,8 @@ int sf_reports_exit(const siginfo_t *si)
 	       ((si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED) &&
 		si->si_status != 127);
 }
+
+static void reader_done(void);
 
 static int waiter_main(void *arg)
 {
@@ -224,6 +233,7 @@ static int waiter_main(void *arg)
 		 * zombie died in, read before taking the lock. */
 		int32_t code = r == 0 ? sf_wait_status(&si) : -1;
 		uint64_t cg = r == 0 ? sf_cgroup2_id(pid) : 0;
+		reader_done();
 		sf_lock();
 		if (code >= 0)
 			exitinfo_note_cg(w, code, cg);
@@ -281,6 +291,134 @@ static int waiter_get(void)
 		return r;
 	}
 	return i;
+}
+
+/* The reader: the helpers' /proc reads (proc_read from a waiter or the
+ * monitor) are made by this thread, whose fd table is not the program's
+ * (no CLONE_FILES): every fd an open makes is the lowest free number, and
+ * one made in the program's table by a thread running beside the
+ * program's own opens would move those to another number, or let the
+ * program see a number taken that it never opened. Its copy of the
+ * program's table is closed first thing (the files are the program's,
+ * held for that moment as by a fork child). One request at a time (the
+ * requesters are helpers, all signals blocked). It lives for a burst of
+ * reads: a helper done with its reads (the monitor's tick, a waiter's
+ * exit) lets it go (reader_done), so that it is never the thread the
+ * program finds left over; and it leaves after SF_IDLE_MS without a
+ * request. */
+#define READER_STACK (16 * 1024)
+static struct {
+	int lock;    /* futex: 1 while a helper's request is in progress */
+	int req;     /* futex: requests made */
+	int done;    /* futex: requests answered */
+	int tid;     /* cleared by the kernel when the thread is gone */
+	int running; /* the thread runs and has not decided to exit */
+	int leave;   /* reader_done: leave once nothing is asked */
+	const char *path;
+	char *buf;
+	size_t len;
+	long result;
+	void *stack;
+} rd;
+
+static int reader_main(void *arg)
+{
+	if (sf_sys3(SF_NR_close_range, 0, 0x7fffffff, 0) < 0) {
+		struct rlimit rl = {1024, 1024};
+		sf_sys4(SF_NR_prlimit64, 0, RLIMIT_NOFILE, 0, &rl);
+		for (long fd = 0; fd < (long)rl.rlim_cur && fd < 65536; fd++)
+			sf_sys1(SF_NR_close, fd);
+	}
+	for (;;) {
+		int req = __atomic_load_n(&rd.req, __ATOMIC_ACQUIRE);
+		if (req != rd.done) {
+			rd.result = proc_read_here(rd.path, rd.buf, rd.len);
+			__atomic_store_n(&rd.done, req, __ATOMIC_RELEASE);
+			futex_wake(&rd.done);
+			continue;
+		}
+		int go = __atomic_load_n(&rd.leave, __ATOMIC_ACQUIRE);
+		long w = go ? -ETIMEDOUT : futex_wait(&rd.req, req, SF_IDLE_MS);
+		if (w != -ETIMEDOUT && !go &&
+		    !__atomic_load_n(&retire_now, __ATOMIC_ACQUIRE) &&
+		    !__atomic_load_n(&rd.leave, __ATOMIC_ACQUIRE))
+			continue;
+		/* Idle or let go: leave, unless a request is being made (it
+		 * holds the lock from before it looks at running until it is
+		 * answered). */
+		if (__atomic_exchange_n(&rd.lock, 1, __ATOMIC_ACQUIRE))
+			continue;
+		int leave = __atomic_load_n(&rd.req, __ATOMIC_ACQUIRE) == rd.done;
+		if (leave) {
+			rd.running = 0;
+			rd.leave = 0;
+		}
+		__atomic_store_n(&rd.lock, 0, __ATOMIC_RELEASE);
+		futex_wake(&rd.lock);
+		if (leave)
+			return 0; /* the kernel clears rd.tid */
+	}
+}
+
+static long helper_start_flags(unsigned long flags, void *stack, size_t size,
+			       int (*fn)(void *), void *arg, int *tid);
+
+/* A helper is done with its reads for now. */
+static void reader_done(void)
+{
+	if (!__atomic_load_n(&rd.running, __ATOMIC_ACQUIRE))
+		return;
+	__atomic_store_n(&rd.leave, 1, __ATOMIC_RELEASE);
+	futex_wake(&rd.req);
+}
+
+long sf_helper_proc_read(const char *path, char *buf, size_t len)
+{
+	while (__atomic_exchange_n(&rd.lock, 1, __ATOMIC_ACQUIRE))
+		futex_wait(&rd.lock, 1, -1);
+	long r = 0, started = 0;
+	if (!rd.running) {
+		r = thread_gone(&rd.tid); /* a reader that just left */
+		if (!r && !rd.stack && !(rd.stack = stack_alloc(READER_STACK)))
+			r = -ENOMEM;
+		if (!r) {
+			long tid = helper_start_flags(thread_flags & ~CLONE_FILES,
+						      rd.stack, READER_STACK,
+						      reader_main, 0, &rd.tid);
+			r = tid < 0 ? tid : 0;
+		}
+		if (!r)
+			__atomic_store_n(&rd.running, 1, __ATOMIC_RELEASE);
+		else
+			started = r;
+	}
+	__atomic_store_n(&rd.leave, 0, __ATOMIC_RELEASE);
+	if (!r) {
+		rd.path = path;
+		rd.buf = buf;
+		rd.len = len;
+		int req = rd.req + 1;
+		__atomic_store_n(&rd.req, req, __ATOMIC_RELEASE);
+		futex_wake(&rd.req);
+		int d;
+		while ((d = __atomic_load_n(&rd.done, __ATOMIC_ACQUIRE)) != req)
+			futex_wait(&rd.done, d, -1);
+		r = rd.result;
+	}
+	__atomic_store_n(&rd.lock, 0, __ATOMIC_RELEASE);
+	futex_wake(&rd.lock);
+	if (started < 0) {
+		/* No such thread here (qemu-user makes threads only with
+		 * the whole set of thread flags; RLIMIT_NPROC, memory): read
+		 * in our own table, as before there was a reader. */
+		static int told;
+		if (!told++)
+			sf_log(SF_LOG_DEBUG, "reader thread: %s; helpers read "
+					     "/proc in the program's fd table",
+			       sf_errname(started));
+		return proc_read_here(path, buf, len);
+	}
+	return r;
 }
 
 static int cn_sock = -1;
@@ -599,6 +737,11 @@ static int monitor_main(void *arg)
 			next_gc = now_ms() + gc_ms;
 		}
 		sf_unlock();
+		/* the reader goes before we sleep: a thread only while we
+		 * are awake */
+		reader_done();
+		if (__atomic_load_n(&rd.tid, __ATOMIC_ACQUIRE))
+			thread_gone(&rd.tid);
 	}
 	return 0;
 }
@@ -675,6 +818,7 @@ int sf_helpers_retire(void)
 			n++;
 	}
 	n += !busy && __atomic_load_n(&monitor_tid, __ATOMIC_ACQUIRE) != 0;
+	n += !busy && __atomic_load_n(&rd.tid, __ATOMIC_ACQUIRE) != 0;
 	if (busy || !n) {
 		unlock_masked(&old);
 		return busy ? -EBUSY : 0;
@@ -686,14 +830,15 @@ int sf_helpers_retire(void)
 			futex_wake(&pool.w[i].assigned);
 	__atomic_add_fetch(&monitor_wake, 1, __ATOMIC_RELEASE);
 	futex_wake(&monitor_wake);
+	futex_wake(&rd.req);
 	unlock_masked(&old);
 	/* They leave at once; the kernel clears each tid at the exit and
 	 * takes the thread out of the group a moment later (release_task):
 	 * wait for both, at most 1 s in all (a loaded machine may not run
 	 * them at once). */
 	long deadline = now_ms() + 1000;
-	for (int i = -1; i < pool.nwaiters; i++) {
-		int *tid = i < 0 ? &monitor_tid : &pool.w[i].tid;
+	for (int i = -2; i < pool.nwaiters; i++) {
+		int *tid = i == -2 ? &rd.tid : i < 0 ? &monitor_tid : &pool.w[i].tid;
 		int t;
 		while ((t = __atomic_load_n(tid, __ATOMIC_ACQUIRE)) &&
 		       now_ms() < deadline)
@@ -704,6 +849,7 @@ int sf_helpers_retire(void)
 	lock_masked(&old);
 	__atomic_store_n(&retire_now, 0, __ATOMIC_RELEASE);
 	int left = __atomic_load_n(&monitor_tid, __ATOMIC_ACQUIRE) != 0;
+	left += __atomic_load_n(&rd.tid, __ATOMIC_ACQUIRE) != 0;
 	for (int i = 0; i < pool.nwaiters; i++)
 		left += __atomic_load_n(&pool.w[i].tid, __ATOMIC_ACQUIRE) != 0;
 	unlock_masked(&old);
@@ -757,6 +903,45 @@ int monitor_watch(int idx)
 	return 0;
 }
 
+void monitor_leader_zombie(int idx)
+{
+	struct sf_watch *w = pidtab_watch(idx);
+	if (w->state != SF_W_LIVE || w->is_child)
+		return;
+	/* marked: each thread exit event and each scan looks at it, and
+	 * at once after an exit between our look and the subscription */
+	leader_dead[idx] = 1;
+	if (nonchild_gone(w, 0))
+		nonchild_exited(w);
+	else
+		recheck_soon();
+	__atomic_add_fetch(&monitor_wake, 1, __ATOMIC_RELEASE);
+	futex_wake(&monitor_wake);
+}
+
+/* Is our fd table that of process OTHER as well (clone(CLONE_FILES))?
+ * FD, ours, is put at a free number above it: the same file there in
+ * OTHER's table means one table. 1 also when it cannot be told. */
+static int fd_table_shared(int fd, int other)
+{
+	if (other <= 0 || other == sf_getpid())
+		return 1;
+	long p = sf_sys3(SF_NR_fcntl, fd, F_DUPFD_CLOEXEC, fd + 1);
+	if (p < 0)
+		return 1;
+	char path[48], mine[64], theirs[64];
+	sf_fmt(path, sizeof path, "/proc/self/fd/%ld", p);
+	long a = sf_sys3(SF_NR_readlink, path, mine, sizeof mine - 1);
+	sf_fmt(path, sizeof path, "/proc/%d/fd/%ld", other, p);
+	long b = sf_sys3(SF_NR_readlink, path, theirs, sizeof theirs - 1);
+	sf_sys1(SF_NR_close, p);
+	if (a <= 0)
+		return 1;
+	if (b < 0)
+		return b == -ENOENT ? 0 : 1; /* no such number there: not shared */
+	return a == b && !memcmp(mine, theirs, (size_t)a);
+}
+
 /* In a fork child none of the threads exist; their stacks are reused. */
 void monitor_atfork_child(void)
 {
@@ -777,9 +962,19 @@ void monitor_atfork_child(void)
 	monitor_tid = 0;
 	monitor_running = 0;
 	monitor_wake = 0;
+	if (rd.tid || rd.running || rd.lock || rd.leave) {
+		rd.tid = 0;
+		rd.running = 0;
+		rd.lock = 0;
+		rd.leave = 0;
+	}
 	recheck_at = 0;
-	if (cn_sock >= 0 && sf_fd_tagged(cn_sock, SF_TAG_CONNECTOR))
-		sf_sys1(SF_NR_close, cn_sock); /* subscribed for the parent */
+	/* subscribed for the parent: closed unless the table is the
+	 * parent's too (clone(CLONE_FILES)), then only forgotten */
+	if (cn_sock >= 0 &&
+	    sf_sys2(SF_NR_fcntl, cn_sock, F_GETSIG) == SF_TAG_CONNECTOR &&
+	    !fd_table_shared(cn_sock, sf_lock_prev_owner()))
+		sf_sys1(SF_NR_close, cn_sock);
 	cn_sock = -1;
 	nonchild_count = 0;
 	/* The parent's children are not ours: watch them by polling. */

@@ -643,6 +643,7 @@ static int new_watch(pid_t pid, int thread)
 {
 	pid_t tgid = pid;
 	long r;
+	int leader_zombie = 0;
 	if (thread) {
 		/* any thread (pidfd_prepare: pid_has_task(PIDTYPE_PID)) */
 		r = thread_tgid(pid);
@@ -699,9 +700,17 @@ static int new_watch(pid_t pid, int thread)
 		}
 	} else {
 		char state = 0;
+		/* A zombie leader has exited only with its whole group (a
+		 * thread pidfd: that thread alone), as nonchild_gone tells:
+		 * num_threads (field 20) counts the threads not yet
+		 * released. */
 		if (proc_stat(pid, &w->starttime, &state) == 0 && state == 'Z') {
-			exitinfo_note_proc(w);
-			pidtab_mark_exited(w);
+			if (thread || proc_stat_field(pid, 20) <= 1) {
+				exitinfo_note_proc(w);
+				pidtab_mark_exited(w);
+			} else {
+				leader_zombie = 1;
+			}
 		}
 	}
 	if (w->state == SF_W_LIVE) {
@@ -713,6 +722,8 @@ static int new_watch(pid_t pid, int thread)
 			 * EAGAIN. */
 			return r == -EAGAIN ? -ENOMEM : (int)r;
 		}
+		if (leader_zombie)
+			monitor_leader_zombie(idx);
 	}
 	return idx;
 }

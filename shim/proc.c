@@ -2,11 +2,22 @@
 #include <sys/stat.h>
 #include "sf.h"
 
-/* The number is the program's too: another thread of it may dup2 onto it
- * while we hold it (our helper threads read /proc). pread cannot consume a
- * pipe's or socket's data (ESPIPE), and the file is closed only if the
- * number still holds it. */
+/* The number opened is the lowest free one of the program's: a helper
+ * thread, which runs while the program opens files of its own, would make
+ * the program's open get another number (the fd the program gets is the
+ * lowest free one natively; issue 12, item 2). Helpers' reads are done by
+ * the reader thread, in an fd table of its own. */
 long proc_read(const char *path, char *buf, size_t len)
+{
+	if (sf_arch_in_helper())
+		return sf_helper_proc_read(path, buf, len);
+	return proc_read_here(path, buf, len);
+}
+
+/* The number is the program's too: another thread of it may dup2 onto it
+ * while we hold it. pread cannot consume a pipe's or socket's data
+ * (ESPIPE), and the file is closed only if the number still holds it. */
+long proc_read_here(const char *path, char *buf, size_t len)
 {
 	struct stat a, b;
 	/* Never blocks nor follows a last symlink: under a tracee's

@@ -271,6 +271,9 @@ SF_HIDDEN void sf_unlock(void);
 /* In a child with its own memory: the lock is free and the child owns the
  * state. Called last by sf_atfork_child. */
 SF_HIDDEN void sf_lock_atfork_child(void);
+/* In sf_atfork_child: the process whose state this child inherited (its
+ * parent), 0 if unknown. */
+SF_HIDDEN int sf_lock_prev_owner(void);
 /* Does the lock holder's process own the state (not a vfork child, which
  * shares its parent's)? Caller holds the lock. */
 SF_HIDDEN int sf_lock_owner(void);
@@ -399,6 +402,10 @@ SF_HIDDEN void fdinfo_table_made(void);
 /* Start watching W (index IDX) for exit. Returns 0 or -errno. Caller holds
  * the lock. */
 SF_HIDDEN int monitor_watch(int idx);
+/* Watch IDX (another process, just given to monitor_watch) has a zombie
+ * leader whose other threads run: its exit is that of its last thread.
+ * Caller holds the lock. */
+SF_HIDDEN void monitor_leader_zombie(int idx);
 /* Did SI, a waitid report, report an exit (not a ptrace stop, nor one of
  * gVisor's stop reports as CLD_KILLED/CLD_DUMPED with status 127)? */
 SF_HIDDEN int sf_reports_exit(const siginfo_t *si);
@@ -417,6 +424,12 @@ SF_HIDDEN int sf_helpers_retire(void);
 /* Read a small file (up to LEN - 1 bytes, NUL-terminated). Returns the
  * length or -errno. */
 SF_HIDDEN long proc_read(const char *path, char *buf, size_t len);
+/* proc_read in the calling thread's own fd table. */
+SF_HIDDEN long proc_read_here(const char *path, char *buf, size_t len);
+/* proc_read for a helper thread: done by the reader thread, whose fd
+ * table is its own (shim/monitor.c), so that no number of the program's
+ * is ever held by a helper, even for a moment. */
+SF_HIDDEN long sf_helper_proc_read(const char *path, char *buf, size_t len);
 /* The decimal number at S (its leading digits). */
 SF_HIDDEN uint64_t proc_number(const char *s);
 /* starttime (field 22) and state char of /proc/PID/stat. 0 or -errno. */

@@ -214,6 +214,7 @@ static inline void sf_arch_relax(void)
  * helper runs. SF_ARCH_TCB_SIZE bytes, 64-byte aligned. Nothing else of
  * libc's TLS is there: helpers use no libc state. */
 #define SF_ARCH_TCB_SIZE 128
+#define SF_ARCH_HELPER_MARK 0x48736c6c69467953UL /* "SyFillsH" */
 static inline void *sf_arch_tcb_init(void *block)
 {
 	uintptr_t *t = (uintptr_t *)block, canary, guard;
@@ -225,7 +226,18 @@ static inline void *sf_arch_tcb_init(void *block)
 	t[2] = (uintptr_t)block; /* self */
 	t[5] = canary;		 /* 0x28: stack_guard */
 	t[6] = guard;		 /* 0x30: pointer_guard */
+	t[7] = SF_ARCH_HELPER_MARK; /* 0x38: glibc's unused vgetcpu cache */
 	return block;
+}
+
+/* Does the calling thread run on a helper's block (sf_arch_tcb_init)?
+ * In a thread of the program %fs:0x38 is glibc's unused_vgetcpu_cache[0]
+ * (0). */
+static inline int sf_arch_in_helper(void)
+{
+	uintptr_t v;
+	__asm__ volatile("mov %%fs:0x38, %0" : "=r"(v));
+	return v == SF_ARCH_HELPER_MARK;
 }
 
 /* The syscall number register: for a SECCOMP_RET_TRAP the kernel (and

@@ -130,18 +130,25 @@ static void lx_body(int cmd, int rep)
 	syscall(SYS_exit, 0);
 }
 
-/* STEP: PID runs lx_body on CMD/REP (ours: the other ends). */
+/* STEP: PID runs lx_body on CMD/REP (ours: the other ends). LATE: the
+ * pidfd is opened once the leader is a zombie (a live group still). */
 static void lx_check(const char *step, pid_t pid, int cmd, int rep, int is_child)
 {
 	char name[64], c;
-	int fd = sys_pidfd_open(pid, 0);
+	int late = strstr(step, "-open-late") != NULL;
+	int fd = late ? -1 : sys_pidfd_open(pid, 0);
 	snprintf(name, sizeof name, "%s", step);
-	res(name, "pidfd_open", fd, 1);
+	if (!late)
+		res(name, "pidfd_open", fd, 1);
 	if (write(cmd, "g", 1) != 1)
 		die("write g");
 	if (read(rep, &c, 1) != 1)
 		die("read z");
 	out("%s: leader is a zombie, a thread runs: %s", step, c == 'z' ? "yes" : "no");
+	if (late) {
+		fd = sys_pidfd_open(pid, 0);
+		res(name, "pidfd_open", fd, 1);
+	}
 	snprintf(name, sizeof name, "%s-leader-gone", step);
 	poll_report(name, fd, POLLIN, 400);
 	if (is_child) {
@@ -229,6 +236,7 @@ static void leader_exit_nonchild_polling(void)
 		ntracked = 0;
 		unshare(CLONE_NEWNET); /* where it fails there is no connector either */
 		leader_exit_nonchild("leader-nonchild-no-connector");
+		leader_exit_nonchild("leader-nonchild-no-connector-open-late");
 		exit(0);
 	}
 	int st = 0;
@@ -412,6 +420,7 @@ int main(void)
 	ptrace_stop();
 	leader_exit_child();
 	leader_exit_nonchild("leader-nonchild");
+	leader_exit_nonchild("leader-nonchild-open-late");
 	leader_exit_nonchild_polling();
 	unseen_forks();
 	fork_while_locked();
