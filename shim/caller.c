@@ -192,11 +192,6 @@ long sf_caller_last(const struct sf_caller *c, long nr, const long a[6],
 	return sf_caller_sys(c, nr, a, b, nb);
 }
 
-long sf_caller_getpid(const struct sf_caller *c, int fd)
-{
-	return c->pidfd ? c->pidfd(c, fd, 0, NULL) : sf_pidfd_getpid(fd);
-}
-
 const char *sf_caller_proc(const struct sf_caller *c)
 {
 	return c->proc ? c->proc : "/proc";

@@ -171,3 +171,8 @@ long sf_pidfd_getpid(int fd)
 	long r = pidfd_pid_masked(fd);
 	return r == 0 ? -EREMOTE : r;
 }
+
+long sf_caller_getpid(const struct sf_caller *c, int fd)
+{
+	return c->pidfd ? c->pidfd(c, fd, 0, NULL) : sf_pidfd_getpid(fd);
+}
