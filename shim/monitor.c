@@ -229,14 +229,16 @@ static int waiter_main(void *arg)
 			if (delay < SF_POLL_MS)
 				delay *= 2;
 		}
-		/* The exit status for PIDFD_INFO_EXIT, and the cgroup the
-		 * zombie died in, read before taking the lock. */
+		/* The exit status for PIDFD_INFO_EXIT; the pidfd is ready at
+		 * once. The cgroup is the one the child was in when the pidfd
+		 * was made (exitinfo_reset): reading the one it died in takes
+		 * a /proc read, made by the reader thread (its start delayed
+		 * the readiness by tens of us, and a thread started after it
+		 * takes a pid the program may be about to reuse). */
 		int32_t code = r == 0 ? sf_wait_status(&si) : -1;
-		uint64_t cg = r == 0 ? sf_cgroup2_id(pid) : 0;
-		reader_done();
 		sf_lock();
 		if (code >= 0)
-			exitinfo_note_cg(w, code, cg);
+			exitinfo_note_cg(w, code, 0);
 		if (r == -ECHILD)
 			pidtab_mark_reaped(w);
 		else
