@@ -180,8 +180,6 @@ int sf_reports_exit(const siginfo_t *si)
 		si->si_status != 127);
 }
 
-static void reader_done(void);
-
 static int waiter_main(void *arg)
 {
 	struct waiter *wt = arg;
@@ -304,10 +302,10 @@ static int waiter_get(void)
  * program's table is closed first thing (the files are the program's,
  * held for that moment as by a fork child). One request at a time (the
  * requesters are helpers, all signals blocked). It lives for a burst of
- * reads: a helper done with its reads (the monitor's tick, a waiter's
- * exit) lets it go (reader_done), so that it is never the thread the
- * program finds left over; and it leaves after SF_IDLE_MS without a
- * request. */
+ * reads: the monitor, done with its reads for a tick, lets it go
+ * (reader_done; a waiter reads nothing at its child's exit), so that it is
+ * never the thread the program finds left over; and it leaves after
+ * SF_IDLE_MS without a request. */
 #define READER_STACK (16 * 1024)
 static struct {
 	int lock;    /* futex: 1 while a helper's request is in progress */
