@@ -230,6 +230,12 @@ long sf_pidfd_send_signal(const struct sf_caller *c, int fd, int sig,
 	pid_t tg = pid > 0 ? fd_thread_group(c, fd) : 0;
 	long r;
 	siginfo_t info;
+	/* a process outside the caller's pid namespace (access_pidfd_pidns):
+	 * before info is read */
+	if (pid == -EREMOTE) {
+		r = -EINVAL;
+		goto out;
+	}
 	/* Linux checks the fd, then info, and only then whether the process
 	 * still exists (do_pidfd_send_signal, 6.9+). */
 	if (pid < 0 && pid != -ESRCH) {
@@ -456,8 +462,10 @@ long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
 	}
 	/* PIDFD_NONBLOCK only matters to a call that would block. */
 	pid = sf_caller_pidfd(c, fd, 0, options & WNOHANG ? 0 : &nonblock);
-	if (pid == -ESRCH) {
-		r = -ECHILD; /* reaped: no such child any more */
+	/* reaped: no such child any more; outside the caller's pid
+	 * namespace: never its child */
+	if (pid == -ESRCH || pid == -EREMOTE) {
+		r = -ECHILD;
 		goto out;
 	}
 	if (pid < 0) {
@@ -670,7 +678,9 @@ long sf_pidfd_getfd_as(const struct sf_caller *c, int fd, int targetfd,
 	}
 	long pid = sf_caller_pidfd(c, fd, 0, 0);
 	if (pid < 0) {
-		r = pid;
+		/* outside the caller's pid namespace the kernel still reaches
+		 * the process; no number names it here (a limit) */
+		r = pid == -EREMOTE ? -ESRCH : pid;
 		goto out;
 	}
 	/* __pidfd_fget: the permission first, then the fd. */
@@ -878,11 +888,15 @@ long sf_pidfd_ioctl(const struct sf_caller *c, int fd, unsigned cmd,
 		goto out;
 	}
 	if (info) {
-		r = pidfd_get_info(c, pid < 0 ? 0 : pid, pid == -ESRCH, &e, cmd, arg);
+		/* no pid in the caller's namespace: EREMOTE (pidfd_info) */
+		r = pid == -EREMOTE ? -EREMOTE :
+		    pidfd_get_info(c, pid < 0 ? 0 : pid, pid == -ESRCH, &e, cmd, arg);
 		goto out;
 	}
 	if (pid < 0) {
-		r = pid;
+		/* outside the caller's pid namespace: no /proc entry to open
+		 * its namespaces from here (a limit) */
+		r = pid == -EREMOTE ? -ESRCH : pid;
 		goto out;
 	}
 	if (arg) {

@@ -84,7 +84,8 @@ struct sf_caller {
 	long (*sys)(const struct sf_caller *c, long nr, const long args[6],
 		    const struct sf_buf *b, int nb);
 	/* The pid (in the caller's pid namespace) behind the caller's pidfd
-	 * FD: -EBADF (not a pidfd), -ESRCH (its process is reaped). With
+	 * FD: -EBADF (not a pidfd), -ESRCH (its process is reaped),
+	 * -EREMOTE (its process has no pid in the caller's namespace). With
 	 * PROCDIR a /proc/<pid> directory fd counts as one (the 5.1 form).
 	 * *NONBLOCK (if not NULL) gets whether the pidfd's file is
 	 * O_NONBLOCK now. */

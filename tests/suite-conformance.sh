@@ -13,7 +13,8 @@
 #                 run natively: must equal native
 # Emulated transcripts are compared after applying the known differences in
 # tests/conformance/differences.tsv. A scenario that prints "skip: REASON"
-# gives "SKIP conformance-NAME-MODE: REASON".
+# gives "SKIP conformance-NAME-MODE: REASON". Runs listed in
+# tests/conformance/expected-failures.tsv (defects not fixed yet) print XFAIL.
 # SYSFILL_BUILD=DIR tests DIR/libsysfill.so (a sanitizer or hardened build,
 # tests/suite-sanitize.sh); SYSFILL_TEST_CFLAGS is added to the scenarios';
 # SYSFILL_PRELOAD_FIRST (the ASan runtime) goes before the library in
@@ -30,6 +31,10 @@ lib="${SYSFILL_PRELOAD_FIRST:+$SYSFILL_PRELOAD_FIRST }$lib"
 # shellcheck disable=SC2206
 tenv=(${SYSFILL_TEST_ENV:-})
 table=$src/differences.tsv
+# Defects found by a scenario and not fixed yet: "conformance-NAME-MODE<TAB>
+# why"; a listed run prints XFAIL, and FAILS once it matches native (remove
+# the entry then). This list may only shrink.
+xfail=$src/expected-failures.tsv
 rc=0
 
 fail() { # name summary difffile
@@ -172,8 +177,15 @@ for c in "$src"/*.c; do
 			continue
 		fi
 		normalize "$m" "$s" "$T" >"$T.norm"
+		xf=$(awk -F'\t' -v n="conformance-$s-$m" '$1 == n { print $2 }' "$xfail")
 		if diff -u --label native --label "$m" "$N" "$T.norm" >"$T.diff"; then
-			echo "PASS conformance-$s-$m"
+			if [ -n "$xf" ]; then
+				fail "conformance-$s-$m" "XPASS: listed in $xfail but matches native now: remove the entry" "$T.diff"
+			else
+				echo "PASS conformance-$s-$m"
+			fi
+		elif [ -n "$xf" ]; then
+			echo "XFAIL conformance-$s-$m: $xf"
 		else
 			if [ -s "$T.err" ]; then
 				{ echo "stderr:"; sed 's/^/  /' "$T.err"; } >>"$T.diff"

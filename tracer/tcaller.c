@@ -182,7 +182,8 @@ static long tc_pidfd(const struct sf_caller *c, int fd, int procdir,
 			fdinfo(k->tid, fd, buf, sizeof buf, &fl);
 			*nonblock = w->nonblock && fl;
 		}
-		return w->pid;
+		/* the number the caller's pid namespace has for it */
+		return trace_ns_pid(k, w);
 	}
 	if (ppid)
 		return ppid > 0 ? ppid : -ESRCH;
@@ -207,7 +208,7 @@ void tcaller_init(struct tcaller *t, struct call *k)
 	t->c.defer_stop_wait = tc_defer_stop_wait;
 	t->c.last = tc_last;
 	proc_view(k->tid, t->proc, sizeof t->proc);
-	t->nested = strcmp(t->proc, "/proc") != 0;
+	t->nested = strcmp(t->proc, "/proc") != 0 || trace_ns_level(k) != 0;
 	snprintf(t->self, sizeof t->self, "/proc/%d", (int)k->tid);
 	t->c.proc = t->proc;
 	t->c.self = t->self;

@@ -212,79 +212,81 @@ struct watch *resolve_fd(pid_t tid, long fd, pid_t *procdir)
 
 /* Number of entries of the NSpid line of /proc/PID/status (the depth of
  * its pid namespace), 0 if there is none (gVisor), -1 if unreadable. */
-static int nspid_depth(const char *pid)
+static int nspid_depth(pid_t pid)
 {
-	char path[64], buf[2048];
-	snprintf(path, sizeof path, "/proc/%s/status", pid);
+	long v[33];
+	return trace_nspid(pid, v, 33);
+}
+
+/* The start time (field 22) in the stat file at PATH, 0 if unreadable. */
+static uint64_t stat_start(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+	uint64_t st = 0;
+	if (fd >= 0) {
+		if (read_stat_fd(fd, NULL, NULL, &st) < 0)
+			st = 0;
+		close(fd);
+	}
+	return st;
+}
+
+/* Is DIR a /proc of TID's own pid namespace: is TID there under the
+ * number its namespace gives it (the last of its NSpid line)? A tracee
+ * that unshared its pid namespace and kept its parent's /proc sees the
+ * numbers of another namespace there. */
+static int view_is_own(pid_t tid, const char *dir)
+{
+	char path[128], buf[2048];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
 	if (proc_read(path, buf, sizeof buf) <= 0)
-		return -1;
-	char *l = strstr(buf, "\nNSpid:");
+		return 0;
+	char *l = strstr(buf, "\nNSpid:"), *e, *last;
 	if (!l)
 		return 0;
-	int d = 0;
-	for (l += 7; *l && *l != '\n'; l++)
-		if (*l == '\t')
-			d++;
-	return d;
+	if ((e = strchr(l + 1, '\n')))
+		*e = 0;
+	if (!(last = strrchr(l, '\t')))
+		return 0;
+	long own = strtol(last + 1, NULL, 10);
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)tid);
+	uint64_t a = stat_start(path);
+	snprintf(path, sizeof path, "%s/%ld/stat", dir, own);
+	return a && a == stat_start(path);
 }
 
 /* /proc as the tracee sees it: ours, unless it is in a deeper pid
- * namespace (then its root's /proc, which it mounted). A task's pid
- * namespace is its own for life: its depth is read once per traced task. */
+ * namespace (then its root's /proc, which it mounted; if it did not, a
+ * path that opens nothing: the engine then finds no process rather than
+ * another namespace's). A task's pid namespace is its own for life: its
+ * depth is read once per traced task. */
 void proc_view(pid_t tid, char *buf, size_t len)
 {
 	static int mine = -1;
 	if (mine < 0) {
-		int d = nspid_depth("self");
+		int d = nspid_depth(getpid());
 		mine = d > 0 ? d : 0;
 	}
 	struct task *k = task_find(tid);
 	int depth = k && k->nsdepth ? k->nsdepth - 1 : -1;
+	int own = k ? k->nsview : 0;
 	if (mine && depth < 0) {
-		char t[16];
-		snprintf(t, sizeof t, "%d", (int)tid);
-		depth = nspid_depth(t);
-		if (k && depth >= 0)
+		depth = nspid_depth(tid);
+		if (depth > mine) {
+			snprintf(buf, len, "/proc/%d/root/proc", (int)tid);
+			own = view_is_own(tid, buf) ? 1 : -1;
+		}
+		if (k && depth >= 0) {
 			k->nsdepth = depth + 1;
+			k->nsview = own;
+		}
 	}
 	if (mine && depth > mine)
-		snprintf(buf, len, "/proc/%d/root/proc", (int)tid);
+		snprintf(buf, len, own > 0 ? "/proc/%d/root/proc" :
+			 "/proc/%d/root/proc/.sysfill-not-this-pid-namespace",
+			 (int)tid);
 	else
 		snprintf(buf, len, "/proc");
-}
-
-/* The traced process (our pid) that is pid in a deeper namespace and
- * started at start, or 0: the last entry of its NSpid line is pid. */
-static pid_t traced_by_nspid(pid_t pid, uint64_t start)
-{
-	for (int i = 0; i < TASK_SLOTS; i++) {
-		pid_t tid = tasks[i].tid;
-		if (tid <= 0)
-			continue;
-		char path[64], buf[2048];
-		snprintf(path, sizeof path, "/proc/%d/stat", (int)tid);
-		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
-		if (fd < 0)
-			continue;
-		uint64_t st = 0;
-		int ok = read_stat_fd(fd, NULL, NULL, &st) == 0 && st == start;
-		close(fd);
-		if (!ok)
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
-		if (proc_read(path, buf, sizeof buf) <= 0)
-			continue;
-		char *t = strstr(buf, "\nTgid:"), *ns = strstr(buf, "\nNSpid:");
-		if (!t || !ns || strtol(t + 6, NULL, 10) != tid)
-			continue;
-		char *e = strchr(ns + 1, '\n');
-		if (e)
-			*e = 0;
-		char *last = strrchr(ns, '\t');
-		if (last && strtol(last + 1, NULL, 10) == pid)
-			return tid;
-	}
-	return 0;
 }
 
 /* A new emulated pidfd for PID (as the tracee of C names it) with FLAGS
@@ -302,13 +304,25 @@ static int exit_report_pending(pid_t pid)
 
 long trace_pidfd_new(struct call *c, pid_t pid, unsigned flags)
 {
-	char view[64], path[128], buf[2048];
-	proc_view(c->tid, view, sizeof view);
-	snprintf(path, sizeof path, "%s/%d/status", view, (int)pid);
+	char path[128], buf[2048];
+	/* Our number for it: the same, unless the tracee is in a deeper pid
+	 * namespace (tpidns.c); what cannot be told is no process. */
+	pid_t gpid = trace_ns_to_ours(c, pid);
+	if (gpid < 0) {
+		static int warned;
+		if (!warned++)
+			tlog(1, "[%d] is in a pid namespace whose numbers "
+			     "cannot be read here (no NSpid in /proc): its "
+			     "pidfd_open gives ESRCH", (int)c->tid);
+		return -ESRCH;
+	}
+	if (gpid == 0)
+		return -ESRCH;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)gpid);
 	if (proc_read(path, buf, sizeof buf) <= 0)
 		return -ESRCH;
 	char *t = strstr(buf, "\nTgid:");
-	if (t && strtol(t + 6, NULL, 10) != pid) {
+	if (t && strtol(t + 6, NULL, 10) != gpid) {
 		/* A thread, not a process; one that has exited is gone (its
 		 * ptrace exit report may still wait for us). */
 		char *sl = strstr(buf, "\nState:");
@@ -316,7 +330,7 @@ long trace_pidfd_new(struct call *c, pid_t pid, unsigned flags)
 			return -ESRCH;
 		return -ENOENT;
 	}
-	snprintf(path, sizeof path, "%s/%d/stat", view, (int)pid);
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)gpid);
 	int sfd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 	uint64_t start = 0;
 	char state = 0;
@@ -326,9 +340,6 @@ long trace_pidfd_new(struct call *c, pid_t pid, unsigned flags)
 			close(sfd);
 		return -ESRCH;
 	}
-	/* Our number for it: the same, unless the tracee is in a deeper pid
-	 * namespace (then a tracee of ours, if it is one, or unknown). */
-	pid_t gpid = strcmp(view, "/proc") ? traced_by_nspid(pid, start) : pid;
 	/* the pipe, in the tracee */
 	uintptr_t s = scratch(c, 8);
 	long r = tsys(c, SF_NR_pipe2, (long)s, O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0);
@@ -357,10 +368,11 @@ long trace_pidfd_new(struct call *c, pid_t pid, unsigned flags)
 		w->ino = st.st_ino;
 		w->wfd = wfd;
 		w->pid = pid;
-		w->gpid = gpid ? gpid : -1;
+		w->gpid = gpid;
+		trace_ns_mark(c, w);
 		w->starttime = start;
 		w->nonblock = !!(flags & PIDFD_NONBLOCK);
-		w->traced = gpid && task_find(gpid) != NULL;
+		w->traced = task_find(gpid) != NULL;
 		w->statfd = -1;
 		if (!w->traced) {
 			w->statfd = sfd;

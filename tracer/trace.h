@@ -59,6 +59,11 @@ struct task {
 	struct user_regs_struct fix_orig;
 	int stat_slot; /* its last emulated call's counters (stat_call) + 1 */
 	int nsdepth;   /* entries of its NSpid line + 1 (proc_view); 0 unknown */
+	int nsview;    /* deeper: its root's /proc is its namespace's (1), not (-1) */
+	/* its pid namespace (tpidns.c): 1 + levels below ours, -1 deeper but
+	 * not known which, 0 not looked at yet; and its inode (0: unknown) */
+	int nslevel;
+	ino_t nsino;
 };
 extern struct task tasks[TASK_SLOTS];
 extern int ntasks;
@@ -145,6 +150,10 @@ struct watch {
 	int nonblock;      /* PIDFD_NONBLOCK asked */
 	int traced;        /* the process is one of our tracees */
 	int exited;        /* byte written */
+	/* where pid is a number: the creator's pid namespace (tpidns.c) */
+	int nslevel;
+	ino_t nsino;
+	pid_t creator;     /* the creating tracee's process, our number */
 };
 extern struct watch *watches;
 extern int nwatches, nused;
@@ -166,6 +175,21 @@ void proc_view(pid_t tid, char *buf, size_t len);
  * (PIDFD_NONBLOCK) in C's tracee. Returns the tracee's fd or -errno. */
 long trace_pidfd_new(struct call *c, pid_t pid, unsigned flags);
 void do_pidfd_open(struct call *c);
+
+/* ---- tpidns.c: tracees in deeper pid namespaces ---- */
+/* The NSpid entries of our /proc/PID/status (ours first) into V (up to
+ * N): how many, 0 if the line is missing (gVisor), -1 if unreadable. */
+int trace_nspid(pid_t pid, long *v, int n);
+/* C's tracee's pid namespace: levels below ours (0: ours), -1 unknown. */
+int trace_ns_level(struct call *c);
+/* Our number for the process PID names in C's tracee's namespace: 0 if
+ * none, -1 if it cannot be told (never a guess). */
+pid_t trace_ns_to_ours(struct call *c, pid_t pid);
+/* Record in W the namespace C's tracee named its process in. */
+void trace_ns_mark(struct call *c, struct watch *w);
+/* The number C's tracee's namespace has for W's process, -EREMOTE if it
+ * has none (or it cannot be told). */
+long trace_ns_pid(struct call *c, const struct watch *w);
 
 /* ---- tcaller.c ---- */
 /* The engine's view of a stopped call's tracee (struct sf_caller by

@@ -36,6 +36,24 @@ def fd_kind(fd):
         return "?(%s)" % e
 
 
+def wait_child(c, timeout=10):
+    """c.wait(timeout), saying on a timeout where the child was (its state,
+    pending and blocked signals, tracer), which tells a lost signal from a
+    lost exit report."""
+    try:
+        return c.wait(timeout=timeout)
+    except Exception:
+        try:
+            with open("/proc/%d/status" % c.pid) as f:
+                keep = ("State", "SigPnd", "ShdPnd", "SigBlk", "SigIgn",
+                        "SigCgt", "TracerPid")
+                note("child status: " + "; ".join(
+                    l.strip() for l in f if l.split(":")[0] in keep))
+        except OSError as e:
+            note("child status: unreadable (%s)" % e)
+        raise
+
+
 def run(main, timeout=30):
     def on_alarm(signum, frame):
         note("FAIL: timed out after %ds" % timeout)

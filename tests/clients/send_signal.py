@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 
-from _common import check, fd_kind, note, run
+from _common import check, fd_kind, note, run, wait_child
 
 WAIT = "import sys; sys.stdin.read(); sys.exit(7)"
 # Prints "ready" once its SIGUSR1 handler is in place; exits 42 on SIGUSR1.
@@ -25,7 +25,7 @@ def main():
     note("pidfd-kind=%s" % fd_kind(fd))
     signal.pidfd_send_signal(fd, 0)  # alive: succeeds
     signal.pidfd_send_signal(fd, signal.SIGTERM)
-    rc = c.wait(timeout=10)
+    rc = wait_child(c)
     note("SIGTERM child returncode=%d" % rc)
     check(rc == -signal.SIGTERM, "returncode %d != -15" % rc)
     try:
@@ -47,7 +47,7 @@ def main():
     check(c.stdout.readline().strip() == b"ready", "child did not get ready")
     fd = os.pidfd_open(c.pid)
     signal.pidfd_send_signal(fd, signal.SIGUSR1)
-    rc = c.wait(timeout=10)
+    rc = wait_child(c)
     check(rc == 42, "SIGUSR1 child returncode %d != 42" % rc)
     c.stdin.close()
     c.stdout.close()
@@ -61,7 +61,7 @@ def main():
     p.register(fd, select.POLLIN)
     check(p.poll(10000), "no POLLIN after the child's exit")
     signal.pidfd_send_signal(fd, 0)  # zombie: still succeeds on Linux
-    rc = c.wait(timeout=10)
+    rc = wait_child(c)
     check(rc == 7, "returncode %d != 7" % rc)
     try:
         signal.pidfd_send_signal(fd, 0)
