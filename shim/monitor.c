@@ -54,6 +54,7 @@ struct waiter {
 	int tid;      /* the thread's id; the kernel clears it at its exit */
 	int on_idle;  /* on the idle list */
 	int stop;     /* sf_helpers_pause: leave, keeping the assignment */
+	int left;     /* it did (set just before its exit) */
 	void *stack;  /* WAITER_STACK bytes, its TCB at the bottom; kept */
 };
 /* The pool in one block: assigning a waiter (pidfd_open of a child) writes
@@ -235,8 +236,10 @@ static int waiter_main(void *arg)
 			/* Paused: leave, still assigned (a new thread waits
 			 * on after sf_helpers_resume; WNOWAIT consumed
 			 * nothing). Nothing is held here. */
-			if (__atomic_load_n(&wt->stop, __ATOMIC_ACQUIRE))
+			if (__atomic_load_n(&wt->stop, __ATOMIC_ACQUIRE)) {
+				__atomic_store_n(&wt->left, 1, __ATOMIC_RELEASE);
 				return 0; /* the kernel clears wt->tid */
+			}
 			long t0 = now_ms();
 			r = sf_sys5(SF_NR_waitid, P_PID, pid, &si,
 				    WEXITED | WNOWAIT | __WALL, 0);
@@ -866,19 +869,31 @@ static int helpers_leave(int n, int stop, uint64_t *old)
 	futex_wake(&rd.req);
 	unlock_masked(old);
 	/* A busy helper sits in waitid or poll: the signal ends the call
-	 * (our handler has no SA_RESTART). One sent before it made the call
-	 * finds it between its look at stop and the call: sent again every
-	 * ms until it is gone. */
+	 * (our handler has no SA_RESTART). A signal or futex wake that comes
+	 * between a helper's look at its flags and its call is missed: both
+	 * are made again every ms until every helper is gone. */
 	long deadline = now_ms() + 1000;
-	for (int i = -2; i < pool.nwaiters; i++) {
-		int *tid = i == -2 ? &rd.tid : i < 0 ? &monitor_tid : &pool.w[i].tid;
-		int t;
-		while ((t = __atomic_load_n(tid, __ATOMIC_ACQUIRE)) &&
-		       now_ms() < deadline) {
+	for (;;) {
+		int *wait_on = 0, t = 0;
+		for (int i = -2; i < pool.nwaiters; i++) {
+			int *tid = i == -2 ? &rd.tid : i < 0 ? &monitor_tid : &pool.w[i].tid;
+			int v = __atomic_load_n(tid, __ATOMIC_ACQUIRE);
+			if (!v)
+				continue;
+			if (!wait_on) {
+				wait_on = tid;
+				t = v;
+			}
 			if (stop && (i == -1 || (i >= 0 && pool.w[i].stop)))
-				helper_wake(t);
-			futex_wait(tid, t, stop ? 1 : deadline - now_ms());
+				helper_wake(v);
+			else if (i >= 0 && pool.w[i].on_idle)
+				futex_wake(&pool.w[i].assigned);
 		}
+		if (!wait_on || now_ms() >= deadline)
+			break;
+		futex_wake(&rd.req);
+		futex_wake(&monitor_wake);
+		futex_wait(wait_on, t, 1);
 	}
 	while (before > 0 && own_threads() > before - n && now_ms() < deadline)
 		nap_ms(1);
@@ -1000,9 +1015,15 @@ void sf_helpers_resume(void)
 		if (!wt->stop)
 			continue;
 		__atomic_store_n(&wt->stop, 0, __ATOMIC_RELEASE);
+		if (!__atomic_load_n(&wt->left, __ATOMIC_ACQUIRE))
+			continue; /* still there, or done with its child */
+		wt->left = 0;
 		int idx = wt->assigned;
-		if (idx < 0 || wt->on_idle || thread_gone(&wt->tid) < 0)
-			continue; /* done with its child, or still there */
+		if (thread_gone(&wt->tid) < 0) { /* cannot be: it holds nothing */
+			sf_log(SF_LOG_WARN, "waiter of %d did not leave",
+			       (int)wt->pid);
+			continue;
+		}
 		/* Left while assigned: a new thread on the slot waits for the
 		 * child, whose exit meanwhile left a zombie for it to see
 		 * (WNOWAIT). Reaped by the program meanwhile (saw_exit): the
@@ -1141,7 +1162,7 @@ void monitor_atfork_child(void)
 		paused = 0;
 		monitor_stop = 0;
 		for (int i = 0; i < pool.nwaiters; i++)
-			pool.w[i].stop = 0;
+			pool.w[i].stop = pool.w[i].left = 0;
 	}
 	if (rd.tid || rd.running || rd.lock || rd.leave) {
 		rd.tid = 0;
