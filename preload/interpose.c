@@ -130,17 +130,6 @@ static long waitid_seen(long idtype, long id, siginfo_t *info, long options,
 	return r;
 }
 
-/* setns into a user or mount namespace (or of a type the fd decides)
- * needs a process whose threads share nothing with others (userns_install,
- * mntns_install: EINVAL): the library's idle helper threads leave first
- * (as for unshare, preload/unshare.c). */
-static void setns_alone(int nstype)
-{
-	if (pl_mode != MODE_NATIVE &&
-	    (!nstype || (nstype & (CLONE_NEWUSER | CLONE_NEWNS))))
-		sf_helpers_retire();
-}
-
 SF_EXPORT long syscall(long nr, ...)
 {
 	va_list ap;
@@ -151,10 +140,8 @@ SF_EXPORT long syscall(long nr, ...)
 	va_end(ap);
 	if (emulated(nr, a[0]))
 		return ret_errno(sf_engine_call_masked(nr, a));
-	if (nr == SF_NR_setns && pl_mode != MODE_NATIVE) {
-		setns_alone((int)a[1]);
+	if (nr == SF_NR_setns && pl_mode != MODE_NATIVE)
 		return ret_errno(sf_setns(&sf_self_caller, (int)a[0], (int)a[1]));
-	}
 	if ((nr == SF_NR_process_madvise || nr == SF_NR_process_mrelease) &&
 	    pl_mode != MODE_NATIVE)
 		return ret_errno(sf_process_pidfd_call(&sf_self_caller, nr, a));
@@ -180,7 +167,6 @@ static long call4(long nr, long a0, long a1, long a2, long a3)
  * setns. */
 SF_EXPORT int setns(int fd, int nstype)
 {
-	setns_alone(nstype);
 	if (pl_mode == MODE_NATIVE)
 		return (int)ret_errno(sf_syscall6(SF_NR_setns, fd, nstype, 0, 0, 0, 0));
 	return (int)ret_errno(sf_setns(&sf_self_caller, fd, nstype));

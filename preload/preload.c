@@ -373,10 +373,40 @@ static void clear_prog_sigsys(void)
 /* preload/tail.c */
 SF_HIDDEN long pl_engine_call(ucontext_t *uc, long nr, const long a[6]);
 
+/* A SIGSYS in a helper thread (its TCB is ours: no TLS of the
+ * program's): sf_helpers_pause's wake, whose only effect is to end the
+ * helper's blocking call (EINTR), or a process-directed SIGSYS of the
+ * program's that the kernel gave to the helper (complete_signal takes any
+ * thread that does not block it): the helper blocks SIGSYS from now on
+ * and the signal goes back to the process for a thread of the program's,
+ * with its siginfo where the kernel lets a thread other than the
+ * receiver send it (si_code < 0: sigqueue), as kill() otherwise (the
+ * sender's pid and uid become ours). No trapped call is made in a
+ * helper: a trap there is fatal, as with SIGSYS blocked. */
+static void helper_sigsys(siginfo_t *si, ucontext_t *uc)
+{
+	if (sf_helper_wake_ours(si))
+		return;
+	if (si->si_code == SYS_SECCOMP) {
+		die_by(si);
+		return;
+	}
+	uint64_t m;
+	__builtin_memcpy(&m, &uc->uc_sigmask, 8);
+	m |= SIGBIT(SIGSYS);
+	__builtin_memcpy(&uc->uc_sigmask, &m, 8);
+	if (sf_sys3(SF_NR_rt_sigqueueinfo, sf_getpid(), SIGSYS, si) < 0)
+		sf_sys2(SF_NR_kill, sf_getpid(), SIGSYS);
+}
+
 static void sf_sigsys(int sig, siginfo_t *si, void *vuc)
 {
 	ucontext_t *uc = vuc;
 	int trap;
+	if (sf_arch_in_helper()) {
+		helper_sigsys(si, uc);
+		return;
+	}
 	if (!sf_our_trap(si, sf_ctx_pc(uc), sf_ctx_nr(uc), SF_TRAP_TAG, &trap)) {
 		chain(sig, si, vuc, trap);
 		return;
@@ -603,6 +633,8 @@ __attribute__((constructor)) static void sf_preload_init(void)
 		pl_mode = r < 0 ? MODE_INTERPOSE : MODE_SECCOMP;
 	if (!pl_traps && have_handler)
 		restore_prog_sigsys();
+	if (pl_traps) /* our handler is SIGSYS's: helpers may be woken */
+		sf_helper_wake_sig = SIGSYS;
 	sf_log(SF_LOG_INFO, "mode=%s%s; clone3 %s",
 	       pl_mode == MODE_SECCOMP	   ? "seccomp"
 	       : pl_mode == MODE_INTERPOSE ? "interpose (only calls made "

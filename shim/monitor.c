@@ -53,6 +53,8 @@ struct waiter {
 	int next, prev; /* idle or free list links (index + 1, 0 = none) */
 	int tid;      /* the thread's id; the kernel clears it at its exit */
 	int on_idle;  /* on the idle list */
+	int stop;     /* sf_helpers_pause: leave, keeping the assignment */
+	int left;     /* it did (set just before its exit) */
 	void *stack;  /* WAITER_STACK bytes, its TCB at the bottom; kept */
 };
 /* The pool in one block: assigning a waiter (pidfd_open of a child) writes
@@ -68,6 +70,13 @@ static struct {
 
 /* Set by sf_helpers_retire: helpers with nothing to do leave now. */
 static int retire_now;
+/* Set by sf_helpers_pause: the monitor leaves even with work to do. */
+static int monitor_stop;
+/* The signal that interrupts a helper's blocking call (sf_helpers_pause),
+ * left unblocked in waiters and the monitor: SIGSYS where the library's
+ * handler is SIGSYS's (sf_helper_wake_ours tells ours apart), 0 where no
+ * helper may be interrupted (every signal blocked). */
+int sf_helper_wake_sig;
 static int monitor_tid; /* cleared by the kernel when the thread is gone */
 static int monitor_running; /* the thread runs and has not decided to exit */
 static int monitor_wake; /* futex */
@@ -180,10 +189,23 @@ int sf_reports_exit(const siginfo_t *si)
 		si->si_status != 127);
 }
 
+#define SIGBIT(sig) (1ULL << ((sig) - 1))
+
+/* A helper's first step: the wake signal unblocked (sf_helpers_pause). */
+static void helper_wakeable(void)
+{
+	int sig = __atomic_load_n(&sf_helper_wake_sig, __ATOMIC_ACQUIRE);
+	if (sig) {
+		uint64_t set = SIGBIT(sig);
+		sf_sigmask(SIG_UNBLOCK, &set, 0);
+	}
+}
+
 static int waiter_main(void *arg)
 {
 	struct waiter *wt = arg;
 	int me = (int)(wt - pool.w);
+	helper_wakeable();
 	for (;;) {
 		int idx = __atomic_load_n(&wt->assigned, __ATOMIC_ACQUIRE);
 		if (idx < 0) {
@@ -211,6 +233,13 @@ static int waiter_main(void *arg)
 		siginfo_t si;
 		long r, delay = 1;
 		for (;;) {
+			/* Paused: leave, still assigned (a new thread waits
+			 * on after sf_helpers_resume; WNOWAIT consumed
+			 * nothing). Nothing is held here. */
+			if (__atomic_load_n(&wt->stop, __ATOMIC_ACQUIRE)) {
+				__atomic_store_n(&wt->left, 1, __ATOMIC_RELEASE);
+				return 0; /* the kernel clears wt->tid */
+			}
 			long t0 = now_ms();
 			r = sf_sys5(SF_NR_waitid, P_PID, pid, &si,
 				    WEXITED | WNOWAIT | __WALL, 0);
@@ -323,6 +352,8 @@ static struct {
 
 static int reader_main(void *arg)
 {
+	uint64_t all = ~0ULL; /* its creator's mask may let the wake signal in */
+	sf_sigmask(SIG_SETMASK, &all, 0);
 	if (sf_sys3(SF_NR_close_range, 0, 0x7fffffff, 0) < 0) {
 		struct rlimit rl = {1024, 1024};
 		sf_sys4(SF_NR_prlimit64, 0, RLIMIT_NOFILE, 0, &rl);
@@ -640,6 +671,7 @@ static int live_nonchildren(void)
 static int monitor_main(void *arg)
 {
 	long gc_ms = SF_POLL_MS, next_scan = 0, next_gc = 0;
+	helper_wakeable();
 	for (;;) {
 		int seq = __atomic_load_n(&monitor_wake, __ATOMIC_ACQUIRE);
 		long ms = nonchild_count ? SF_POLL_MS
@@ -659,11 +691,14 @@ static int monitor_main(void *arg)
 			wr = futex_wait(&monitor_wake, seq, ms);
 		}
 		sf_lock();
-		if ((wr == -ETIMEDOUT || retire_now) && !nonchild_count &&
-		    !sf_dead_watches && !recheck_at && cn_sock < 0) {
+		if (monitor_stop ||
+		    ((wr == -ETIMEDOUT || retire_now) && !nonchild_count &&
+		     !sf_dead_watches && !recheck_at && cn_sock < 0)) {
 			/* Nothing watched and nothing to release for
-			 * SF_IDLE_MS: a watch made from now on starts a new
-			 * monitor (monitor_start, under the lock). */
+			 * SF_IDLE_MS, or paused (its state stays for the
+			 * monitor sf_helpers_resume starts): a watch made from
+			 * now on starts a new monitor (monitor_start, under
+			 * the lock). */
 			monitor_running = 0;
 			sf_unlock();
 			return 0; /* the kernel clears monitor_tid */
@@ -793,6 +828,85 @@ static void unlock_masked(const uint64_t *old)
 	sf_sigmask(SIG_SETMASK, old, 0);
 }
 
+/* Is SI the wake signal of sf_helpers_pause? Signal-safe. */
+int sf_helper_wake_ours(const siginfo_t *si)
+{
+	return si->si_code == SI_QUEUE && si->si_value.sival_ptr == &pool &&
+	       si->si_pid == sf_getpid();
+}
+
+/* Interrupt helper TID's blocking call (sf_helper_wake_ours). */
+static void helper_wake(int tid)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	si.si_signo = sf_helper_wake_sig;
+	si.si_code = SI_QUEUE;
+	si.si_pid = sf_getpid();
+	si.si_uid = (uid_t)sf_sys0(SF_NR_getuid);
+	si.si_value.sival_ptr = &pool;
+	sf_sys4(SF_NR_rt_tgsigqueueinfo, si.si_pid, tid, si.si_signo, &si);
+}
+
+/* The N running helpers leave: the idle ones, and with STOP the busy
+ * ones too (waiters keep their assignment, the monitor its state), woken
+ * out of their blocking calls. Caller holds the lock (lock_masked, OLD);
+ * it is released. The kernel clears each tid at the exit and takes the
+ * thread out of the group a moment later (release_task): this waits for
+ * both, at most 1 s in all (a loaded machine may not run them at once).
+ * 0, or -EBUSY if one is still there. */
+static int helpers_leave(int n, int stop, uint64_t *old)
+{
+	long before = own_threads();
+	__atomic_store_n(&retire_now, 1, __ATOMIC_RELEASE);
+	if (stop)
+		__atomic_store_n(&monitor_stop, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < pool.nwaiters; i++)
+		if (pool.w[i].on_idle)
+			futex_wake(&pool.w[i].assigned);
+	__atomic_add_fetch(&monitor_wake, 1, __ATOMIC_RELEASE);
+	futex_wake(&monitor_wake);
+	futex_wake(&rd.req);
+	unlock_masked(old);
+	/* A busy helper sits in waitid or poll: the signal ends the call
+	 * (our handler has no SA_RESTART). A signal or futex wake that comes
+	 * between a helper's look at its flags and its call is missed: both
+	 * are made again every ms until every helper is gone. */
+	long deadline = now_ms() + 1000;
+	for (;;) {
+		int *wait_on = 0, t = 0;
+		for (int i = -2; i < pool.nwaiters; i++) {
+			int *tid = i == -2 ? &rd.tid : i < 0 ? &monitor_tid : &pool.w[i].tid;
+			int v = __atomic_load_n(tid, __ATOMIC_ACQUIRE);
+			if (!v)
+				continue;
+			if (!wait_on) {
+				wait_on = tid;
+				t = v;
+			}
+			if (stop && (i == -1 || (i >= 0 && pool.w[i].stop)))
+				helper_wake(v);
+			else if (i >= 0 && pool.w[i].on_idle)
+				futex_wake(&pool.w[i].assigned);
+		}
+		if (!wait_on || now_ms() >= deadline)
+			break;
+		futex_wake(&rd.req);
+		futex_wake(&monitor_wake);
+		futex_wait(wait_on, t, 1);
+	}
+	while (before > 0 && own_threads() > before - n && now_ms() < deadline)
+		nap_ms(1);
+	lock_masked(old);
+	__atomic_store_n(&retire_now, 0, __ATOMIC_RELEASE);
+	int left = __atomic_load_n(&monitor_tid, __ATOMIC_ACQUIRE) != 0;
+	left += __atomic_load_n(&rd.tid, __ATOMIC_ACQUIRE) != 0;
+	for (int i = 0; i < pool.nwaiters; i++)
+		left += __atomic_load_n(&pool.w[i].tid, __ATOMIC_ACQUIRE) != 0;
+	unlock_masked(old);
+	return left ? -EBUSY : 0;
+}
+
 int sf_helpers_retire(void)
 {
 	uint64_t old;
@@ -823,37 +937,119 @@ int sf_helpers_retire(void)
 		unlock_masked(&old);
 		return busy ? -EBUSY : 0;
 	}
-	long before = own_threads();
-	__atomic_store_n(&retire_now, 1, __ATOMIC_RELEASE);
-	for (int i = 0; i < pool.nwaiters; i++)
-		if (pool.w[i].on_idle)
-			futex_wake(&pool.w[i].assigned);
-	__atomic_add_fetch(&monitor_wake, 1, __ATOMIC_RELEASE);
-	futex_wake(&monitor_wake);
-	futex_wake(&rd.req);
-	unlock_masked(&old);
-	/* They leave at once; the kernel clears each tid at the exit and
-	 * takes the thread out of the group a moment later (release_task):
-	 * wait for both, at most 1 s in all (a loaded machine may not run
-	 * them at once). */
-	long deadline = now_ms() + 1000;
-	for (int i = -2; i < pool.nwaiters; i++) {
-		int *tid = i == -2 ? &rd.tid : i < 0 ? &monitor_tid : &pool.w[i].tid;
-		int t;
-		while ((t = __atomic_load_n(tid, __ATOMIC_ACQUIRE)) &&
-		       now_ms() < deadline)
-			futex_wait(tid, t, deadline - now_ms());
+	return helpers_leave(n, 0, &old);
+}
+
+static int paused;
+static int monitor_was_running; /* at the pause: sf_helpers_resume starts it */
+
+/* Can this thread make a thread? Not once its pid namespace for children
+ * is not its own, nor its time namespace for children (copy_process:
+ * EINVAL for CLONE_THREAD, CLONE_VM). */
+static int threads_possible(void)
+{
+	static const char *const pair[][2] = {
+		{"/proc/thread-self/ns/pid", "/proc/thread-self/ns/pid_for_children"},
+		{"/proc/thread-self/ns/time", "/proc/thread-self/ns/time_for_children"},
+	};
+	for (int i = 0; i < 2; i++) {
+		struct {
+			uint64_t dev, ino;
+			char rest[128];
+		} a, b;
+		if (sf_sys4(SF_NR_newfstatat, AT_FDCWD, pair[i][0], &a, 0) < 0 ||
+		    sf_sys4(SF_NR_newfstatat, AT_FDCWD, pair[i][1], &b, 0) < 0)
+			continue; /* no such namespace type here */
+		if (a.dev != b.dev || a.ino != b.ino)
+			return 0;
 	}
-	while (before > 0 && own_threads() > before - n && now_ms() < deadline)
-		nap_ms(1);
+	return 1;
+}
+
+int sf_helpers_pause(void)
+{
+	/* Helpers that could not be started again stay; the idle ones go. */
+	if (!__atomic_load_n(&sf_helper_wake_sig, __ATOMIC_ACQUIRE) ||
+	    !threads_possible())
+		return sf_helpers_retire();
+	uint64_t old;
 	lock_masked(&old);
-	__atomic_store_n(&retire_now, 0, __ATOMIC_RELEASE);
-	int left = __atomic_load_n(&monitor_tid, __ATOMIC_ACQUIRE) != 0;
-	left += __atomic_load_n(&rd.tid, __ATOMIC_ACQUIRE) != 0;
-	for (int i = 0; i < pool.nwaiters; i++)
-		left += __atomic_load_n(&pool.w[i].tid, __ATOMIC_ACQUIRE) != 0;
+	if (!sf_lock_owner()) { /* a vfork child: the threads are not ours */
+		unlock_masked(&old);
+		return -EBUSY;
+	}
+	if (sf_dead_watches)
+		pidtab_gc();
+	int n = 0;
+	for (int i = 0; i < pool.nwaiters; i++) {
+		struct waiter *wt = &pool.w[i];
+		if (!__atomic_load_n(&wt->tid, __ATOMIC_ACQUIRE))
+			continue;
+		n++;
+		if (wt->assigned >= 0)
+			__atomic_store_n(&wt->stop, 1, __ATOMIC_RELEASE);
+	}
+	n += __atomic_load_n(&monitor_tid, __ATOMIC_ACQUIRE) != 0;
+	n += __atomic_load_n(&rd.tid, __ATOMIC_ACQUIRE) != 0;
+	paused = 1;
+	monitor_was_running = monitor_running;
+	if (!n) {
+		unlock_masked(&old);
+		return 0;
+	}
+	return helpers_leave(n, 1, &old);
+}
+
+void sf_helpers_resume(void)
+{
+	uint64_t old;
+	lock_masked(&old);
+	if (!paused) {
+		unlock_masked(&old);
+		return;
+	}
+	paused = 0;
+	__atomic_store_n(&monitor_stop, 0, __ATOMIC_RELEASE);
+	for (int i = 0; i < pool.nwaiters; i++) {
+		struct waiter *wt = &pool.w[i];
+		if (!wt->stop)
+			continue;
+		__atomic_store_n(&wt->stop, 0, __ATOMIC_RELEASE);
+		if (!__atomic_load_n(&wt->left, __ATOMIC_ACQUIRE))
+			continue; /* still there, or done with its child */
+		wt->left = 0;
+		int idx = wt->assigned;
+		if (thread_gone(&wt->tid) < 0) { /* cannot be: it holds nothing */
+			sf_log(SF_LOG_WARN, "waiter of %d did not leave",
+			       (int)wt->pid);
+			continue;
+		}
+		/* Left while assigned: a new thread on the slot waits for the
+		 * child, whose exit meanwhile left a zombie for it to see
+		 * (WNOWAIT). Reaped by the program meanwhile (saw_exit): the
+		 * watch says so and needs no waiter. */
+		struct sf_watch *w = pidtab_watch(idx);
+		long tid = -ESRCH;
+		if (w->state == SF_W_LIVE && w->waiter == i)
+			tid = helper_start(wt->stack, WAITER_STACK, waiter_main,
+					   wt, &wt->tid);
+		if (tid >= 0)
+			continue;
+		if (tid != -ESRCH)
+			sf_log(SF_LOG_WARN, "waiter of %d: %s; its pidfd is not "
+			       "readable at its exit", (int)wt->pid,
+			       sf_errname(tid));
+		if (w->waiter == i)
+			w->waiter = -1;
+		wt->assigned = -1;
+		free_push(i);
+	}
+	if (monitor_was_running && !monitor_running) {
+		int r = monitor_start();
+		if (r < 0)
+			sf_log(SF_LOG_WARN, "monitor thread: %s", sf_errname(r));
+	}
 	unlock_masked(&old);
-	return left ? -EBUSY : 0;
 }
 
 int monitor_watch(int idx)
@@ -962,6 +1158,12 @@ void monitor_atfork_child(void)
 	monitor_tid = 0;
 	monitor_running = 0;
 	monitor_wake = 0;
+	if (paused || monitor_stop) { /* forked during a pause */
+		paused = 0;
+		monitor_stop = 0;
+		for (int i = 0; i < pool.nwaiters; i++)
+			pool.w[i].stop = pool.w[i].left = 0;
+	}
 	if (rd.tid || rd.running || rd.lock || rd.leave) {
 		rd.tid = 0;
 		rd.running = 0;

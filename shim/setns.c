@@ -18,9 +18,16 @@
  * /proc, namespaces and credentials they are.
  *
  * User and mount namespaces are refused (EINVAL) to a process with other
- * threads or a shared fs_struct: in the library, its helper threads (a
- * waiter per watched live child) make it one; the kernel would refuse such
- * a program too. Normal context; not from the SIGSYS handler. */
+ * threads or a shared fs_struct, a time namespace (EUSERS) to one that is
+ * not single-threaded: in the library, its helper threads (a waiter per
+ * watched live child, the monitor) would make it one, and they leave for
+ * those steps (sf_helpers_pause) and are back before the others: a pid
+ * namespace entered makes a new thread impossible (copy_process: EINVAL
+ * for CLONE_THREAD once pid_ns_for_children is not the active one). So
+ * the library enters user, mnt and time first and then uts, ipc, pid,
+ * cgroup and net: when time and one of those are refused both, the
+ * errno is time's where the kernel's would be the other's. Normal
+ * context; not from the SIGSYS handler. */
 #include <sched.h>
 #include <string.h>
 #include "sf.h"
@@ -31,6 +38,9 @@
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
 #endif
+#define NS_GET_NSTYPE 0xb703 /* _IO(0xb7, 0x3), Linux 4.11 */
+/* setns steps the kernel refuses to a process with other threads */
+#define ALONE (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWTIME)
 
 static const struct {
 	int flag;
@@ -57,6 +67,18 @@ static long open_as_caller(const struct sf_caller *c, const char *path)
 	return sf_caller_sys(c, SF_NR_openat, a, &b, 1);
 }
 
+/* The library's helper threads leave (ON) or are back: only for the
+ * library's own calls (the tracer's tracee has none). */
+static void alone(const struct sf_caller *c, int on)
+{
+	if (c != &sf_self_caller)
+		return;
+	if (on)
+		sf_helpers_pause();
+	else
+		sf_helpers_resume();
+}
+
 static void close_all(const struct sf_caller *c, const long *fds)
 {
 	for (int i = 0; i < NKINDS; i++)
@@ -69,7 +91,15 @@ long sf_setns(const struct sf_caller *c, int fd, int flags)
 	long pid = sf_caller_getpid(c, fd);
 	if (pid == -EBADF) { /* not an emulated pidfd: the kernel's */
 		const long a[6] = {fd, flags, 0, 0, 0, 0};
-		return sf_caller_last(c, SF_NR_setns, a, NULL, 0);
+		int type = flags;
+		if (!type && c == &sf_self_caller) /* the fd's, if a namespace's */
+			type = (int)sf_sys2(SF_NR_ioctl, fd, NS_GET_NSTYPE);
+		if (type <= 0 || !(type & ALONE))
+			return sf_caller_last(c, SF_NR_setns, a, NULL, 0);
+		alone(c, 1);
+		long r = sf_caller_sys(c, SF_NR_setns, a, NULL, 0);
+		alone(c, 0);
+		return r;
 	}
 	int all = 0;
 	for (int i = 0; i < NKINDS; i++)
@@ -115,18 +145,45 @@ long sf_setns(const struct sf_caller *c, int fd, int flags)
 	 * belong to whatever has the pid now). */
 	if (r >= 0 && sf_caller_getpid(c, fd) != pid)
 		r = -ESRCH;
+	/* The order of the steps: the kernel's, or (the library) ALONE's
+	 * first, with the helpers away (see the top). */
+	int order[NKINDS], n = 0, nalone = 0;
+	int lib = c == &sf_self_caller;
+	for (int i = 0; i < NKINDS; i++)
+		if (lib && (kinds[i].flag & ALONE) && to[i] >= 0)
+			order[n++] = i;
+	nalone = n;
+	for (int i = 0; i < NKINDS; i++)
+		if (!(lib && (kinds[i].flag & ALONE)) && to[i] >= 0)
+			order[n++] = i;
+	if (r < 0)
+		n = nalone = 0;
+	int away = nalone > 0; /* the helpers are away */
+	if (away)
+		alone(c, 1);
 	int done = -1;
-	for (int i = 0; i < NKINDS && r >= 0; i++) {
-		if (to[i] < 0)
-			continue;
+	for (int k = 0; k < n && r >= 0; k++) {
+		int i = order[k];
+		if (k == nalone && away) {
+			alone(c, 0);
+			away = 0;
+		}
 		r = as_caller(c, SF_NR_setns, to[i], kinds[i].flag);
 		if (r >= 0)
-			done = i;
+			done = k;
+	}
+	if (r < 0 && done >= 0 && nalone && !away) {
+		alone(c, 1); /* to undo ALONE's steps */
+		away = 1;
 	}
 	if (r < 0)
-		for (int i = done; i >= 0; i--)
-			if (to[i] >= 0 && kinds[i].flag != CLONE_NEWUSER)
+		for (int k = done; k >= 0; k--) {
+			int i = order[k];
+			if (kinds[i].flag != CLONE_NEWUSER)
 				as_caller(c, SF_NR_setns, back[i], kinds[i].flag);
+		}
+	if (away)
+		alone(c, 0);
 	close_all(c, to);
 	close_all(c, back);
 	sf_log(SF_LOG_DEBUG, "setns(%d, %x) = %ld%s%s", fd, flags, r,

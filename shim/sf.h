@@ -420,6 +420,25 @@ SF_HIDDEN void monitor_kick(void);
  * Normal context (not from the SIGSYS handler); blocks signals only
  * around its use of the lock. */
 SF_HIDDEN int sf_helpers_retire(void);
+/* Make every helper thread leave, busy or not, for a call that needs a
+ * single-threaded process (setns into a user or mount namespace,
+ * unshare(CLONE_NEWUSER)): waiters and the monitor are interrupted with
+ * sf_helper_wake_sig and leave what they watch to sf_helpers_resume, which
+ * must follow (the call made or not). Waits at most 1 s. 0, or -EBUSY if
+ * a helper did not leave (another thread of the program made one
+ * meanwhile; a helper that got a program's SIGSYS blocks it). Without a
+ * wake signal: sf_helpers_retire. Normal context; blocks signals only
+ * around its use of the lock. */
+SF_HIDDEN int sf_helpers_pause(void);
+/* After sf_helpers_pause: a new waiter for every watched live child whose
+ * waiter left, and the monitor if it has work. Normal context. */
+SF_HIDDEN void sf_helpers_resume(void);
+/* The signal sf_helpers_pause interrupts helpers with (unblocked in
+ * them), set by a front end whose handler it reaches; 0: none. */
+extern int sf_helper_wake_sig SF_HIDDEN;
+/* Is SI (delivered to a helper thread) sf_helpers_pause's wake signal?
+ * Signal-safe. */
+SF_HIDDEN int sf_helper_wake_ours(const siginfo_t *si);
 
 /* ---- /proc helpers (shim/proc.c) ---- */
 /* Read a small file (up to LEN - 1 bytes, NUL-terminated). Returns the

@@ -524,6 +524,38 @@ static __attribute__((unused)) int count_threads(void)
 	return n;
 }
 
+/* ---- setns scenarios (setns, setns-watched) */
+#include <sched.h>
+#include <sys/stat.h>
+
+/* Is our NAME namespace WHO's? */
+static __attribute__((unused)) void same_ns(const char *step, pid_t who, const char *name)
+{
+	char a[64], b[64];
+	struct stat x, y;
+	snprintf(a, sizeof a, "/proc/self/ns/%s", name);
+	snprintf(b, sizeof b, "/proc/%d/ns/%s", (int)who, name);
+	out("%s: %s namespace %s", step, name,
+	    !stat(a, &x) && !stat(b, &y) && x.st_ino == y.st_ino && x.st_dev == y.st_dev
+		    ? "the child's" : "another");
+}
+
+/* Can we make new namespaces and enter them? If not, print the skip. */
+static __attribute__((unused)) int setns_usable(void)
+{
+	if (geteuid() != 0) {
+		out("skip: needs root (unshare)");
+		return 0;
+	}
+	int own = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
+	if (own < 0 || setns(own, CLONE_NEWUTS) < 0) {
+		out("skip: no setns here (gVisor answers ENOTSUP for every fd)");
+		return 0;
+	}
+	close(own);
+	return 1;
+}
+
 /* ---- an alternate signal stack, raw calls (sigsys-stack, sigsys-foreign) */
 #define ALT_SIZE (128 * 1024)
 

@@ -3,35 +3,14 @@
  * a child's uts and net namespaces at once (hostname and namespace inode
  * as the child's), a pidfd of ourselves, and the kernel's answers for an
  * fd that is no pidfd (EINVAL) or no fd (EBADF). Needs root (unshare). */
-#include <sched.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
 #include "common.h"
-
-static void same_ns(const char *step, pid_t who, const char *name)
-{
-	char a[64], b[64];
-	struct stat x, y;
-	snprintf(a, sizeof a, "/proc/self/ns/%s", name);
-	snprintf(b, sizeof b, "/proc/%d/ns/%s", (int)who, name);
-	out("%s: %s namespace %s", step, name,
-	    !stat(a, &x) && !stat(b, &y) && x.st_ino == y.st_ino && x.st_dev == y.st_dev
-		    ? "the child's" : "another");
-}
 
 int main(void)
 {
 	scenario_init();
-	if (geteuid() != 0) {
-		out("skip: needs root (unshare)");
+	if (!setns_usable())
 		return 0;
-	}
-	int own = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
-	if (own < 0 || setns(own, CLONE_NEWUTS) < 0) {
-		out("skip: no setns here (gVisor answers ENOTSUP for every fd)");
-		return 0;
-	}
-	close(own);
 	int p[2];
 	if (pipe2(p, O_CLOEXEC))
 		die("pipe2");
