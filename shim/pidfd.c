@@ -454,6 +454,11 @@ long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
 		r = -EINVAL;
 		goto out;
 	}
+	/* eligible_child: __WALL takes every child, whatever __WCLONE says.
+	 * gVisor's waitid refuses the two together (EINVAL); Linux takes
+	 * them: the P_PID calls below get __WALL alone. */
+	if (options & __WALL)
+		opts = options &= ~__WCLONE;
 	/* PIDFD_NONBLOCK only matters to a call that would block. */
 	pid = sf_caller_pidfd(c, fd, 0, options & WNOHANG ? 0 : &nonblock);
 	if (pid == -ESRCH) {
@@ -724,6 +729,15 @@ long sf_pidfd_getfd_as(const struct sf_caller *c, int fd, int targetfd,
 	const long oa[6] = {AT_FDCWD, 0, oflags | O_CLOEXEC, 0, 0, 0};
 	const struct sf_buf ob = {1, SF_BUF_IN, path, (size_t)len + 1};
 	r = sf_caller_sys(c, SF_NR_openat, oa, &ob, 1);
+	if (r < 0) {
+		/* __pidfd_fget: a process past exit_files has no files
+		 * (ESRCH), whatever the reopen says (gVisor still shows a
+		 * zombie's fdinfo, then refuses the open: ENODEV). */
+		char state = 0;
+		if (proc_stat_in(root, (pid_t)pid, 0, &state) < 0 ||
+		    state == 'Z' || state == 'X')
+			r = -ESRCH;
+	}
 	if (r == -ENOENT)
 		r = -EBADF;
 	else if (r == -EACCES)
