@@ -19,7 +19,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
-o=$root/build/tests/fuzz
+o=${FUZZ_OUT:-$root/build/tests/fuzz} # FUZZ_OUT: another directory (a run beside another)
 lib=$root/build/libsysfill.so
 S=$root/build/sysfill
 table=tests/fuzz/known-differences.tsv
