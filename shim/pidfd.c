@@ -678,6 +678,16 @@ long sf_pidfd_getfd_as(const struct sf_caller *c, int fd, int targetfd,
 		r = pid;
 		goto out;
 	}
+	/* The caller's own process: the file itself (receive_fd: the same
+	 * open file description at the lowest free number, close-on-exec),
+	 * which the reopen below cannot give (a reaped process's /proc dir,
+	 * anonymous inodes); ptrace_may_access allows one's own group. A
+	 * thread pidfd's files are its group's. */
+	pid_t tg = fd_thread_group(c, fd);
+	if ((tg ? tg : pid) == c_sys(c, SF_NR_getpid, 0, 0, 0, 0, 0)) {
+		r = c_sys(c, SF_NR_fcntl, targetfd, F_DUPFD_CLOEXEC, 0, 0, 0);
+		goto out;
+	}
 	/* __pidfd_fget: the permission first, then the fd. */
 	r = ptrace_attach_allowed(c, pid);
 	if (r < 0)
