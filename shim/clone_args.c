@@ -130,6 +130,11 @@ static long cargs_copy_process_flags(uint64_t flags)
 		return -EINVAL;
 	/* Left to the creating call: CLONE_THREAD after unshare(CLONE_NEWPID)
 	 * (pid_ns_for_children differs from the active one). */
+	/* copy_namespaces (kernel/nsproxy.c): a new IPC namespace cannot keep
+	 * the SysV semaphore undo list (gVisor's clone takes the pair). */
+	if ((flags & (CLONE_NEWIPC | CLONE_SYSVSEM)) ==
+	    (CLONE_NEWIPC | CLONE_SYSVSEM))
+		return -EINVAL;
 	return 0;
 }
 
