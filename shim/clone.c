@@ -105,10 +105,13 @@ static long fork_shape(ucontext_t *uc, struct cargs_req *q, uintptr_t buf)
 	long r = 0;
 	int held = q->has_tid || q->cgroup_fd >= 0;
 	/* the pipe first: cargs_fork_prepare's ns_last_pid write is the last
-	 * step before the clone */
-	if (held) {
+	 * step before the clone; without set_tid the checks go first, so that
+	 * the pidfd number a bad cgroup fd leaves is the kernel's */
+	if (held && !q->has_tid)
+		r = cargs_fork_prepare(&sf_self_caller, buf, q);
+	if (held && !r) {
 		r = sf_sys2(SF_NR_pipe2, hold, O_CLOEXEC);
-		if (!r) {
+		if (!r && q->has_tid) {
 			r = cargs_fork_prepare(&sf_self_caller, buf, q);
 			if (r) {
 				sf_sys1(SF_NR_close, hold[0]);

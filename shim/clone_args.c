@@ -130,6 +130,11 @@ static long cargs_copy_process_flags(uint64_t flags)
 		return -EINVAL;
 	/* Left to the creating call: CLONE_THREAD after unshare(CLONE_NEWPID)
 	 * (pid_ns_for_children differs from the active one). */
+	/* copy_namespaces (kernel/nsproxy.c): a new IPC namespace cannot keep
+	 * the SysV semaphore undo list (gVisor's clone takes the pair). */
+	if ((flags & (CLONE_NEWIPC | CLONE_SYSVSEM)) ==
+	    (CLONE_NEWIPC | CLONE_SYSVSEM))
+		return -EINVAL;
 	return 0;
 }
 
@@ -448,6 +453,15 @@ static void set_tid_restore(const struct sf_caller *c, uintptr_t buf,
 		    &open_failed);
 }
 
+/* Can the pidfd slot at AT be written as the caller? 0 or -EFAULT. */
+static long cslot_writable(const struct sf_caller *c, uintptr_t at)
+{
+	int v;
+	return c->read(c, &v, at, sizeof v) || c->write(c, at, &v, sizeof v)
+		       ? -EFAULT
+		       : 0;
+}
+
 /* CLONE_INTO_CGROUP's fd must be a cgroup2 directory (struct statfs:
  * f_type first): 0 or -EBADF. */
 static long cgroup_check(const struct sf_caller *c, uintptr_t buf, int fd)
@@ -468,8 +482,27 @@ static long ns_last_pid_err(long r, int open_failed)
 	return r == -EACCES || r == -EPERM ? -EPERM : open_failed ? -E2BIG : r;
 }
 
-long cargs_fork_prepare(const struct sf_caller *c, uintptr_t buf,
-			struct cargs_req *q)
+/* copy_process stores the pidfd's number (put_user) before
+ * cgroup_can_fork looks at the cgroup fd, and releases the number when
+ * that fails: a bad cgroup fd (R -EBADF) leaves the lowest free number
+ * (get_unused_fd_flags) in the pidfd slot. Returns R or -EFAULT. */
+static long cgroup_fail(const struct sf_caller *c, const struct cargs_req *q,
+			long r)
+{
+	if (r != -EBADF || !(q->extra & CLONE_PIDFD))
+		return r;
+	long fd = csys(c, SF_NR_eventfd2, 0, O_CLOEXEC, 0, 0);
+	if (fd < 0)
+		return r;
+	int v = (int)fd;
+	csys(c, SF_NR_close, fd, 0, 0, 0);
+	return c->write(c, q->pidfd_at, &v, sizeof v) ? -EFAULT : r;
+}
+
+/* cargs_fork_prepare; MOVE 0: the checks alone, ns_last_pid left as it
+ * is (a clone3 whose child cannot be held, cargs_request). */
+static long fork_prepare(const struct sf_caller *c, uintptr_t buf,
+			 struct cargs_req *q, int move)
 {
 	char txt[32], num[24];
 	long r;
@@ -501,8 +534,16 @@ long cargs_fork_prepare(const struct sf_caller *c, uintptr_t buf,
 		/* In use (a live process or thread, or a zombie): EEXIST. */
 		if (r >= 0 && csys(c, SF_NR_kill, q->want_tid, 0, 0, 0) != -ESRCH)
 			r = -EEXIST;
+		/* (copy_process: the pidfd slot, then the cgroup fd) */
+		if (r >= 0 && !move && (q->extra & CLONE_PIDFD) &&
+		    cslot_writable(c, q->pidfd_at))
+			r = -EFAULT;
 		if (r >= 0 && q->cgroup_fd >= 0)
-			r = cgroup_check(c, buf, q->cgroup_fd);
+			r = cgroup_fail(c, q, cgroup_check(c, buf, q->cgroup_fd));
+		if (r >= 0 && !move) {
+			csys(c, SF_NR_close, fd, 0, 0, 0);
+			return 0;
+		}
 		if (r >= 0) {
 			lt = cdec(num, q->want_tid - 1L);
 			ll = cstrlen(lt);
@@ -513,8 +554,9 @@ long cargs_fork_prepare(const struct sf_caller *c, uintptr_t buf,
 		}
 		if (r < 0) {
 			csys(c, SF_NR_close, fd, 0, 0, 0);
-			return r == -EEXIST || r == -EBADF ? r
-							   : ns_last_pid_err(r, 0);
+			return r == -EEXIST || r == -EBADF || r == -EFAULT
+				       ? r
+				       : ns_last_pid_err(r, 0);
 		}
 		/* kept open: closed after the clone (cargs_fork_finish; the
 		 * child's copy by the front end), so that nothing comes between
@@ -523,9 +565,17 @@ long cargs_fork_prepare(const struct sf_caller *c, uintptr_t buf,
 		q->last_pid = last;
 		return 0;
 	}
+	if (!move && (q->extra & CLONE_PIDFD) && cslot_writable(c, q->pidfd_at))
+		return -EFAULT;
 	if (q->cgroup_fd >= 0)
-		return cgroup_check(c, buf, q->cgroup_fd);
+		return cgroup_fail(c, q, cgroup_check(c, buf, q->cgroup_fd));
 	return 0;
+}
+
+long cargs_fork_prepare(const struct sf_caller *c, uintptr_t buf,
+			struct cargs_req *q)
+{
+	return fork_prepare(c, buf, q, 1);
 }
 
 long cargs_fork_finish(const struct sf_caller *c, uintptr_t buf,
@@ -572,8 +622,7 @@ long cargs_request(const struct sf_caller *c, long nr, const long a[6],
 		 * the child: fork shape (a vfork parent would wait for the
 		 * held child for ever). */
 		struct sysfill_clone_args legacy = ca;
-		if (!(ca.flags & (CLONE_VM | CLONE_VFORK)) &&
-		    (ca.set_tid_size || (ca.flags & CLONE_INTO_CGROUP))) {
+		if (ca.set_tid_size || (ca.flags & CLONE_INTO_CGROUP)) {
 			if (!buf)
 				return CARGS_NEED_BUF;
 			r = set_tid_plan(c, buf, &ca, &legacy, q);
@@ -583,6 +632,19 @@ long cargs_request(const struct sf_caller *c, long nr, const long a[6],
 				q->cgroup_fd = (int)ca.cgroup;
 				legacy.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
 				legacy.cgroup = 0;
+			}
+			if (ca.flags & (CLONE_VM | CLONE_VFORK)) {
+				/* No child to hold (a vfork parent would wait
+				 * for it for ever): copy_process's answers to
+				 * a bad set_tid, pidfd slot or cgroup fd, in
+				 * its order; good ones get cargs_to_legacy's
+				 * (a kernel without them). */
+				q->extra = ca.flags & CLONE_PIDFD;
+				q->pidfd_at = (uintptr_t)ca.pidfd;
+				r = fork_prepare(c, buf, q, 0);
+				if (r)
+					return r;
+				legacy = ca;
 			}
 		}
 		r = cargs_to_legacy(&legacy, out, &extra);
@@ -621,13 +683,9 @@ long cargs_request(const struct sf_caller *c, long nr, const long a[6],
 		q->extra = CLONE_PIDFD;
 		q->pidfd_at = (uintptr_t)a[2];
 	}
-	if (q->extra & CLONE_PIDFD) {
-		/* The kernel fails with EFAULT, and no child, when it cannot
-		 * store the pidfd: check the slot is writable first. */
-		int v;
-		if (c->read(c, &v, q->pidfd_at, sizeof v) ||
-		    c->write(c, q->pidfd_at, &v, sizeof v))
-			return -EFAULT;
-	}
+	/* The kernel fails with EFAULT, and no child, when it cannot store the
+	 * pidfd: check the slot is writable first. */
+	if ((q->extra & CLONE_PIDFD) && cslot_writable(c, q->pidfd_at))
+		return -EFAULT;
 	return 0;
 }

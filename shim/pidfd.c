@@ -460,6 +460,11 @@ long sf_waitid_pidfd(const struct sf_caller *c, int fd, uintptr_t infop,
 		r = -EINVAL;
 		goto out;
 	}
+	/* eligible_child: __WALL takes every child, whatever __WCLONE says.
+	 * gVisor's waitid refuses the two together (EINVAL); Linux takes
+	 * them: the P_PID calls below get __WALL alone. */
+	if (options & __WALL)
+		opts = options &= ~__WCLONE;
 	/* PIDFD_NONBLOCK only matters to a call that would block. */
 	pid = sf_caller_pidfd(c, fd, 0, options & WNOHANG ? 0 : &nonblock);
 	/* reaped: no such child any more; outside the caller's pid
@@ -683,6 +688,16 @@ long sf_pidfd_getfd_as(const struct sf_caller *c, int fd, int targetfd,
 		r = pid == -EREMOTE ? -ESRCH : pid;
 		goto out;
 	}
+	/* The caller's own process: the file itself (receive_fd: the same
+	 * open file description at the lowest free number, close-on-exec),
+	 * which the reopen below cannot give (a reaped process's /proc dir,
+	 * anonymous inodes); ptrace_may_access allows one's own group. A
+	 * thread pidfd's files are its group's. */
+	pid_t tg = fd_thread_group(c, fd);
+	if ((tg ? tg : pid) == c_sys(c, SF_NR_getpid, 0, 0, 0, 0, 0)) {
+		r = c_sys(c, SF_NR_fcntl, targetfd, F_DUPFD_CLOEXEC, 0, 0, 0);
+		goto out;
+	}
 	/* __pidfd_fget: the permission first, then the fd. */
 	r = ptrace_attach_allowed(c, pid);
 	if (r < 0)
@@ -734,6 +749,15 @@ long sf_pidfd_getfd_as(const struct sf_caller *c, int fd, int targetfd,
 	const long oa[6] = {AT_FDCWD, 0, oflags | O_CLOEXEC, 0, 0, 0};
 	const struct sf_buf ob = {1, SF_BUF_IN, path, (size_t)len + 1};
 	r = sf_caller_sys(c, SF_NR_openat, oa, &ob, 1);
+	if (r < 0) {
+		/* __pidfd_fget: a process past exit_files has no files
+		 * (ESRCH), whatever the reopen says (gVisor still shows a
+		 * zombie's fdinfo, then refuses the open: ENODEV). */
+		char state = 0;
+		if (proc_stat_in(root, (pid_t)pid, 0, &state) < 0 ||
+		    state == 'Z' || state == 'X')
+			r = -ESRCH;
+	}
 	if (r == -ENOENT)
 		r = -EBADF;
 	else if (r == -EACCES)

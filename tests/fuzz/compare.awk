@@ -8,11 +8,14 @@
 # not (unknown). Once the call or arguments differ, the two runs no longer
 # make the same calls (an earlier divergence changed the fuzzer's state):
 # the rest of that epoch counts as masked if a divergence before it in the
-# epoch explains it; if none does, that first differing line is itself
+# epoch explains it (and so do the signals the next epoch's first line
+# shows: they came while the harness reset that epoch's state); if none does, that first differing line is itself
 # classified (call "desync" in the table: the state changed unseen). A line
 # that differs only in the numbers of children after an earlier divergence
 # of its epoch is masked too, and so are the harness' own lines (op, setup)
-# after one.
+# after one; once one of those differed (the harness drew another child
+# from a pool an earlier divergence changed), so is a later line of the
+# epoch whose results both name a child.
 # Prints "DIV known|unknown ..." lines with the native and emulated line,
 # then "calls N divergences N known N unknown N masked N".
 # Table rows: MODE<TAB>CALL<TAB>ARGS-ERE<TAB>NATIVE-RESULT-ERE<TAB>EMULATED-RESULT-ERE<TAB>REASON
@@ -78,7 +81,7 @@ function report(tag, what, a, b) {
 END {
 	calls = 0; div = 0; known = 0; unknown = 0; masked = 0
 	for (k = 1; k <= ne_n; k++) {
-		e = order[k]; seen = 0; desync = 0
+		e = order[k]; before = seen || desync; seen = 0; desync = 0; pool = 0
 		n = nn[e] > me[e] ? nn[e] : me[e]
 		for (i = 1; i <= n; i++) {
 			a = ((e, i) in nat) ? nat[e, i] : ""
@@ -88,11 +91,19 @@ END {
 			if (a == b) continue
 			div++
 			if (desync) { masked++; continue }
+			# an epoch's first line shows the signals that came while
+			# the harness reset the state the epoch before left: after
+			# a divergence there, other ones (a thread or child that
+			# only one run made)
+			if (i == 1 && fa[2] == "epoch" && fb[2] == "epoch" && fa[3] == fb[3] && before) { masked++; continue }
 			if (rewritten(a, b)) { known++; report("known", "rewrite", a, b); continue }
 			# after a divergence that changed the pool, children are
 			# numbered otherwise: a line that differs only so (and by
 			# the mode's rewrites) is masked
-			if (seen && fa[1] == "-" && fa[2] != "end") { masked++; continue } # the harness' own state
+			if (seen && fa[1] == "-" && fa[2] != "end") { masked++; pool = 1; continue } # the harness' own state
+			# once the harness changed another child (a pool it drew
+			# from differs), what a call says of children follows it
+			if (pool && fa[4] ~ /child#/ && fb[4] ~ /child#/) { masked++; continue }
 			if (seen) {
 				na = a; nb2 = b
 				gsub(/child#[0-9]+/, "child#N", na); gsub(/child#[0-9]+/, "child#N", nb2)

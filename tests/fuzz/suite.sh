@@ -9,17 +9,15 @@
 # end line counts fds, threads and children left over (a leak is a
 # divergence). Every run has a hard timeout (a hang fails), and the fuzzer's
 # own helper kills it at its deadline.
-# Trace mode's transcript and its native oracle are made with
-# FUZZ_NO_CLONE3=1 (the clone3 picks call clone), from when trace mode
-# answered clone3 with ENOSYS; it emulates clone3 now (tracer/clone.c),
-# which the conformance scenarios compare, not yet this fuzzer.
+# Trace mode makes clone3 too (tracer/clone.c; until 2026-12 its runs were
+# made with FUZZ_NO_CLONE3=1, from when it answered clone3 with ENOSYS).
 # FUZZ_SEEDS, FUZZ_CALLS (all modes) override the seeds and calls (make
 # fuzz); FUZZ_VERBOSE=1 prints the known divergences too. Rows whose reason
 # starts with "intermittent:" are exempt from the stale check (see the table).
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD
-o=$root/build/tests/fuzz
+o=${FUZZ_OUT:-$root/build/tests/fuzz} # FUZZ_OUT: another directory (a run beside another)
 lib=$root/build/libsysfill.so
 S=$root/build/sysfill
 table=tests/fuzz/known-differences.tsv
@@ -46,14 +44,13 @@ run() { # MODE SEED CALLS OUT: transcript in OUT, stderr OUT.err, status OUT.rc
 	local tmo=$((70 + n / 10))
 	case $m in
 	native) timeout -k 5 $tmo "$o/fuzz" "$s" "$n" </dev/null 2>"$t.err" >"$t"; st=$? ;;
-	native-noclone3) timeout -k 5 $tmo env FUZZ_NO_CLONE3=1 "$o/fuzz" "$s" "$n" </dev/null 2>"$t.err" >"$t"; st=$? ;;
 	forced) timeout -k 5 $tmo env SYSFILL_FORCE=1 LD_PRELOAD="$lib" "$o/fuzz" "$s" "$n" </dev/null 2>"$t.err" >"$t"; st=$? ;;
 	gvisor)
 		( timeout -k 5 $((tmo * 2)) "$o/reaper" runsc --network=none --platform=ptrace do \
 			env LD_PRELOAD="$lib" SYSFILL_FORCE=1 "$o/fuzz" "$s" "$n" </dev/null >"$t"
 		  exit $? ) 2>"$t.err"
 		st=$? ;;
-	trace) timeout -k 5 $tmo env FUZZ_NO_CLONE3=1 SYSFILL_FORCE=1 "$S" run --mode=trace -- "$o/fuzz-static" "$s" "$n" </dev/null 2>"$t.err" >"$t"; st=$? ;;
+	trace) timeout -k 5 $tmo env SYSFILL_FORCE=1 "$S" run --mode=trace -- "$o/fuzz-static" "$s" "$n" </dev/null 2>"$t.err" >"$t"; st=$? ;;
 	esac
 	echo "$st" >"$t.rc"
 }
@@ -72,7 +69,7 @@ declare -A made
 # gVisor runs in the background beside the others (one core each)
 for s in $seeds; do
 	for m in $modes; do
-		ref=native; [ "$m" = trace ] && ref=native-noclone3
+		ref=native
 		n=${calls[$m]}
 		N=$o/s$s.$ref.$n
 		[ -n "${made[$N]:-}" ] && continue # one oracle for two modes
@@ -94,7 +91,7 @@ declare -A tot_c tot_d tot_k tot_u tot_m
 for m in $modes; do tot_c[$m]=0; tot_d[$m]=0; tot_k[$m]=0; tot_u[$m]=0; tot_m[$m]=0; done
 for s in $seeds; do
 	for m in $modes; do
-		ref=native; [ "$m" = trace ] && ref=native-noclone3
+		ref=native
 		N=$o/s$s.$ref.${calls[$m]}
 		ok_native "$N" "fuzz-$s-$ref-${calls[$m]}" || continue
 		ok_native "$N.2" "fuzz-$s-$ref-${calls[$m]}-again" || continue
