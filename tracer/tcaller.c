@@ -167,18 +167,23 @@ static long tc_pidfd(const struct sf_caller *c, int fd, int procdir,
 {
 	struct call *k = tc_call(c);
 	pid_t ppid = 0;
-	struct watch *w = resolve_fd(k->tid, fd, procdir ? &ppid : NULL);
+	int gone = 0, fl = 1;
+	struct watch *w = resolve_fd(k, fd, procdir ? &ppid : NULL, &gone, &fl);
+	if (gone)
+		return -ESRCH;
 	if (w) {
 		if (watch_reaped(w))
 			return -ESRCH;
-		/* The kernel reads O_NONBLOCK from the file at each wait. The
+		/* The kernel reads O_NONBLOCK from the file at each wait. A
 		 * pipe is always non-blocking (a read must not block), so a
-		 * pidfd opened without PIDFD_NONBLOCK stays blocking whatever
-		 * F_SETFL does; one opened with it blocks once F_SETFL has
-		 * cleared O_NONBLOCK (pidfd_wait's wait_nonblock does so). */
-		if (nonblock) {
+		 * pipe pidfd opened without PIDFD_NONBLOCK stays blocking
+		 * whatever F_SETFL does; one opened with it blocks once F_SETFL
+		 * has cleared O_NONBLOCK (pidfd_wait's wait_nonblock does so).
+		 * An epoll pidfd's flag is the file's own. */
+		if (nonblock && w->kind == TW_EPOLL) {
+			*nonblock = fl;
+		} else if (nonblock) {
 			char buf[256];
-			int fl = 1;
 			fdinfo(k->tid, fd, buf, sizeof buf, &fl);
 			*nonblock = w->nonblock && fl;
 		}

@@ -15,15 +15,13 @@
  * instruction at a syscall-exit stop). The supervisor only reads /proc and
  * the tracee's memory to decide what to run.
  *
- * An emulated pidfd is the read end of a pipe created in the tracee
- * (pipe2, O_CLOEXEC|O_NONBLOCK); the supervisor opens the write end through
- * /proc/TID/fd/W and writes one byte when the process exits, which makes
- * the pidfd readable (POLLIN) as a real one. The pipe's (st_dev, st_ino)
- * is its identity: an fd number is resolved with stat(/proc/TID/fd/N), so
- * dup'd, inherited and exec-inherited fds work, and a reused number (a
- * different inode) is never taken for a pidfd. When the program has closed
- * every copy of the read end, the write end reports POLLERR and the entry
- * is dropped.
+ * An emulated pidfd is the library's object, an epoll fd holding an
+ * eventfd that the supervisor writes when the process exits; the
+ * supervisor makes it and passes it to the tracee over a unix socket
+ * (tpidfd.c; a pipe where the tracee cannot reach that socket). Its
+ * identity is its file (the cookie of its one registration), so dup'd,
+ * inherited and passed fds work and a reused number is never taken for a
+ * pidfd; an exited watch none of whose files is left is dropped.
  *
  * Exit notification: exact for traced processes (the supervisor reaps the
  * ptrace exit report, after which the real parent can wait for it); other

@@ -64,6 +64,8 @@ struct task {
 	 * not known which, 0 not looked at yet; and its inode (0: unknown) */
 	int nslevel;
 	ino_t nsino;
+	int nosock;    /* cannot reach the supervisor's socket: pipe pidfds */
+	int sock_slot; /* its socket's slot (tpidfd.c) + 1, 0 unknown */
 };
 extern struct task tasks[TASK_SLOTS];
 extern int ntasks;
@@ -138,18 +140,27 @@ void finish_with(struct call *c, long nr, long a0, long a1, long a2, long a3,
 		 long a4);
 
 /* ---- tpidfd.c ---- */
+/* A pidfd is an epoll fd the supervisor made (holding an eventfd it
+ * writes at the exit) and sent to the tracee over its socket (TW_EPOLL),
+ * or, where the tracee cannot reach the supervisor's socket (another
+ * network namespace, socket() refused), the read end of a pipe made in
+ * the tracee whose write end the supervisor holds (TW_PIPE). */
+enum { TW_PIPE, TW_EPOLL };
 struct watch {
 	int used;
-	dev_t dev;
+	int kind;          /* TW_* */
+	dev_t dev;         /* TW_PIPE: the pipe's inode */
 	ino_t ino;
-	int wfd;           /* our write end of the tracee's pipe */
+	uint64_t cookie;   /* TW_EPOLL: the epoll data of its eventfd */
+	int wfd;           /* our write end of the pipe, or our eventfd */
 	int statfd;        /* /proc/PID/stat, kept for untraced/exited ones */
 	pid_t pid;         /* as the tracee named it */
 	pid_t gpid;        /* in our pid namespace */
 	uint64_t starttime;
 	int nonblock;      /* PIDFD_NONBLOCK asked */
 	int traced;        /* the process is one of our tracees */
-	int exited;        /* byte written */
+	int exited;        /* notified */
+	int seen;          /* gc: some pidfd file of it still exists */
 	/* where pid is a number: the creator's pid namespace (tpidns.c) */
 	int nslevel;
 	ino_t nsino;
@@ -166,9 +177,13 @@ void watches_exit(pid_t gpid);
 int watch_reaped(struct watch *w);
 /* Periodic: exits of untraced processes; drop pidfds nobody holds. */
 void watches_tick(void);
-/* The emulated pidfd behind the tracee's FD, NULL if none; *PROCDIR
- * (if not NULL) gets the pid of a /proc/<pid> directory fd (-1: gone). */
-struct watch *resolve_fd(pid_t tid, long fd, pid_t *procdir);
+/* The emulated pidfd behind C's tracee's FD, NULL if none (*GONE set if
+ * it is one whose process is reaped and whose watch cannot be told);
+ * *PROCDIR (if not NULL) gets the pid of a /proc/<pid> directory fd (-1:
+ * gone); *NONBLOCK (if not NULL) the O_NONBLOCK of an epoll pidfd's file
+ * (left as it is for a pipe). May inject calls into C's tracee (gVisor). */
+struct watch *resolve_fd(struct call *c, long fd, pid_t *procdir, int *gone,
+			 int *nonblock);
 /* The /proc the tracee sees, as we reach it. */
 void proc_view(pid_t tid, char *buf, size_t len);
 /* A new emulated pidfd for PID (as C's tracee names it) with FLAGS

@@ -371,9 +371,12 @@ int to_syscall_stop(struct call *c)
 			 * injected (its pidfd_open): no program code runs
 			 * during an injection, so the trap is ours. The call
 			 * gives ENOSYS, as a kernel without it; the signal
-			 * must not reach the program. */
-			if (!(sig == SIGSYS && si->si_code == SYS_SECCOMP &&
-			      (unsigned)si->si_errno == PRELOAD_TRAP_TAG))
+			 * must not reach the program. Told as the library
+			 * tells its traps (sf_our_trap). */
+			struct user_regs_struct r;
+			if (!(sig == SIGSYS && getregs(c->tid, &r) == 0 &&
+			      sf_our_trap(si, sf_pt_pc(&r), sf_pt_result(&r),
+					  PRELOAD_TRAP_TAG, NULL)))
 				c->npend++;
 		}
 		/* group-stop or other event mid-call: keep going */

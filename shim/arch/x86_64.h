@@ -33,6 +33,7 @@ enum {
 	SF_NR_nanosleep = 35,
 	SF_NR_getpid = 39,
 	SF_NR_socket = 41,
+	SF_NR_connect = 42,
 	SF_NR_sendto = 44,
 	SF_NR_recvfrom = 45,
 	SF_NR_recvmsg = 47,

@@ -10,9 +10,11 @@
  * count back to their start values (the library may release its fds and
  * threads lazily: waits up to 1 s and says how long it took).
  *
- * usage: stress [THREADS [CHILDREN [EXTRA_THREADS]]]
+ * usage: stress [THREADS [CHILDREN [EXTRA_THREADS [EXTRA_FDS]]]]
  *   EXTRA_THREADS: threads allowed to remain at the end (a library's
  *   documented waiter pool and monitor thread); default 0.
+ *   EXTRA_FDS: fds allowed to remain (trace mode's documented socket in
+ *   each process that opened a pidfd); default 0.
  * Prints "stress: ..." figures, then "OK" (exit 0) or "FAIL: ..." lines
  * (exit 1). */
 #include <dirent.h>
@@ -212,6 +214,7 @@ int main(int argc, char **argv)
 	int nthreads = argc > 1 ? atoi(argv[1]) : 8;
 	int nchildren = argc > 2 ? atoi(argv[2]) : 1000;
 	int extra = argc > 3 ? atoi(argv[3]) : 0;
+	int extra_fds = argc > 4 ? atoi(argv[4]) : 0;
 	if (nthreads < 1 || nchildren < nthreads) {
 		fprintf(stderr, "usage: stress [THREADS [CHILDREN [EXTRA_THREADS]]]\n");
 		return 2;
@@ -293,7 +296,7 @@ int main(int argc, char **argv)
 		bad = 1;
 	}
 	int fds1, thr1;
-	long fd_ms = settle(count_fds, fds0, &fds1);
+	long fd_ms = settle(count_fds, fds0 + extra_fds, &fds1);
 	long thr_ms = settle(count_threads, thr0 + extra, &thr1);
 	printf("stress: fds start %d peak %d end %d (settled %s%ld ms); threads start %d peak %d end %d, allowed %d (settled %s%ld ms)\n",
 	       fds0, peak_fds, fds1, fd_ms < 0 ? "never, " : "in ", fd_ms < 0 ? 1000 : fd_ms,
