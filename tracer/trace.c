@@ -386,13 +386,19 @@ static int build_trace_filter(int emulate, int clone3_enosys,
 		};
 		if (!r)
 			r = add_trace(ctx, "ioctl", TR_IOCTL, 1, &pidfs);
-		/* rt_sigaction(SIGSYS): stored as Linux stores it (gVisor
-		 * keeps unknown flag bits), as the library does */
-		struct scmp_arg_cmp sigsys = {
-			.arg = 0, .op = SCMP_CMP_EQ, .datum_a = SIGSYS,
+		/* rt_sigaction(SIGSYS, act): stored as Linux stores it (gVisor
+		 * keeps unknown flag bits), as the library does. A query (act
+		 * NULL) is the kernel's own and makes no stop: python queries
+		 * every action at startup, and gVisor loses a signal sent to a
+		 * task while it waits in a seccomp stop (tests/tools/
+		 * gvisor-seccomp-stop-signal.c) -- a SIGTERM right after a
+		 * spawn was lost that way. */
+		struct scmp_arg_cmp sigsys[2] = {
+			{.arg = 0, .op = SCMP_CMP_EQ, .datum_a = SIGSYS},
+			{.arg = 1, .op = SCMP_CMP_NE, .datum_a = 0},
 		};
 		if (!r)
-			r = add_trace(ctx, "rt_sigaction", TR_SIGACTION, 1, &sigsys);
+			r = add_trace(ctx, "rt_sigaction", TR_SIGACTION, 2, sigsys);
 		/* setns(pidfd) (5.8): every setns, for the emulated pidfds
 		 * among them (the others are left to the kernel) */
 		if (!r)

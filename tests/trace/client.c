@@ -14,7 +14,11 @@
  *   client exec-child      (after exec) pidfd calls on self and a child
  *   client leak            fds of this process and of its parent (the
  *                          supervisor) after a first pidfd and after 500
- *                          more */
+ *                          more
+ *   client sigquery N      N children querying the SIGSYS action in a loop,
+ *                          each sent SIGTERM: how many did not die of it
+ *                          (gVisor loses a signal that comes while its
+ *                          target waits in a seccomp stop) */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -209,6 +213,33 @@ int main(int argc, char **argv)
 		res("exec-child waitid(P_PIDFD)", pwaitid(cf, &si, WEXITED));
 		printf("exec-child: child status %d\n", si.si_status);
 		return 0;
+	}
+	if (!strcmp(cmd, "sigquery") && argc > 2) {
+		int n = atoi(argv[2]), lost = 0;
+		for (int i = 0; i < n; i++) {
+			pid_t c = fork();
+			if (c == 0) {
+				unsigned long old[4];
+				for (;;)
+					syscall(SYS_rt_sigaction, SIGSYS, NULL, old, 8);
+			}
+			usleep(2000);
+			kill(c, SIGTERM);
+			int st = 0, done = 0;
+			for (int t = 0; t < 2000 && !done; t++) {
+				if (waitpid(c, &st, WNOHANG) == c)
+					done = 1;
+				else
+					usleep(1000);
+			}
+			if (!done || !WIFSIGNALED(st) || WTERMSIG(st) != SIGTERM) {
+				lost++;
+				kill(c, SIGKILL);
+				waitpid(c, &st, 0);
+			}
+		}
+		printf("sigquery: %d of %d not killed by SIGTERM\n", lost, n);
+		return lost != 0;
 	}
 	if (!strcmp(cmd, "leak")) {
 		char pfd[64];
