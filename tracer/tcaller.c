@@ -168,7 +168,8 @@ static long tc_pidfd(const struct sf_caller *c, int fd, int procdir,
 	struct call *k = tc_call(c);
 	pid_t ppid = 0;
 	int gone = 0, fl = 1;
-	struct watch *w = resolve_fd(k, fd, procdir ? &ppid : NULL, &gone, &fl);
+	struct watch *w = resolve_fd(k, fd, procdir ? &ppid : NULL, &gone,
+				     nonblock ? &fl : NULL);
 	if (gone)
 		return -ESRCH;
 	if (w) {
