@@ -391,8 +391,7 @@ static int build_trace_filter(int emulate, int clone3_enosys,
 		 * NULL) is the kernel's own and makes no stop: python queries
 		 * every action at startup, and gVisor loses a signal sent to a
 		 * task while it waits in a seccomp stop (tests/tools/
-		 * gvisor-seccomp-stop-signal.c) -- a SIGTERM right after a
-		 * spawn was lost that way. */
+		 * gvisor-seccomp-stop-signal.c; its exec stop too). */
 		struct scmp_arg_cmp sigsys[2] = {
 			{.arg = 0, .op = SCMP_CMP_EQ, .datum_a = SIGSYS},
 			{.arg = 1, .op = SCMP_CMP_NE, .datum_a = 0},
