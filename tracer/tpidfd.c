@@ -712,21 +712,14 @@ static uint64_t stat_start(const char *path)
  * numbers of another namespace there. */
 static int view_is_own(pid_t tid, const char *dir)
 {
-	char path[128], buf[2048];
-	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
-	if (proc_read(path, buf, sizeof buf) <= 0)
+	long v[33];
+	int n = trace_nspid(tid, v, 33);
+	if (n <= 0)
 		return 0;
-	char *l = strstr(buf, "\nNSpid:"), *e, *last;
-	if (!l)
-		return 0;
-	if ((e = strchr(l + 1, '\n')))
-		*e = 0;
-	if (!(last = strrchr(l, '\t')))
-		return 0;
-	long own = strtol(last + 1, NULL, 10);
+	char path[128];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)tid);
 	uint64_t a = stat_start(path);
-	snprintf(path, sizeof path, "%s/%ld/stat", dir, own);
+	snprintf(path, sizeof path, "%s/%ld/stat", dir, v[n - 1]);
 	return a && a == stat_start(path);
 }
 

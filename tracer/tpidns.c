@@ -100,7 +100,9 @@ void trace_ns_mark(struct call *c, struct watch *w)
 	struct task *k = ns_of(c);
 	w->nslevel = k ? k->nslevel : -1;
 	w->nsino = k ? k->nsino : 0;
-	w->creator = tgid_of(c->tid);
+	/* only trace_ns_pid's test for a namespace it cannot name reads it:
+	 * no /proc read for a pidfd_open of our own namespace */
+	w->creator = w->nslevel == 1 ? 0 : tgid_of(c->tid);
 }
 
 /* Our number of the process PID (a thread-group leader, or any task with
