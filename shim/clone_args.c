@@ -591,8 +591,15 @@ long cargs_fork_finish(const struct sf_caller *c, uintptr_t buf,
 		set_tid_restore(c, buf, q->last_pid);
 	if (pid < 0)
 		return pid;
-	if (q->has_tid && pid != q->want_tid)
-		return -EEXIST; /* another process took the pid first */
+	if (q->has_tid && pid != q->want_tid) {
+		/* Another process's fork came between the ns_last_pid write
+		 * and the clone and took the pid: the kernel's set_tid is
+		 * atomic, this cannot be (README, limits). */
+		sf_log(SF_LOG_WARN, "clone3 set_tid %d: another process took "
+		       "that pid between sysfill's ns_last_pid write and the "
+		       "clone; answering EEXIST", (int)q->want_tid);
+		return -EEXIST;
+	}
 	if (q->cgroup_fd >= 0) {
 		long r = cwrite_file(c, buf, q->cgroup_fd, "cgroup.procs",
 				     cdec(num, pid), &open_failed);
