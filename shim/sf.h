@@ -115,6 +115,10 @@ struct sf_caller {
 	 * SELF its own directory in the engine's /proc ("/proc/self" if
 	 * NULL). */
 	const char *proc, *self;
+	/* Nonzero: the front end makes the PIDFD_THREAD pidfd of a thread
+	 * created by clone3/clone with CLONE_PIDFD|CLONE_THREAD (6.9); 0:
+	 * cargs_request refuses that with EINVAL, as 5.2-6.8. */
+	int thread_pidfds;
 };
 #define SF_TAIL (-4096L - 1) /* the call was left to the caller (tail) */
 /* The operations with their defaults (this process, the library's
