@@ -125,14 +125,25 @@ static void thread_release(int *go, int how)
 }
 
 /* The parent's half of CLONE_PIDFD: the pidfd of child PID (PIDFD_THREAD
- * for a thread, held on GO) made and stored. On failure the child is
- * undone: a process may have run, but is killed and reaped (no zombie is
- * left); a held thread exits before it runs. */
+ * for a thread, held on GO) made and stored. A vfork thread is not held:
+ * by the time its parent is back it has exited (its exec would have
+ * killed the parent), so its pidfd is one of a gone thread, never looked
+ * up by its id. On failure the child is undone: a process may have run,
+ * but is killed and reaped (no zombie is left); a held thread exits
+ * before it runs. */
 static long finish_parent(const struct cargs_req *q, long pid, int *go)
 {
 	if (pid <= 0 || !(q->extra & CLONE_PIDFD))
 		return pid;
-	long fd = sf_pidfd_open((pid_t)pid, go ? PIDFD_THREAD : 0);
+	int thread = (q->flags & CLONE_THREAD) != 0;
+	long fd;
+	if (thread && !go) {
+		sf_lock();
+		fd = pidtab_new_pidfd(0, PIDFD_THREAD);
+		sf_unlock();
+	} else {
+		fd = sf_pidfd_open((pid_t)pid, thread ? PIDFD_THREAD : 0);
+	}
 	if (fd >= 0) {
 		int v = (int)fd;
 		if (sf_self_caller.write(&sf_self_caller, q->pidfd_at, &v,
@@ -146,7 +157,7 @@ static long finish_parent(const struct cargs_req *q, long pid, int *go)
 	}
 	if (go)
 		thread_release(go, HOLD_EXIT);
-	else
+	else if (!thread)
 		undo_child(pid);
 	return fd;
 }
@@ -319,8 +330,10 @@ static long stack_shape(ucontext_t *uc, const struct cargs_req *q)
 	const void *fp = sf_ctx_fpstate(uc);
 	size_t fpsize = fp ? sf_arch_fpstate_size(fp) : 0;
 	uintptr_t top = q->stack_top;
-	/* a thread with CLONE_PIDFD is held on a word below the top */
-	int hold = (q->extra & CLONE_PIDFD) && (q->flags & CLONE_THREAD);
+	/* a thread with CLONE_PIDFD is held on a word below the top (not a
+	 * vfork thread: its parent waits for it, finish_parent) */
+	int hold = (q->extra & CLONE_PIDFD) && (q->flags & CLONE_THREAD) &&
+		   !(q->flags & CLONE_VFORK);
 	uintptr_t go = hold ? (top - sizeof(int)) & ~(uintptr_t)15 : top;
 	uintptr_t fpat = fp ? (go - fpsize) & ~(uintptr_t)63 : 0;
 	uintptr_t at = ((fp ? fpat : go) - SF_UC_KSIZE) & ~(uintptr_t)15;

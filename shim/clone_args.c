@@ -606,14 +606,10 @@ long cargs_fork_finish(const struct sf_caller *c, uintptr_t buf,
 
 /* CLONE_PIDFD with FLAGS: refused (EINVAL, as copy_process of 5.2-6.8
  * refuses CLONE_THREAD) for a thread the front end cannot make a
- * PIDFD_THREAD pidfd of (6.9: copy_process gives one), and for a vfork
- * thread: its pidfd must exist before it runs, so the front end holds it
- * until then, which a vfork parent (back only once its child has gone)
- * cannot wait for. */
+ * PIDFD_THREAD pidfd of (6.9: copy_process gives one). */
 static int thread_pidfd_refused(const struct sf_caller *c, uint64_t flags)
 {
-	return (flags & CLONE_THREAD) &&
-	       (!c->thread_pidfds || (flags & CLONE_VFORK));
+	return (flags & CLONE_THREAD) && !c->thread_pidfds;
 }
 
 long cargs_request(const struct sf_caller *c, long nr, const long a[6],

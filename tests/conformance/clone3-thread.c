@@ -6,10 +6,12 @@
  * through it taken by that thread, PIDFD_GET_INFO's pid and tgid, waitid),
  * readable at its exit while the process lives; the flag combinations that
  * stay EINVAL, a bad pidfd slot (EFAULT, no thread); 40 threads that exit at
- * once, each with its pidfd.
+ * once, each with its pidfd, and 4 pthreads making 25 each at once; vfork
+ * threads (gone once their parent is back).
  *
  * The calls are inline syscall instructions, never libc's, so that only a
  * seccomp filter can catch them. */
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -28,6 +30,7 @@ struct thr {
 	volatile int ran;
 	volatile int stop;
 	volatile int tid;   /* CLONE_CHILD_CLEARTID: 0 once gone */
+	long r;             /* the clone's result */
 	char stack[65536] __attribute__((aligned(16)));
 };
 
@@ -55,6 +58,14 @@ static void join(struct thr *t)
 	int v;
 	while ((v = __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE)) != 0)
 		syscall(SYS_futex, &t->tid, FUTEX_WAIT, v, NULL);
+}
+
+/* Wait (up to 5 s) until thread TID is released: its tid cleared
+ * (join) comes before, while it is still exiting. */
+static void released(long tid)
+{
+	for (int i = 0; i < 5000 && syscall(SYS_tgkill, getpid(), tid, 0) == 0; i++)
+		usleep(1000);
 }
 
 static long clone3_thread(struct thr *t, uint64_t extra, uintptr_t slot,
@@ -168,25 +179,33 @@ static long start(const char *name, struct thr *t, int legacy, int (*fn)(void *)
 	return r;
 }
 
-static void exits_at_once(const char *name, int legacy)
+/* Thread R (T) made by step NAME exits of its own: what it saw, then its
+ * pidfd once it is released. */
+static void exited(const char *name, struct thr *t, long r)
 {
 	char step[64];
-	struct thr *t = &T[0];
-	long r = start(name, t, legacy, quick);
-	if (r < 0)
-		return;
 	join(t);
+	released(r);
 	int fd = t->slot;
 	out("%s: the thread ran: %s, saw its pidfd in the slot: %s", name,
 	    t->ran ? "yes" : "no", t->seen == fd ? "yes" : "no");
-	snprintf(step, sizeof step, "%s-exited", name);
 	if (fd < 0)
 		return;
+	snprintf(step, sizeof step, "%s-exited", name);
 	poll_report(step, fd, POLLIN, 5000);
 	res(step, "pidfd_send_signal", sys_pidfd_send_signal(fd, 0, NULL, 0), 0);
 	waitid_step(step, fd);
 	info_step(step, fd, (pid_t)r);
 	close(fd);
+}
+
+static void exits_at_once(const char *name, int legacy)
+{
+	struct thr *t = &T[0];
+	long r = start(name, t, legacy, quick);
+	if (r < 0)
+		return;
+	exited(name, t, r);
 }
 
 static void lives_on(const char *name, int legacy)
@@ -225,10 +244,38 @@ static void lives_on(const char *name, int legacy)
 	t->stop = 1;
 	syscall(SYS_futex, &t->stop, FUTEX_WAKE, 1);
 	join(t);
+	released(r);
 	snprintf(step, sizeof step, "%s-exited", name);
 	poll_report(step, fd, POLLIN, 5000);
 	res(step, "pidfd_send_signal", sys_pidfd_send_signal(fd, 0, NULL, 0), 0);
 	close(fd);
+}
+
+/* A vfork thread: its parent is back once it has exited (clone3 and
+ * clone with a stack, clone on the caller's own stack as Go's vfork). */
+static void vfork_thread(const char *name, long nr, int own_stack)
+{
+	struct thr *t = &T[0];
+	t->slot = -1;
+	t->seen = -2;
+	t->ran = 0;
+	t->tid = -1;
+	uint64_t flags = THREAD_FLAGS | CLONE_PIDFD | CLONE_VFORK;
+	struct sysfill_clone_args a = {.flags = flags,
+				       .pidfd = (uintptr_t)&t->slot,
+				       .child_tid = (uintptr_t)&t->tid,
+				       .stack = (uintptr_t)t->stack,
+				       .stack_size = sizeof t->stack};
+	int expect = lowest_free();
+	long r = nr == NR_clone3
+			 ? raw_clone(nr, (long)&a, sizeof a, 0, 0, 0, quick, t)
+			 : raw_clone(nr, (long)flags,
+				     own_stack ? 0 : (long)(t->stack + sizeof t->stack),
+				     (long)&t->slot, (long)&t->tid, 0, quick, t);
+	made(name, r, t, expect);
+	if (r < 0)
+		return;
+	exited(name, t, r);
 }
 
 /* Combinations that stay refused, and a bad slot: no thread runs. */
@@ -318,6 +365,7 @@ static void many(void)
 				   i % 2 ? (long)sizeof a : (long)(m[i].stack + sizeof m[i].stack),
 				   i % 2 ? 0 : (long)&m[i].slot, i % 2 ? 0 : (long)&m[i].tid, 0,
 				   quick, &m[i]);
+		m[i].r = r;
 		if (r < 0) {
 			m[i].tid = 0;
 			errs++;
@@ -327,6 +375,7 @@ static void many(void)
 	}
 	for (int i = 0; i < MANY; i++) {
 		join(&m[i]);
+		released(m[i].r);
 		int fd = m[i].slot;
 		if (fd < 0)
 			continue;
@@ -340,6 +389,49 @@ static void many(void)
 	    seen, readable, esrch);
 }
 
+/* Four pthreads (glibc's clone3) each making 25 threads with pidfds at
+ * the same time as the others. */
+#define WORKERS 4
+#define EACH 25
+static struct thr cw[WORKERS][EACH];
+static int c_made[WORKERS], c_seen[WORKERS], c_readable[WORKERS];
+
+static void *worker(void *arg)
+{
+	long w = (long)arg;
+	for (int i = 0; i < EACH; i++) {
+		struct thr *t = &cw[w][i];
+		long r = clone3_thread(t, 0, (uintptr_t)&t->slot, quick);
+		if (r < 0)
+			continue;
+		c_made[w]++;
+		join(t);
+		int fd = t->slot;
+		c_seen[w] += fd >= 0 && t->seen == fd;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		c_readable[w] += fd >= 0 && poll(&p, 1, 5000) == 1 && (p.revents & POLLIN);
+		if (fd >= 0)
+			close(fd);
+	}
+	return 0;
+}
+
+static void concurrent(void)
+{
+	pthread_t p[WORKERS];
+	int made = 0, seen = 0, readable = 0;
+	for (long i = 0; i < WORKERS; i++)
+		if (pthread_create(&p[i], NULL, worker, (void *)i))
+			die("pthread_create");
+	for (int i = 0; i < WORKERS; i++) {
+		pthread_join(p[i], NULL);
+		made += c_made[i];
+		seen += c_seen[i];
+		readable += c_readable[i];
+	}
+	out("concurrent: made=%d saw-pidfd=%d readable=%d", made, seen, readable);
+}
+
 int main(void)
 {
 	scenario_init();
@@ -349,8 +441,12 @@ int main(void)
 	lives_on("clone3-lives", 0);
 	exits_at_once("clone-quick", 1);
 	lives_on("clone-lives", 1);
+	vfork_thread("clone3-vfork", NR_clone3, 0);
+	vfork_thread("clone-vfork", NR_clone, 0);
+	vfork_thread("clone-vfork-own-stack", NR_clone, 1);
 	refused();
 	many();
+	concurrent();
 	res("after", "pidfd_open(self)", sys_pidfd_open(getpid(), 0), 1);
 	return 0;
 }
