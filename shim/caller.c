@@ -169,7 +169,8 @@ long sf_write_pieces(const struct sf_caller *c, const struct sf_piece *p,
 
 const struct sf_caller sf_self_caller = {.read = self_read,
 					 .write = self_write,
-					 .write_pieces = self_write_pieces};
+					 .write_pieces = self_write_pieces,
+					 .thread_pidfds = 1};
 
 long sf_caller_sys(const struct sf_caller *c, long nr, const long a[6],
 		   const struct sf_buf *b, int nb)

@@ -21,8 +21,10 @@
  * CLONE_PIDFD: the pidfd is an emulated one, opened right after the clone
  * (so it is never in the child's fd table). The kernel writes the pidfd
  * before the child runs; here it is written once the legacy clone has
- * returned in the parent. */
+ * returned in the parent, and a new thread (a PIDFD_THREAD pidfd, 6.9) is
+ * held until then (thread_hold). */
 #include <stddef.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
 #include "clone_args.h"
 #ifdef __SANITIZE_ADDRESS__
@@ -53,6 +55,13 @@ __attribute__((no_stack_protector)) static void clear_sighand(void)
 	}
 }
 
+/* clear_sighand as a clone child's PREP (sf_arch_clone_sigreturn). */
+__attribute__((no_stack_protector)) static void clear_sighand_prep(void *unused)
+{
+	(void)unused;
+	clear_sighand();
+}
+
 static void clear_sighand_own_memory(void)
 {
 	clear_sighand();
@@ -76,22 +85,80 @@ static void undo_child(long pid)
 	sf_sys5(SF_NR_waitid, P_PID, pid, &si, WEXITED | __WALL, 0);
 }
 
-/* The parent's half of CLONE_PIDFD. On failure the child is undone (it
- * may have run, but is killed and reaped: no zombie is left). */
-static long finish_parent(const struct cargs_req *q, long pid)
+/* ---- a new thread with CLONE_PIDFD (6.9: a PIDFD_THREAD pidfd) ----
+ * The kernel stores the pidfd before the thread runs; the thread, which
+ * nobody waits for, may otherwise exit (and its id be reused) before the
+ * pidfd is made. So it is held, before any of the program's code, on a
+ * word at the top of its stack (caller memory, above its copy of the
+ * frame, that the program's code overwrites only once it runs) until the
+ * parent has made and stored the pidfd (HOLD_RUN); if that fails
+ * (HOLD_EXIT) it exits, the word its clear_child_tid, and the parent waits
+ * for the word's 0, so that the call fails with no thread left. */
+#define HOLD_WAIT 0
+#define HOLD_RUN 1
+#define HOLD_EXIT 2
+
+/* The held thread's start (sf_arch_clone_sigreturn's PREP): its TLS may
+ * be the program's new one, no stack protector. */
+__attribute__((no_stack_protector)) static void thread_hold(void *arg)
+{
+	int *go = arg, v;
+	while ((v = __atomic_load_n(go, __ATOMIC_ACQUIRE)) == HOLD_WAIT)
+		sf_sys4(SF_NR_futex, go, FUTEX_WAIT, HOLD_WAIT, 0);
+	if (v == HOLD_RUN)
+		return;
+	sf_sys1(SF_NR_set_tid_address, go);
+	sf_sys1(SF_NR_exit, 0);
+}
+
+/* Let the held thread go on (HOLD_RUN), or make it exit and wait until it
+ * has (HOLD_EXIT). */
+static void thread_release(int *go, int how)
+{
+	__atomic_store_n(go, how, __ATOMIC_RELEASE);
+	sf_sys3(SF_NR_futex, go, FUTEX_WAKE, 1);
+	if (how == HOLD_RUN)
+		return; /* the word is the program's from here */
+	int v;
+	while ((v = __atomic_load_n(go, __ATOMIC_ACQUIRE)) != 0)
+		sf_sys4(SF_NR_futex, go, FUTEX_WAIT, v, 0);
+}
+
+/* The parent's half of CLONE_PIDFD: the pidfd of child PID (PIDFD_THREAD
+ * for a thread, held on GO) made and stored. A vfork thread is not held:
+ * by the time its parent is back it has exited (its exec would have
+ * killed the parent), so its pidfd is one of a gone thread, never looked
+ * up by its id. On failure the child is undone: a process may have run,
+ * but is killed and reaped (no zombie is left); a held thread exits
+ * before it runs. */
+static long finish_parent(const struct cargs_req *q, long pid, int *go)
 {
 	if (pid <= 0 || !(q->extra & CLONE_PIDFD))
 		return pid;
-	long fd = sf_pidfd_open((pid_t)pid, 0);
+	int thread = (q->flags & CLONE_THREAD) != 0;
+	long fd;
+	if (thread && !go) {
+		sf_lock();
+		fd = pidtab_new_pidfd(0, PIDFD_THREAD);
+		sf_unlock();
+	} else {
+		fd = sf_pidfd_open((pid_t)pid, thread ? PIDFD_THREAD : 0);
+	}
 	if (fd >= 0) {
 		int v = (int)fd;
 		if (sf_self_caller.write(&sf_self_caller, q->pidfd_at, &v,
-					 sizeof v) == 0)
+					 sizeof v) == 0) {
+			if (go)
+				thread_release(go, HOLD_RUN);
 			return pid;
+		}
 		sf_sys1(SF_NR_close, fd);
 		fd = -EFAULT;
 	}
-	undo_child(pid);
+	if (go)
+		thread_release(go, HOLD_EXIT);
+	else if (!thread)
+		undo_child(pid);
 	return fd;
 }
 
@@ -140,7 +207,7 @@ static long fork_shape(ucontext_t *uc, struct cargs_req *q, uintptr_t buf)
 			return r;
 	}
 	if (pid != 0)
-		return finish_parent(q, pid);
+		return finish_parent(q, pid, 0);
 	if (held) {
 		char c;
 		if (q->nsfd >= 0)
@@ -218,7 +285,7 @@ static long vfork_parent_done(long pid)
 	__asan_handle_no_return();
 #endif
 	sf_stack_fresh(0, vfork_buf->sp);
-	return finish_parent(&vfork_buf->q, pid);
+	return finish_parent(&vfork_buf->q, pid, 0);
 }
 
 /* vfork of Q, both sides leaving through copies the child cannot
@@ -263,8 +330,13 @@ static long stack_shape(ucontext_t *uc, const struct cargs_req *q)
 	const void *fp = sf_ctx_fpstate(uc);
 	size_t fpsize = fp ? sf_arch_fpstate_size(fp) : 0;
 	uintptr_t top = q->stack_top;
-	uintptr_t fpat = fp ? (top - fpsize) & ~(uintptr_t)63 : 0;
-	uintptr_t at = ((fp ? fpat : top) - SF_UC_KSIZE) & ~(uintptr_t)15;
+	/* a thread with CLONE_PIDFD is held on a word below the top (not a
+	 * vfork thread: its parent waits for it, finish_parent) */
+	int hold = (q->extra & CLONE_PIDFD) && (q->flags & CLONE_THREAD) &&
+		   !(q->flags & CLONE_VFORK);
+	uintptr_t go = hold ? (top - sizeof(int)) & ~(uintptr_t)15 : top;
+	uintptr_t fpat = fp ? (go - fpsize) & ~(uintptr_t)63 : 0;
+	uintptr_t at = ((fp ? fpat : go) - SF_UC_KSIZE) & ~(uintptr_t)15;
 	if (at > top) /* wrapped: a stack at the bottom of the address space */
 		return -EFAULT;
 	/* The copy must fit in the stack the caller gave (a few KiB; more
@@ -275,8 +347,11 @@ static long stack_shape(ucontext_t *uc, const struct cargs_req *q)
 	/* The new stack is the caller's memory: a bad one gives -EFAULT here
 	 * (the kernel would start a child that dies of SIGSEGV at once). The
 	 * frame is made in place once the copy has shown it writable. */
+	const int wait = HOLD_WAIT;
 	if ((fp && sf_self_caller.write(&sf_self_caller, fpat, fp, fpsize)) ||
-	    sf_self_caller.write(&sf_self_caller, at, uc, SF_UC_KSIZE))
+	    sf_self_caller.write(&sf_self_caller, at, uc, SF_UC_KSIZE) ||
+	    (hold && sf_self_caller.write(&sf_self_caller, go, &wait,
+					  sizeof wait)))
 		return -EFAULT;
 	child_frame((ucontext_t *)at, q, top, fpat);
 	/* A vfork child takes its signals (its trapped calls) on the alternate
@@ -285,10 +360,12 @@ static long stack_shape(ucontext_t *uc, const struct cargs_req *q)
 	if ((q->flags & CLONE_VFORK) &&
 	    sf_on_altstack(uc, (uintptr_t)__builtin_frame_address(0)))
 		return vfork_kept(uc, q, at);
-	long pid = sf_arch_clone_sigreturn(
-		q->flags, at, q->ptid, q->ctid, q->tls,
-		q->extra & CLONE_CLEAR_SIGHAND ? clear_sighand : 0);
-	return finish_parent(q, pid);
+	void (*prep)(void *) = hold ? thread_hold
+			       : q->extra & CLONE_CLEAR_SIGHAND ? clear_sighand_prep
+								: 0;
+	long pid = sf_arch_clone_sigreturn(q->flags, at, q->ptid, q->ctid,
+					   q->tls, prep, (void *)go);
+	return finish_parent(q, pid, hold ? (int *)go : 0);
 }
 
 static long clone_run_buf(ucontext_t *uc, long nr, const long a[6]);

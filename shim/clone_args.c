@@ -611,6 +611,14 @@ long cargs_fork_finish(const struct sf_caller *c, uintptr_t buf,
 	return 0;
 }
 
+/* CLONE_PIDFD with FLAGS: refused (EINVAL, as copy_process of 5.2-6.8
+ * refuses CLONE_THREAD) for a thread the front end cannot make a
+ * PIDFD_THREAD pidfd of (6.9: copy_process gives one). */
+static int thread_pidfd_refused(const struct sf_caller *c, uint64_t flags)
+{
+	return (flags & CLONE_THREAD) && !c->thread_pidfds;
+}
+
 long cargs_request(const struct sf_caller *c, long nr, const long a[6],
 		   uintptr_t buf, struct cargs_req *q)
 {
@@ -657,8 +665,7 @@ long cargs_request(const struct sf_caller *c, long nr, const long a[6],
 		r = cargs_to_legacy(&legacy, out, &extra);
 		if (r)
 			return r;
-		/* Thread pidfds (6.9) are not emulated: 5.3-6.8's answer. */
-		if ((extra & CLONE_PIDFD) && (ca.flags & CLONE_THREAD))
+		if ((extra & CLONE_PIDFD) && thread_pidfd_refused(c, ca.flags))
 			return -EINVAL;
 		q->flags = (unsigned long)out[0];
 		q->stack_top = (uintptr_t)out[1];
@@ -670,17 +677,17 @@ long cargs_request(const struct sf_caller *c, long nr, const long a[6],
 		q->pidfd_at = (uintptr_t)ca.pidfd;
 	} else {
 		/* Legacy clone with CLONE_PIDFD (the filters catch no other):
-		 * the checks of kernel_clone and copy_process on that flag, as
-		 * 5.2-6.8 make them, and copy_process's flag checks before
-		 * them (so that they come before the pidfd slot's EFAULT); the
-		 * legacy call makes the others. */
+		 * the checks of kernel_clone and copy_process on that flag, and
+		 * copy_process's flag checks before them (so that they come
+		 * before the pidfd slot's EFAULT); the legacy call makes the
+		 * others. */
 		unsigned long f = (unsigned long)a[0] & 0xffffffffUL;
 		if (f & CLONE_PARENT_SETTID) /* kernel_clone: pidfd == parent_tid */
 			return -EINVAL;
 		long r = cargs_copy_process_flags(f);
 		if (r)
 			return r;
-		if (f & (CLONE_DETACHED | CLONE_THREAD))
+		if ((f & CLONE_DETACHED) || thread_pidfd_refused(c, f))
 			return -EINVAL;
 		q->flags = f & ~(unsigned long)CLONE_PIDFD;
 		q->stack_top = (uintptr_t)a[1];

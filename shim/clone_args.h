@@ -78,9 +78,11 @@ struct cargs_req {
 /* Decode and validate clone3 (NR SF_NR_clone3, raw ARGS A) or legacy
  * clone with CLONE_PIDFD (SF_NR_clone) as the kernel does, reading and
  * probing caller memory through C: the clone3_args rules (cargs_load), the
- * CLONE_PIDFD rules of kernel_clone/copy_process for legacy clone (as
- * 5.2-6.8), thread pidfds answered as 5.3-6.8 (EINVAL), and the pidfd slot
- * must be writable (the kernel fails with EFAULT and no child).
+ * CLONE_PIDFD rules of kernel_clone/copy_process for legacy clone, thread
+ * pidfds (CLONE_PIDFD|CLONE_THREAD, 6.9) where C->thread_pidfds says the
+ * front end makes them (the thread held until its pidfd exists), else as
+ * 5.2-6.8 (EINVAL), and the pidfd slot must be writable (the kernel fails
+ * with EFAULT and no child).
  * A clone3 of fork shape (neither CLONE_VM nor CLONE_VFORK) given BUF
  * (CARGS_BUF bytes of caller memory for calls made as the caller,
  * sf_caller_sys) gets set_tid at the caller's level and CLONE_INTO_CGROUP

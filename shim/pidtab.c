@@ -357,20 +357,20 @@ static int rearm(int fd, int idx)
 	return 0;
 }
 
-/* FD, our pidfd, came from elsewhere after its process was reaped (it
- * holds no registration of ours): a watch of a reaped process, with a
- * signalled eventfd, so that it is readable as the kernel's. Returns the
- * watch or -1. Caller holds the lock. */
-static int adopt_reaped(int fd)
+/* A watch of a process (THREAD: a thread) already reaped, with a
+ * signalled eventfd, so that its pidfds are readable as the kernel's.
+ * Returns the watch or -errno. Caller holds the lock. */
+static int gone_watch(int thread)
 {
 	int idx = watch_alloc();
 	if (idx < 0)
-		return -1;
+		return idx;
 	struct sf_watch *w = &watches[idx];
 	w->pid = 0; /* never used: a reaped watch answers ESRCH first */
-	if (evfd_make(idx, 0) < 0) {
+	int r = evfd_make(idx, 0);
+	if (r < 0) {
 		watch_unalloc();
-		return -1;
+		return r;
 	}
 	w->gen++;
 	w->nfds = 0;
@@ -379,11 +379,23 @@ static int adopt_reaped(int fd)
 	w->pinned = 0;
 	w->nsentry = 0;
 	w->is_child = 0;
-	w->thread = 0;
+	w->thread = thread;
 	w->state = SF_W_LIVE;
 	exitinfo_reset(w); /* reaped elsewhere: none known */
 	hash_insert(idx);
 	pidtab_mark_reaped(w);
+	return idx;
+}
+
+/* FD, our pidfd, came from elsewhere after its process was reaped (it
+ * holds no registration of ours): a gone watch for it. Returns the watch
+ * or -1. Caller holds the lock. */
+static int adopt_reaped(int fd)
+{
+	int idx = gone_watch(0);
+	if (idx < 0)
+		return -1;
+	struct sf_watch *w = &watches[idx];
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = cookie(idx)};
 	if (sf_sys4(SF_NR_epoll_ctl, fd, EPOLL_CTL_ADD, w->evfd, &ev) < 0) {
 		watch_free(idx);
@@ -738,10 +750,10 @@ int pidtab_new_pidfd(pid_t pid, unsigned flags)
 		return (int)ep;
 	claim_fd((int)ep);
 	int thread = (flags & PIDFD_THREAD) != 0;
-	int idx = find_watch(pid, thread);
+	int idx = pid ? find_watch(pid, thread) : -1;
 	int fresh = idx < 0;
 	if (fresh) {
-		idx = new_watch(pid, thread);
+		idx = pid ? new_watch(pid, thread) : gone_watch(thread);
 		if (idx < 0) {
 			sf_sys1(SF_NR_close, ep);
 			return idx;
@@ -760,7 +772,9 @@ int pidtab_new_pidfd(pid_t pid, unsigned flags)
 			watch_free(idx); /* a live one stays: its waiter holds it */
 		return (int)r;
 	}
-	if (thread) /* F_SETOWN of a non-leader's pid: F_GETOWN 0 */
+	if (!pid)
+		; /* gone: F_GETOWN 0, as once reaped */
+	else if (thread) /* F_SETOWN of a non-leader's pid: F_GETOWN 0 */
 		own_thread((int)ep, pid);
 	else
 		sf_sys3(SF_NR_fcntl, ep, F_SETOWN, pid); /* fails only once reaped */

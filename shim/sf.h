@@ -115,6 +115,10 @@ struct sf_caller {
 	 * SELF its own directory in the engine's /proc ("/proc/self" if
 	 * NULL). */
 	const char *proc, *self;
+	/* Nonzero: the front end makes the PIDFD_THREAD pidfd of a thread
+	 * created by clone3/clone with CLONE_PIDFD|CLONE_THREAD (6.9); 0:
+	 * cargs_request refuses that with EINVAL, as 5.2-6.8. */
+	int thread_pidfds;
 };
 #define SF_TAIL (-4096L - 1) /* the call was left to the caller (tail) */
 /* The operations with their defaults (this process, the library's
@@ -282,8 +286,10 @@ SF_HIDDEN int sf_lock_owner(void);
  * (not our pidfd) or -ESRCH (our pidfd of a reaped process whose watch is
  * gone). Caller holds the lock. */
 SF_HIDDEN int pidtab_resolve(int fd);
-/* Create a pidfd for PID (a thread with PIDFD_THREAD in FLAGS). Returns
- * the fd or -errno. Caller holds the lock. */
+/* Create a pidfd for PID (a thread with PIDFD_THREAD in FLAGS); PID 0:
+ * of a process or thread already reaped (readable, ESRCH to signals: a
+ * vfork thread's, made once its parent is back). Returns the fd or
+ * -errno. Caller holds the lock. */
 SF_HIDDEN int pidtab_new_pidfd(pid_t pid, unsigned flags);
 SF_HIDDEN struct sf_watch *pidtab_watch(int idx);
 /* Call FN for every watch of PID (pid hash). Caller holds the lock. */

@@ -48,6 +48,7 @@ enum {
 	SF_NR_kill = 62,
 	SF_NR_fcntl = 72,
 	SF_NR_getdents64 = 217,
+	SF_NR_set_tid_address = 218,
 	SF_NR_statfs = 137,
 	SF_NR_fstatfs = 138,
 	SF_NR_readlink = 89,
@@ -291,22 +292,24 @@ static inline long sf_arch_clone_thread(unsigned long flags, void *stack_top,
 
 /* clone(FLAGS, CHILD_SP, PTID, CTID, TLS) where a copy of the caller's
  * signal frame (its ucontext, at CHILD_SP) is the child's start: the child
- * calls PREP unless null, then leaves through rt_sigreturn into the
- * caller's code. Returns the child's id or -errno in the parent. */
+ * calls PREP(ARG) unless PREP is null, then leaves through rt_sigreturn
+ * into the caller's code. Returns the child's id or -errno in the parent. */
 static inline long sf_arch_clone_sigreturn(unsigned long flags,
 					   uintptr_t child_sp, long ptid,
 					   long ctid, long tls,
-					   void (*prep)(void))
+					   void (*prep)(void *), void *arg)
 {
 	long ret;
 	register long r10 __asm__("r10") = ctid;
 	register long r8 __asm__("r8") = tls;
 	register long r9 __asm__("r9") = (long)prep;
+	register long r12 __asm__("r12") = (long)arg;
 	__asm__ volatile("syscall\n\t"
 			 "test %%rax, %%rax\n\t"
 			 "jnz 1f\n\t"
 			 "test %%r9, %%r9\n\t"
 			 "jz 2f\n\t"
+			 "mov %%r12, %%rdi\n\t"
 			 "call *%%r9\n"
 			 "2:\n\t"
 			 "mov %[sr], %%eax\n\t"
@@ -315,7 +318,7 @@ static inline long sf_arch_clone_sigreturn(unsigned long flags,
 			 "1:"
 			 : "=a"(ret)
 			 : "a"((long)SF_NR_clone), "D"(flags), "S"(child_sp),
-			   "d"(ptid), "r"(r10), "r"(r8), "r"(r9),
+			   "d"(ptid), "r"(r10), "r"(r8), "r"(r9), "r"(r12),
 			   [sr] "i"(SF_NR_rt_sigreturn)
 			 : "rcx", "r11", "memory");
 	return ret;

@@ -640,4 +640,35 @@ static __attribute__((unused)) void scenario_init(void)
 	atexit(cleanup_children);
 }
 
+/* ---- raw clone3/clone (clone3, clone3-thread) */
+/* clone3 (or clone, NR) whose child calls FN(ARG) on whatever stack the
+ * kernel gave it and exits (the thread, or the process for a lone
+ * thread) with FN's value. Returns the parent's result, -errno. */
+static __attribute__((unused)) long raw_clone(long nr, long a0, long a1, long a2, long a3, long a4,
+		      int (*fn)(void *), void *arg)
+{
+	long ret;
+	register long r10 __asm__("r10") = a3;
+	register long r8 __asm__("r8") = a4;
+	register long r12 __asm__("r12") = (long)arg;
+	register long r13 __asm__("r13") = (long)fn;
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "xor %%ebp, %%ebp\n\t"
+			 "and $-16, %%rsp\n\t"
+			 "mov %%r12, %%rdi\n\t"
+			 "call *%%r13\n\t"
+			 "mov %%eax, %%edi\n\t"
+			 "mov $60, %%eax\n\t"
+			 "syscall\n\t"
+			 "hlt\n"
+			 "1:"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8),
+			   "r"(r12), "r"(r13)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
 #endif

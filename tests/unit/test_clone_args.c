@@ -711,3 +711,131 @@ Test(clone_args, legacy_call_made_from_translation_forks)
 	cr_assert_eq(waitpid((pid_t)pid, &st, 0), pid);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 7);
 }
+
+/* ---- cargs_request: CLONE_PIDFD with CLONE_THREAD (6.9) ----
+ * The oracle is the kernel's clone3/clone with the pidfd slot at an
+ * unwritable address: every flag check passes before copy_process stores
+ * the pidfd, which then fails (EFAULT) with no thread. A thread the kernel
+ * makes all the same exits at once (raw exit, on its own stack). */
+#define THREAD_PIDFD (CLONE_PIDFD | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)
+static char tstack[16384] __attribute__((aligned(16)));
+
+static long raw_thread_clone(long nr, long a0, long a1, long a2)
+{
+	long ret;
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "mov $60, %%eax\n\t"
+			 "xor %%edi, %%edi\n\t"
+			 "syscall\n\t"
+			 "hlt\n"
+			 "1:"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a0), "S"(a1), "d"(a2)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+/* Native legacy clone(FLAGS) with a stack and the pidfd slot at SLOT, and
+ * cargs_request of the same call through C: both give ERR. */
+static void legacy_both(const struct sf_caller *c, unsigned long flags,
+			long slot, long err, long ours_err)
+{
+	long top = (long)(tstack + sizeof tstack);
+	long n = raw_thread_clone(SF_NR_clone, (long)flags, top, slot);
+	cr_assert_eq(n, err, "native clone gave %ld, expected %ld", n, err);
+	const long a[6] = {(long)flags, top, slot, 0, 0, 0};
+	struct cargs_req q;
+	long o = cargs_request(c, SF_NR_clone, a, 0, &q);
+	cr_assert_eq(o, ours_err, "cargs_request gave %ld, expected %ld", o,
+		     ours_err);
+}
+
+static struct sf_caller no_thread_pidfds(void)
+{
+	struct sf_caller c = sf_self_caller;
+	c.thread_pidfds = 0;
+	return c;
+}
+
+Test(clone_args, request_legacy_thread_pidfd_gets_to_the_slot_since_6_9)
+{
+	legacy_both(&sf_self_caller, THREAD_PIDFD, 16, -EFAULT, -EFAULT);
+	/* a good slot: a request for the front end */
+	long top = (long)(tstack + sizeof tstack);
+	const long a[6] = {THREAD_PIDFD, top, (long)&pidfd_slot, 0, 0, 0};
+	struct cargs_req q;
+	cr_assert_eq(cargs_request(&sf_self_caller, SF_NR_clone, a, 0, &q), 0);
+	cr_assert_eq(q.extra, CLONE_PIDFD);
+	cr_assert_eq(q.flags, THREAD_PIDFD & ~(unsigned long)CLONE_PIDFD);
+	cr_assert_eq(q.pidfd_at, (uintptr_t)&pidfd_slot);
+	cr_assert_eq(q.stack_top, (uintptr_t)top);
+}
+
+Test(clone_args, request_legacy_thread_pidfd_einval_where_the_front_end_cannot)
+{
+	struct sf_caller c = no_thread_pidfds();
+	legacy_both(&c, THREAD_PIDFD, 16, -EFAULT, -EINVAL); /* as 5.2-6.8 */
+}
+
+Test(clone_args, request_legacy_thread_pidfd_with_detached_is_einval)
+{
+	legacy_both(&sf_self_caller, THREAD_PIDFD | CLONE_DETACHED, 16, -EINVAL,
+		    -EINVAL);
+}
+
+Test(clone_args, request_legacy_thread_pidfd_with_parent_settid_is_einval)
+{
+	legacy_both(&sf_self_caller, THREAD_PIDFD | CLONE_PARENT_SETTID, 16,
+		    -EINVAL, -EINVAL);
+}
+
+Test(clone_args, request_legacy_thread_pidfd_without_sighand_is_einval)
+{
+	legacy_both(&sf_self_caller, CLONE_PIDFD | CLONE_THREAD | CLONE_VM, 16,
+		    -EINVAL, -EINVAL);
+}
+
+static long clone3_request(const struct sf_caller *c, struct cargs_req *q)
+{
+	const long a[6] = {(long)args, SYSFILL_CLONE_ARGS_SIZE_VER0, 0, 0, 0, 0};
+	return cargs_request(c, SF_NR_clone3, a, 0, q);
+}
+
+Test(clone_args, request_clone3_thread_pidfd_gets_to_the_slot_since_6_9)
+{
+	args->flags = THREAD_PIDFD;
+	args->stack = (uintptr_t)tstack;
+	args->stack_size = sizeof tstack;
+	args->pidfd = 16;
+	long n = raw_thread_clone(SF_NR_clone3, (long)args,
+				  SYSFILL_CLONE_ARGS_SIZE_VER0, 0);
+	cr_assert_eq(n, -EFAULT, "native clone3 gave %ld", n);
+	struct cargs_req q;
+	cr_assert_eq(clone3_request(&sf_self_caller, &q), -EFAULT);
+	args->pidfd = (uintptr_t)&pidfd_slot;
+	cr_assert_eq(clone3_request(&sf_self_caller, &q), 0);
+	cr_assert_eq(q.extra, CLONE_PIDFD);
+	cr_assert_eq(q.flags, THREAD_PIDFD & ~(unsigned long)CLONE_PIDFD);
+	cr_assert_eq(q.pidfd_at, (uintptr_t)&pidfd_slot);
+	struct sf_caller c = no_thread_pidfds();
+	cr_assert_eq(clone3_request(&c, &q), -EINVAL); /* as 5.3-6.8 */
+}
+
+/* A vfork thread too (the front end makes its pidfd once the parent is
+ * back: the thread has gone by then). */
+Test(clone_args, request_vfork_thread_pidfd_gets_to_the_slot_since_6_9)
+{
+	args->flags = THREAD_PIDFD | CLONE_VFORK;
+	args->stack = (uintptr_t)tstack;
+	args->stack_size = sizeof tstack;
+	args->pidfd = 16;
+	long n = raw_thread_clone(SF_NR_clone3, (long)args,
+				  SYSFILL_CLONE_ARGS_SIZE_VER0, 0);
+	cr_assert_eq(n, -EFAULT, "native clone3 gave %ld", n);
+	struct cargs_req q;
+	cr_assert_eq(clone3_request(&sf_self_caller, &q), -EFAULT);
+	legacy_both(&sf_self_caller, THREAD_PIDFD | CLONE_VFORK, 16, -EFAULT,
+		    -EFAULT);
+}
