@@ -18,13 +18,23 @@
  *   client sigquery N      N children querying the SIGSYS action in a loop,
  *                          each sent SIGTERM: how many did not die of it
  *                          (gVisor loses a signal that comes while its
- *                          target waits in a seccomp stop) */
+ *                          target waits in a seccomp stop)
+ *   client spawnkill N [fork]
+ *                          N children spawned (posix_spawn, or fork +
+ *                          execve) as "client sleep", each sent SIGTERM
+ *                          0-950 us after the spawn returns: how many did
+ *                          not die
+ *                          of it (gVisor leaves a signal sent in a ptrace
+ *                          stop, here the child's exec stop or its first
+ *                          stop, unnoticed)
+ *   client sleep           pause() for ever */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +249,50 @@ int main(int argc, char **argv)
 			}
 		}
 		printf("sigquery: %d of %d not killed by SIGTERM\n", lost, n);
+		return lost != 0;
+	}
+	if (!strcmp(cmd, "sleep")) {
+		for (;;)
+			pause();
+	}
+	if (!strcmp(cmd, "spawnkill") && argc > 2) {
+		int n = atoi(argv[2]), lost = 0;
+		int use_fork = argc > 3 && !strcmp(argv[3], "fork");
+		char *args[] = {argv[0], "sleep", NULL};
+		for (int i = 0; i < n; i++) {
+			pid_t c;
+			if (use_fork) {
+				c = fork();
+				if (c == 0) {
+					execv("/proc/self/exe", args);
+					_exit(127);
+				}
+			} else if (posix_spawn(&c, "/proc/self/exe", NULL, NULL,
+					       args, NULL)) {
+				c = -1;
+			}
+			if (c < 0) {
+				printf("spawnkill: spawn failed\n");
+				return 1;
+			}
+			/* 0 to 950 us later: the child's stops come in there */
+			struct timespec d = {0, (i % 20) * 50000L};
+			nanosleep(&d, NULL);
+			kill(c, SIGTERM);
+			int st = 0, done = 0;
+			for (int t = 0; t < 2000 && !done; t++) {
+				if (waitpid(c, &st, WNOHANG) == c)
+					done = 1;
+				else
+					usleep(1000);
+			}
+			if (!done || !WIFSIGNALED(st) || WTERMSIG(st) != SIGTERM) {
+				lost++;
+				kill(c, SIGKILL);
+				waitpid(c, &st, 0);
+			}
+		}
+		printf("spawnkill: %d of %d not killed by SIGTERM\n", lost, n);
 		return lost != 0;
 	}
 	if (!strcmp(cmd, "leak")) {
