@@ -86,6 +86,20 @@ static int count_fds(const char *dir)
 	return n;
 }
 
+/* Did child C die of SIGTERM within 2 s? Else it is killed and reaped. */
+static int died_of_term(pid_t c)
+{
+	int st = 0;
+	for (int t = 0; t < 2000; t++) {
+		if (waitpid(c, &st, WNOHANG) == c)
+			return WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM;
+		usleep(1000);
+	}
+	kill(c, SIGKILL);
+	waitpid(c, &st, 0);
+	return 0;
+}
+
 static int tid_fds[4];
 static void *thr(void *arg)
 {
@@ -235,18 +249,7 @@ int main(int argc, char **argv)
 			}
 			usleep(2000);
 			kill(c, SIGTERM);
-			int st = 0, done = 0;
-			for (int t = 0; t < 2000 && !done; t++) {
-				if (waitpid(c, &st, WNOHANG) == c)
-					done = 1;
-				else
-					usleep(1000);
-			}
-			if (!done || !WIFSIGNALED(st) || WTERMSIG(st) != SIGTERM) {
-				lost++;
-				kill(c, SIGKILL);
-				waitpid(c, &st, 0);
-			}
+			lost += !died_of_term(c);
 		}
 		printf("sigquery: %d of %d not killed by SIGTERM\n", lost, n);
 		return lost != 0;
@@ -279,18 +282,7 @@ int main(int argc, char **argv)
 			struct timespec d = {0, (i % 20) * 50000L};
 			nanosleep(&d, NULL);
 			kill(c, SIGTERM);
-			int st = 0, done = 0;
-			for (int t = 0; t < 2000 && !done; t++) {
-				if (waitpid(c, &st, WNOHANG) == c)
-					done = 1;
-				else
-					usleep(1000);
-			}
-			if (!done || !WIFSIGNALED(st) || WTERMSIG(st) != SIGTERM) {
-				lost++;
-				kill(c, SIGKILL);
-				waitpid(c, &st, 0);
-			}
+			lost += !died_of_term(c);
 		}
 		printf("spawnkill: %d of %d not killed by SIGTERM\n", lost, n);
 		return lost != 0;
