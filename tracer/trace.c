@@ -276,13 +276,7 @@ static void loop(void)
 			resume(PTRACE_CONT, tid, 0);
 			continue;
 		case PTRACE_EVENT_EXEC:
-			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 &&
-			    (pid_t)msg != tid)
-				task_del((pid_t)msg); /* a thread that vanished */
-			sigsys_exec(tid);
-			/* its vfork parent runs again already, and may signal
-			 * it (python's Popen + kill) */
-			resume_noticing(tid);
+			exec_event(tid);
 			continue;
 		case PTRACE_EVENT_VFORK_DONE:
 			resume(PTRACE_CONT, tid, 0);

@@ -116,6 +116,9 @@ long resume(int req, pid_t tid, long sig);
  * for it, so that it sees that signal where the kernel would not look
  * (gVisor; tracee.c). */
 void resume_noticing(pid_t tid);
+/* TID's PTRACE_EVENT_EXEC stop: forget what belonged to its old image
+ * and to the threads the exec ended, and resume it (tracee.c). */
+void exec_event(pid_t tid);
 pid_t wait_any(pid_t tid, int *st);
 /* Run syscall NR in C's tracee; its result (-errno), or -ESRCH with
  * c->gone set if the tracee died. */

@@ -27,7 +27,10 @@
  *                          of it (gVisor leaves a signal sent in a ptrace
  *                          stop, here the child's exec stop or its first
  *                          stop, unnoticed)
- *   client sleep           pause() for ever */
+ *   client sleep           pause() for ever
+ *   client execrace NS     the main thread makes pidfd_send_signal(self, 0)
+ *                          calls without end while another thread, NS
+ *                          nanoseconds in, execs "client exit 7" */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -98,6 +101,14 @@ static int died_of_term(pid_t c)
 	kill(c, SIGKILL);
 	waitpid(c, &st, 0);
 	return 0;
+}
+
+static void *exec_later(void *arg)
+{
+	struct timespec d = {0, *(long *)arg};
+	nanosleep(&d, NULL);
+	execl("/proc/self/exe", "client", "exit", "7", (char *)NULL);
+	_exit(1);
 }
 
 static int tid_fds[4];
@@ -286,6 +297,16 @@ int main(int argc, char **argv)
 		}
 		printf("spawnkill: %d of %d not killed by SIGTERM\n", lost, n);
 		return lost != 0;
+	}
+	if (!strcmp(cmd, "execrace") && argc > 2) {
+		static long ns;
+		ns = atol(argv[2]) % 1000000000L;
+		long fd = popen_(getpid(), 0);
+		pthread_t t;
+		if (fd < 0 || pthread_create(&t, NULL, exec_later, &ns))
+			return 3;
+		for (;;)
+			psend(fd, 0);
 	}
 	if (!strcmp(cmd, "leak")) {
 		char pfd[64];
