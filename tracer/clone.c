@@ -23,7 +23,8 @@
  *    child may report before its parent's fork event: while an emulated
  *    clone waits for its event, a new task's first stop is kept until the
  *    event says whose it is. A new thread (and a set_tid/cgroup child)
- *    is held there until its parent's exit stop is done.
+ *    is held there until its parent's exit stop is done and the parent
+ *    runs again.
  *  - The parent, at the syscall-exit stop: CLONE_PIDFD creates the child's
  *    (emulated) pidfd in the tracee (trace_pidfd_new) and writes its
  *    number where the kernel would (clone3: args.pidfd; clone:
@@ -335,10 +336,13 @@ void trace_clone(struct call *c)
 	int hold = !r && (q.has_tid || q.cgroup_fd >= 0);
 	if (hold)
 		r = cargs_fork_prepare(&tc.c, scratch(c, CARGS_BUF), &q);
-	/* A new thread also waits for its parent's exit stop: the parent is
-	 * held there by us, and a thread that execs meanwhile would leave it
-	 * to be resumed in the new image (gVisor lets a ptrace-stopped thread
-	 * outlive another's execve; measured: SIGSEGV at __clone3's ret). */
+	/* A new thread also waits until its parent's exit stop is done and
+	 * the parent runs (trace_clone_exit): a thread that execs while we
+	 * still hold its parent there kills the parent, and when the parent
+	 * is the leader its tid becomes the exec'd thread's, so the
+	 * registers we then restore would land in the new image (SIGSEGV:
+	 * bullseye-static-threads-gvisor, 1 of 300 runs; 19 of 20 with 2 ms
+	 * more between the two). */
 	if (!r && (q.flags & CLONE_THREAD) && !(q.flags & CLONE_VFORK))
 		hold = 1;
 	if (r || c->gone)
@@ -390,6 +394,8 @@ int trace_clone_exit(pid_t tid)
 	pend_free(p);
 	c.at = AT_EXIT;
 	c.cur = regs;
+	/* the held child, let go once its parent runs again */
+	struct kid release = {.tid = 0};
 	if (hold) {
 		/* the child has run none of the program's code */
 		struct kid *k = pid > 0 && gchild ? held_child(gchild) : NULL;
@@ -400,9 +406,8 @@ int trace_clone_exit(pid_t tid)
 			undo_child(&c, (pid_t)pid, gchild);
 			pid = r;
 		} else if (k) {
-			struct kid fix = *k;
+			release = *k;
 			k->state = K_FREE;
-			fix_child(fix.tid, &fix);
 		}
 	}
 	if (pid > 0 && (q.extra & CLONE_PIDFD)) {
@@ -418,10 +423,18 @@ int trace_clone_exit(pid_t tid)
 			tlog(2, "[%d] clone: no pidfd for child %ld (%s): child "
 			     "undone", (int)tid, pid, strerror((int)-fd));
 			undo_child(&c, (pid_t)pid, gchild);
+			release.tid = 0;
 			pid = fd;
 		}
 	}
 	tlog(3, "[%d] emulated clone = %ld", (int)tid, pid);
 	finish(&c, pid);
+	/* Only now, with its parent running: a new thread may exec at once,
+	 * and the exec kills its parent and gives the parent's tid, if the
+	 * leader's, to the thread in its new image; registers restored
+	 * after that would be the new image's (in gVisor, where the
+	 * parent's ptrace stop does not hold the exec back: SIGSEGV). */
+	if (release.tid)
+		fix_child(release.tid, &release);
 	return 1;
 }

@@ -276,11 +276,7 @@ static void loop(void)
 			resume(PTRACE_CONT, tid, 0);
 			continue;
 		case PTRACE_EVENT_EXEC:
-			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 &&
-			    (pid_t)msg != tid)
-				task_del((pid_t)msg); /* a thread that vanished */
-			sigsys_exec(tid);
-			resume(PTRACE_CONT, tid, 0);
+			exec_event(tid);
 			continue;
 		case PTRACE_EVENT_VFORK_DONE:
 			resume(PTRACE_CONT, tid, 0);
@@ -389,9 +385,10 @@ static int build_trace_filter(int emulate, int clone3_enosys,
 		/* rt_sigaction(SIGSYS, act): stored as Linux stores it (gVisor
 		 * keeps unknown flag bits), as the library does. A query (act
 		 * NULL) is the kernel's own and makes no stop: python queries
-		 * every action at startup, and gVisor loses a signal sent to a
-		 * task while it waits in a seccomp stop (tests/tools/
-		 * gvisor-seccomp-stop-signal.c; its exec stop too). */
+		 * every action at startup, and gVisor leaves a signal sent to a
+		 * task while it waits in a seccomp stop unnoticed (tests/tools/
+		 * gvisor-seccomp-stop-signal.c; after an exec stop the
+		 * supervisor wakes the task: resume_noticing). */
 		struct scmp_arg_cmp sigsys[2] = {
 			{.arg = 0, .op = SCMP_CMP_EQ, .datum_a = SIGSYS},
 			{.arg = 1, .op = SCMP_CMP_NE, .datum_a = 0},

@@ -112,6 +112,13 @@ int setregs(pid_t tid, const struct user_regs_struct *r);
 extern int handoff, follow_cpu;
 extern long spin_ns;
 long resume(int req, pid_t tid, long sig);
+/* Resume TID (PTRACE_CONT) from a stop in which a signal may have come
+ * for it, so that it sees that signal where the kernel would not look
+ * (gVisor; tracee.c). */
+void resume_noticing(pid_t tid);
+/* TID's PTRACE_EVENT_EXEC stop: forget what belonged to its old image
+ * and to the threads the exec ended, and resume it (tracee.c). */
+void exec_event(pid_t tid);
 pid_t wait_any(pid_t tid, int *st);
 /* Run syscall NR in C's tracee; its result (-errno), or -ESRCH with
  * c->gone set if the tracee died. */

@@ -18,13 +18,26 @@
  *   client sigquery N      N children querying the SIGSYS action in a loop,
  *                          each sent SIGTERM: how many did not die of it
  *                          (gVisor loses a signal that comes while its
- *                          target waits in a seccomp stop) */
+ *                          target waits in a seccomp stop)
+ *   client spawnkill N [fork]
+ *                          N children spawned (posix_spawn, or fork +
+ *                          execve) as "client sleep", each sent SIGTERM
+ *                          0-950 us after the spawn returns: how many did
+ *                          not die
+ *                          of it (gVisor leaves a signal sent in a ptrace
+ *                          stop, here the child's exec stop or its first
+ *                          stop, unnoticed)
+ *   client sleep           pause() for ever
+ *   client execrace NS     the main thread makes pidfd_send_signal(self, 0)
+ *                          calls without end while another thread, NS
+ *                          nanoseconds in, execs "client exit 7" */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +87,28 @@ static int count_fds(const char *dir)
 		n++;
 	closedir(d);
 	return n;
+}
+
+/* Did child C die of SIGTERM within 2 s? Else it is killed and reaped. */
+static int died_of_term(pid_t c)
+{
+	int st = 0;
+	for (int t = 0; t < 2000; t++) {
+		if (waitpid(c, &st, WNOHANG) == c)
+			return WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM;
+		usleep(1000);
+	}
+	kill(c, SIGKILL);
+	waitpid(c, &st, 0);
+	return 0;
+}
+
+static void *exec_later(void *arg)
+{
+	struct timespec d = {0, *(long *)arg};
+	nanosleep(&d, NULL);
+	execl("/proc/self/exe", "client", "exit", "7", (char *)NULL);
+	_exit(1);
 }
 
 static int tid_fds[4];
@@ -225,21 +260,53 @@ int main(int argc, char **argv)
 			}
 			usleep(2000);
 			kill(c, SIGTERM);
-			int st = 0, done = 0;
-			for (int t = 0; t < 2000 && !done; t++) {
-				if (waitpid(c, &st, WNOHANG) == c)
-					done = 1;
-				else
-					usleep(1000);
-			}
-			if (!done || !WIFSIGNALED(st) || WTERMSIG(st) != SIGTERM) {
-				lost++;
-				kill(c, SIGKILL);
-				waitpid(c, &st, 0);
-			}
+			lost += !died_of_term(c);
 		}
 		printf("sigquery: %d of %d not killed by SIGTERM\n", lost, n);
 		return lost != 0;
+	}
+	if (!strcmp(cmd, "sleep")) {
+		for (;;)
+			pause();
+	}
+	if (!strcmp(cmd, "spawnkill") && argc > 2) {
+		int n = atoi(argv[2]), lost = 0;
+		int use_fork = argc > 3 && !strcmp(argv[3], "fork");
+		char *args[] = {argv[0], "sleep", NULL};
+		for (int i = 0; i < n; i++) {
+			pid_t c;
+			if (use_fork) {
+				c = fork();
+				if (c == 0) {
+					execv("/proc/self/exe", args);
+					_exit(127);
+				}
+			} else if (posix_spawn(&c, "/proc/self/exe", NULL, NULL,
+					       args, NULL)) {
+				c = -1;
+			}
+			if (c < 0) {
+				printf("spawnkill: spawn failed\n");
+				return 1;
+			}
+			/* 0 to 950 us later: the child's stops come in there */
+			struct timespec d = {0, (i % 20) * 50000L};
+			nanosleep(&d, NULL);
+			kill(c, SIGTERM);
+			lost += !died_of_term(c);
+		}
+		printf("spawnkill: %d of %d not killed by SIGTERM\n", lost, n);
+		return lost != 0;
+	}
+	if (!strcmp(cmd, "execrace") && argc > 2) {
+		static long ns;
+		ns = atol(argv[2]) % 1000000000L;
+		long fd = popen_(getpid(), 0);
+		pthread_t t;
+		if (fd < 0 || pthread_create(&t, NULL, exec_later, &ns))
+			return 3;
+		for (;;)
+			psend(fd, 0);
 	}
 	if (!strcmp(cmd, "leak")) {
 		char pfd[64];
