@@ -267,7 +267,7 @@ SF_EXPORT FILE *fopen64(const char *path, const char *mode)
 SF_EXPORT pid_t pidfd_getpid(int fd)
 {
 	long r = fd < 0 ? -EBADF : pl_mode == MODE_NATIVE ? -EBADF - 4096
-							 : sf_pidfd_getpid(fd);
+							 : sf_pidfd_fdinfo_pid(fd);
 	if (r == -EBADF && fd >= 0)
 		r = -EBADF - 4096; /* not ours: the kernel's fdinfo */
 	if (r == -EBADF - 4096) {

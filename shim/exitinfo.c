@@ -146,7 +146,6 @@ void exitinfo_reset(struct sf_watch *w)
 	w->exit_code = 0;
 	w->exit_dumped = 0;
 	cg_mount_lookup();
-	fdinfo_table_made();
 	/* Where a report comes after the reap: the cgroup it was in when
 	 * the pidfd was made. */
 	w->exit_cgroupid = w->pid > 0 ? sf_cgroup2_id(w->pid) : 0;

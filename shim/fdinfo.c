@@ -1,11 +1,12 @@
 /* /proc/self/fdinfo/N of an emulated pidfd, and the pid behind it, as
  * Linux 6.18 shows them (fs/pidfs.c pidfd_show_fdinfo): the file's own
  * lines (pos, flags, mnt_id, ino: those of our epoll, without its tfd:
- * registrations), then "Pid:" with the pid in the reader's pid namespace
- * (-1 once the process is reaped) and "NSpid:" with it and the pids in
- * the namespaces below (/proc/PID/status's NSpid line, which /proc shows
- * from the same namespace down), "0" for a process outside the reader's
- * pid namespace (a child in a new one reading its copy of the table).
+ * registrations), then "Pid:" with the pid in the /proc mount's pid
+ * namespace (-1 once the process is reaped) and "NSpid:" with it and the
+ * pids in the namespaces below (/proc/PID/status's NSpid line, which
+ * /proc shows from the same namespace down), "0" for a process outside
+ * the mount's namespace. Known limit: a process of our namespace read
+ * through a mount of an ancestor's shows our number, not the mount's.
  * Normal context (blocks signals around the table lock). */
 #include <string.h>
 #include "sf.h"
@@ -58,59 +59,60 @@ static int nspid_line(const char *path, char *out, size_t len)
 	return r;
 }
 
-/* The caller's active pid namespace: the inode in its
- * /proc/thread-self/ns/pid link (not relative to a /proc mount, as NSpid
- * is), 0 if unknown. gVisor shows another inode for every process. */
-static uint64_t pidns_id(void)
+/* Is the /proc mount our pid namespace's (/proc/self names our getpid)?
+ * 1 yes, 0 it is an ancestor's (it shows us by another number). */
+static int proc_is_ours(void)
 {
-	char link[48];
-	long n = sf_sys3(SF_NR_readlink, "/proc/thread-self/ns/pid", link,
-			 sizeof link - 1);
-	if (n <= 5)
-		return 0;
+	char link[24], want[24];
+	long n = sf_sys3(SF_NR_readlink, "/proc/self", link, sizeof link - 1);
+	if (n <= 0)
+		return 1;
 	link[n] = 0;
-	const char *p = link;
-	while (*p && (*p < '0' || *p > '9'))
-		p++;
-	return proc_number(p);
+	sf_fmt(want, sizeof want, "%d", (int)sf_getpid());
+	return !strcmp(link, want);
 }
 
-/* The pid namespace (pidns_id) of the process that made the table, 0
- * before the first watch: a child in a new pid namespace (clone with
- * CLONE_NEWPID, unshare) has its copy of the table but sees other
- * numbers, and none at all for processes outside its namespace. */
-static uint64_t table_ns;
-
-void fdinfo_table_made(void)
+/* The Pid: of foreign watch W (no pid in our namespace) as the /proc
+ * mount shows it: its number there (a mount of the namespace it was named
+ * in shows it at W's number, with W's start time), 0 in a mount of ours,
+ * -ESRCH once reaped (known, or not shown by a mount above us). */
+static long foreign_pid(const struct sf_watch *w)
 {
-	if (!table_ns)
-		table_ns = pidns_id();
+	uint64_t st = 0;
+	if (w->state == SF_W_REAPED)
+		return -ESRCH;
+	if (w->starttime && proc_stat_in("/proc", w->pid, &st, 0) == 0 &&
+	    st == w->starttime)
+		return w->pid;
+	return proc_is_ours() ? 0 : -ESRCH;
 }
 
-/* The pid behind emulated pidfd FD as the caller's pid namespace sees
- * it: the pid, 0 if it is outside that namespace, -ESRCH if reaped,
- * -EBADF if FD is no emulated pidfd. */
-static long pidfd_pid_masked(int fd)
+/* The pid behind emulated pidfd FD: in our pid namespace, or with MOUNT
+ * in the /proc mount's (the Pid: line's); 0 if it is outside that
+ * namespace, -ESRCH if reaped, -EBADF if FD is no emulated pidfd. Normal
+ * context (blocks signals around the table lock). */
+static long pidfd_pid_masked(int fd, int mount)
 {
-	uint64_t ns = table_ns ? pidns_id() : 0;
-	int moved = ns && ns != table_ns;
 	sigset_t all, old;
 	sigfillset(&all);
 	sf_sigmask(SIG_SETMASK, &all, &old);
 	sf_lock();
 	long r = pidtab_resolve(fd);
+	if (r == -EREMOTE)
+		r = 0; /* its number in the mount is not known here */
 	if (r >= 0) {
 		struct sf_watch *w = pidtab_watch((int)r);
-		if (moved) {
-			/* F_GETOWN is pid_vnr of the owner: its number here,
-			 * 0 outside this namespace or once reaped (known to
-			 * the table, or not yet: then read as outside; a
-			 * forked child in gVisor, whose namespace links all
-			 * differ, may show 0 for -1). Nothing is marked: a
-			 * mark could start a helper thread in a clone child
-			 * that leaves by exit(2), which would then live on. */
-			long own = sf_sys2(SF_NR_fcntl, fd, F_GETOWN);
-			r = own > 0 ? own : w->state == SF_W_REAPED ? -ESRCH : 0;
+		long own;
+		if (w->foreign) {
+			r = mount ? foreign_pid(w) : 0;
+		} else if (pidtab_moved()) {
+			/* renumbered for this namespace: F_GETOWN is its number
+			 * here, 0 once reaped. Nothing is marked: a mark could
+			 * start a helper thread in a clone child that leaves by
+			 * exit(2), which would then live on (the kernel
+			 * selftest pidfd_fdinfo_test). */
+			own = sf_sys2(SF_NR_fcntl, fd, F_GETOWN);
+			r = own > 0 && w->state != SF_W_REAPED ? own : -ESRCH;
 		} else {
 			r = pidtab_is_reaped(w) ? -ESRCH : w->pid;
 		}
@@ -124,7 +126,7 @@ long sf_pidfd_fdinfo(int fd, char *buf, size_t len)
 {
 	if (fd < 0 || len < 320 || !pidtab_count())
 		return -EBADF;
-	long pid = pidfd_pid_masked(fd);
+	long pid = pidfd_pid_masked(fd, 1);
 	if (pid < 0 && pid != -ESRCH)
 		return -EBADF;
 	char path[48];
@@ -168,7 +170,15 @@ long sf_pidfd_getpid(int fd)
 {
 	if (fd < 0)
 		return -EBADF;
-	long r = pidfd_pid_masked(fd);
+	long r = pidfd_pid_masked(fd, 0);
+	return r == 0 ? -EREMOTE : r;
+}
+
+long sf_pidfd_fdinfo_pid(int fd)
+{
+	if (fd < 0)
+		return -EBADF;
+	long r = pidfd_pid_masked(fd, 1);
 	return r == 0 ? -EREMOTE : r;
 }
 

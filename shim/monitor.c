@@ -663,7 +663,7 @@ static int live_nonchildren(void)
 	int live = 0, n = pidtab_count();
 	for (int i = 0; i < n; i++) {
 		struct sf_watch *w = pidtab_watch(i);
-		live += w->state == SF_W_LIVE && !w->is_child;
+		live += w->state == SF_W_LIVE && !w->is_child && !w->foreign;
 	}
 	return live;
 }
@@ -742,7 +742,8 @@ static int monitor_main(void *arg)
 		for (int k = 0; k < n; k++) {
 			int i = (zombie_cursor + k) % n;
 			struct sf_watch *w = pidtab_watch(i);
-			if (w->state != SF_W_LIVE || w->is_child)
+			/* a foreign watch's exit is written where it is seen */
+			if (w->state != SF_W_LIVE || w->is_child || w->foreign)
 				continue;
 			if (pidtab_is_reaped(w)) {
 				nonchild_count--;
@@ -1187,7 +1188,7 @@ void monitor_atfork_child(void)
 			w->waiter = -1;
 		if (w->state == SF_W_LIVE) {
 			w->is_child = 0;
-			nonchild_count++;
+			nonchild_count += !w->foreign;
 		}
 	}
 }

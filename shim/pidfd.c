@@ -20,13 +20,17 @@ long sf_pidfd_open(pid_t pid, unsigned flags)
 	return r;
 }
 
-/* The pid behind pidfd FD, or -errno (EBADF: not a pidfd; ESRCH: reaped).
+/* The pid behind pidfd FD, or -errno (EBADF: not a pidfd; ESRCH: reaped;
+ * EREMOTE: its process has no pid in our pid namespace, reaped or not,
+ * as access_pidfd_pidns and pidfd_info tell by the pid's namespace).
  * Also accepts a /proc/<pid> directory fd, as pidfd_send_signal does. */
 static long fd_to_pid(int fd, int allow_procdir)
 {
 	int idx = pidtab_resolve(fd);
 	if (idx >= 0) {
 		struct sf_watch *w = pidtab_watch(idx);
+		if (w->foreign)
+			return -EREMOTE;
 		if (pidtab_is_reaped(w))
 			return -ESRCH;
 		return w->pid;

@@ -32,6 +32,7 @@
  * Locking: one spinlock. Every holder runs with all signals blocked (the
  * SIGSYS handler, the masked direct calls, the monitor threads), so the
  * holder cannot be interrupted by code that wants the lock. */
+#include <poll.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -324,7 +325,7 @@ static int adopt(int fd, pid_t own)
 static long orphaned_pidfd(int fd, int idx)
 {
 	struct sf_watch *w = &watches[idx];
-	if (w->state == SF_W_FREE || w->evfd >= 0 ||
+	if (w->state == SF_W_FREE || w->evfd >= 0 || w->foreign ||
 	    sf_sys2(SF_NR_fcntl, fd, F_GETSIG) != TAG_PIDFD)
 		return -1;
 	long own = sf_sys2(SF_NR_fcntl, fd, F_GETOWN);
@@ -380,6 +381,7 @@ static int gone_watch(int thread)
 	w->nsentry = 0;
 	w->is_child = 0;
 	w->thread = thread;
+	w->foreign = 0;
 	w->state = SF_W_LIVE;
 	exitinfo_reset(w); /* reaped elsewhere: none known */
 	hash_insert(idx);
@@ -403,6 +405,15 @@ static int adopt_reaped(int fd)
 	}
 	sentry_add(fd, idx);
 	return idx;
+}
+
+static int moved; /* the table was inherited into a deeper pid namespace */
+
+/* Is FD readable now? */
+static int fd_readable(int fd)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+	return sf_sys3(SF_NR_poll, &p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
 int pidtab_resolve(int fd)
@@ -442,6 +453,13 @@ int pidtab_resolve(int fd)
 	}
 	if (found < 0 && own > 0)
 		found = adopt(fd, (pid_t)own);
+	/* Below the namespace our table was made in, F_GETOWN 0 is also a
+	 * process with no pid here: unless some holder has seen its exit
+	 * (the pidfd is readable), it is taken for one, and nothing is put
+	 * into the file (a signalled eventfd would make every holder's
+	 * pidfd readable while it lives). */
+	if (found < 0 && own == 0 && moved && !fd_readable(fd))
+		return -EREMOTE;
 	if (found < 0 && own == 0)
 		found = adopt_reaped(fd);
 	map_fd(fd, found);
@@ -515,6 +533,8 @@ int pidtab_is_reaped(struct sf_watch *w)
 {
 	if (w->state == SF_W_REAPED)
 		return 1;
+	if (w->foreign)
+		return 0; /* F_GETOWN 0 here is its namespace, not a reap */
 	long own = evfd_owner(w, 0);
 	if (own == 0) {
 		pidtab_mark_reaped(w);
@@ -695,6 +715,7 @@ static int new_watch(pid_t pid, int thread)
 	w->starttime = 0;
 	w->pinned = 0;
 	w->nsentry = 0;
+	w->foreign = 0;
 	w->state = SF_W_LIVE;
 	exitinfo_reset(w);
 	hash_insert(idx);
@@ -854,7 +875,49 @@ void pidtab_gc(void)
 	}
 }
 
+/* This fork child is in a pid namespace below its parent's (its parent
+ * has no pid here: getppid 0, after unshare(CLONE_NEWPID), clone with
+ * CLONE_NEWPID or setns): the table it inherited names processes by the
+ * parent's numbers. A watch's eventfd owner (F_GETOWN, pid_vnr) is its
+ * process's number here, 0 if it has none here (a fresh namespace holds
+ * nothing else yet; in one joined by setns a reaped member reads as
+ * outside too): renumbered, or foreign. Its start time, for the fdinfo
+ * of a /proc mount of the parent's namespace (shim/fdinfo.c), is read
+ * now, while /proc is the parent's. Single-threaded, nothing started. */
+static void table_moved(void)
+{
+	for (int i = 0; i < pt.nwatches_hi; i++) {
+		struct sf_watch *w = &watches[i];
+		if (w->state == SF_W_FREE || w->foreign)
+			continue;
+		long own = -1;
+		if (w->evfd >= 0 &&
+		    sf_sys2(SF_NR_fcntl, w->evfd, F_GETSIG) == TAG_EVFD)
+			own = sf_sys2(SF_NR_fcntl, w->evfd, F_GETOWN);
+		hash_remove(i);
+		/* a thread's group number here is not known: foreign */
+		if (own > 0 && (!w->thread || w->tgid == w->pid)) {
+			w->pid = w->tgid = (pid_t)own;
+			hash_insert(i);
+			continue;
+		}
+		w->foreign = 1;
+		if (!w->starttime && w->state != SF_W_REAPED &&
+		    proc_stat_in("/proc", w->pid, &w->starttime, 0) < 0)
+			w->starttime = 0;
+	}
+}
+
+int pidtab_moved(void)
+{
+	return moved;
+}
+
 void pidtab_atfork_child(void)
 {
 	pt.lock_word = 0;
+	if (pt.nwatches_hi && sf_sys0(SF_NR_getppid) == 0) {
+		table_moved();
+		moved = 1;
+	}
 }

@@ -264,6 +264,12 @@ struct sf_watch {
 	uint64_t exit_cgroupid; /* its cgroup2 id at the exit, 0 unknown */
 	int thread;     /* PIDFD_THREAD (6.9): PID is one thread (of TGID) */
 	pid_t tgid;
+	/* Its process has no pid in this process's pid namespace (a table
+	 * inherited into a deeper one, pidtab_atfork_child): PID is its
+	 * number in the namespace the watch was made in, STARTTIME its start
+	 * there; out of the pid hash, never judged by F_GETOWN or /proc here
+	 * (its eventfd is written where it is seen). */
+	int foreign;
 };
 #define SF_MAX_WATCHES 16384
 #define SF_MAX_FDMAP 65536
@@ -283,8 +289,10 @@ SF_HIDDEN int sf_lock_prev_owner(void);
  * shares its parent's)? Caller holds the lock. */
 SF_HIDDEN int sf_lock_owner(void);
 /* Resolve a pidfd number to its watch. Returns the watch index, -EBADF
- * (not our pidfd) or -ESRCH (our pidfd of a reaped process whose watch is
- * gone). Caller holds the lock. */
+ * (not our pidfd), -ESRCH (our pidfd of a reaped process whose watch is
+ * gone) or -EREMOTE (our pidfd, unknown to this table, of a process with
+ * no pid in our namespace, as far as can be told: pidtab.c). Caller holds
+ * the lock. */
 SF_HIDDEN int pidtab_resolve(int fd);
 /* Create a pidfd for PID (a thread with PIDFD_THREAD in FLAGS); PID 0:
  * of a process or thread already reaped (readable, ESRCH to signals: a
@@ -306,6 +314,9 @@ SF_HIDDEN void pidtab_mark_reaped(struct sf_watch *w);
 SF_HIDDEN void pidtab_gc(void);
 /* Reset per-process state in a fork child. */
 SF_HIDDEN void pidtab_atfork_child(void);
+/* Was the table inherited into a pid namespace below its maker's
+ * (renumbered or foreign watches)? */
+SF_HIDDEN int pidtab_moved(void);
 /* F_SETSIG values that mark sysfill's open file descriptions (valid:
  * 0-64, and qemu-user refuses 63 and 64; programs that use F_SETSIG pick
  * SIGIO or a low real-time signal). The tag sticks to the file, whatever
@@ -391,6 +402,9 @@ SF_HIDDEN long sf_pidfd_fdinfo(int fd, char *buf, size_t len);
  * outside the caller's pid namespace, -EBADF if FD is no emulated pidfd.
  * Normal context. */
 SF_HIDDEN long sf_pidfd_getpid(int fd);
+/* The same as the Pid: line of its fdinfo tells it (glibc's
+ * pidfd_getpid): the number in the /proc mount's pid namespace. */
+SF_HIDDEN long sf_pidfd_fdinfo_pid(int fd);
 /* setns(FD, FLAGS) (shim/setns.c) of caller C: the namespaces of emulated
  * pidfd FD's process, the kernel's answer for any other FD (left to the
  * caller: sf_caller_last). Normal context. */
@@ -401,9 +415,6 @@ SF_HIDDEN long sf_setns(const struct sf_caller *c, int fd, int flags);
  * (left to C for any other fd). Normal context. */
 SF_HIDDEN long sf_process_pidfd_call(const struct sf_caller *c, long nr,
 				     const long a[6]);
-/* The first watch is made: remember the pid namespace it is made in.
- * Caller holds the lock; big stack. */
-SF_HIDDEN void fdinfo_table_made(void);
 
 /* ---- monitor (shim/monitor.c) ---- */
 /* Start watching W (index IDX) for exit. Returns 0 or -errno. Caller holds
