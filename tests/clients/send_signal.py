@@ -11,11 +11,17 @@ from _common import check, fd_kind, note, run, wait_child
 
 WAIT = "import sys; sys.stdin.read(); sys.exit(7)"
 # Prints "ready" once its SIGUSR1 handler is in place; exits 42 on SIGUSR1.
-USR1 = ("import os, signal, sys\n"
+# It waits in short sleeps, not in one read(): python runs a handler
+# between bytecodes, so a signal that came after the print but before a
+# blocking read() would leave it blocked for good, natively too (the test's
+# own race, not sysfill's: in gVisor, without sysfill, a plain os.kill lost
+# 52 of 120 that way). A signal that never arrives still fails the test.
+USR1 = ("import os, signal, time\n"
         "signal.signal(signal.SIGUSR1, lambda *a: os._exit(42))\n"
         "print('ready', flush=True)\n"
-        "sys.stdin.read()\n"
-        "sys.exit(7)\n")
+        "for _ in range(1200):\n"
+        "    time.sleep(0.05)\n"
+        "os._exit(7)\n")
 
 
 def main():
