@@ -170,6 +170,9 @@ static long tc_pidfd(const struct sf_caller *c, int fd, int procdir,
 	int gone = 0, fl = 1;
 	struct watch *w = resolve_fd(k, fd, procdir ? &ppid : NULL, &gone,
 				     nonblock ? &fl : NULL);
+	struct tcaller *t = (struct tcaller *)c;
+	t->res_fd = fd;
+	t->res_idx = w ? (int)(w - watches) : -1;
 	if (gone)
 		return -ESRCH;
 	if (w) {
@@ -196,6 +199,34 @@ static long tc_pidfd(const struct sf_caller *c, int fd, int procdir,
 	return kernel_pidfd(k->tid, fd, nonblock);
 }
 
+/* The engine's record of pidfd FD (the watch tc_pidfd found for it, or
+ * found now): thread, its group as C's namespace numbers it, the exit. */
+static long tc_watch(const struct sf_caller *c, int fd, struct sf_watch *e)
+{
+	struct tcaller *t = (struct tcaller *)c;
+	struct call *k = t->call;
+	struct watch *w = NULL;
+	if (t->res_fd == fd && t->res_fd >= 0)
+		w = t->res_idx >= 0 ? &watches[t->res_idx] : NULL;
+	else
+		w = resolve_fd(k, fd, NULL, &(int){0}, NULL);
+	if (!w || !w->used)
+		return -EBADF;
+	*e = w->ex;
+	e->thread = w->thread;
+	e->tgid = 0;
+	if (w->thread) {
+		struct watch g = *w;
+		g.pid = w->tgid;
+		g.gpid = w->gtgid;
+		long tg = trace_ns_pid(k, &g);
+		e->tgid = tg > 0 ? (pid_t)tg : 0;
+		if (!e->tgid)
+			e->thread = 0;
+	}
+	return 0;
+}
+
 static long tc_defer_stop_wait(const struct sf_caller *c, pid_t pid,
 			       uintptr_t infop, int options, uintptr_t ru);
 
@@ -208,6 +239,8 @@ void tcaller_init(struct tcaller *t, struct call *k)
 	t->c.tail = tc_tail;
 	t->c.sys = tc_sys;
 	t->c.pidfd = tc_pidfd;
+	t->c.watch = tc_watch;
+	t->res_fd = -1;
 	/* a traced process's exit is reported here before any wait can
 	 * reap it; the others are checked against /proc (watch_reaped) */
 	t->c.reaps_seen = 1;

@@ -195,7 +195,7 @@ static void on_seccomp(pid_t tid)
 
 /* ---- the main loop ----------------------------------------------------- */
 
-static pid_t main_pid;
+pid_t main_pid;
 static int main_status = -1;
 static volatile sig_atomic_t tick_due;
 
@@ -219,7 +219,7 @@ void task_exited(pid_t tid, int status)
 {
 	trace_clone_gone(tid);
 	task_del(tid);
-	watches_exit(tid);
+	watches_exit(tid, status);
 	if (tid == main_pid)
 		main_status = status;
 }
