@@ -132,7 +132,8 @@ static void do_sigaction_sigsys(struct call *c)
 	uintptr_t s = scratch(c, sizeof k);
 	if (mem_rw(c->tid, s, &k, sizeof k, 1) < 0)
 		return finish(c, -EFAULT);
-	finish_with(c, SF_NR_rt_sigaction, SIGSYS, (long)s, c->a[2], 8, 0);
+	const long a[6] = {SIGSYS, (long)s, c->a[2], 8, 0, 0};
+	tail_finish(c, SF_NR_rt_sigaction, a, sizeof k);
 }
 
 static int clone_pidfd_ignored;
@@ -280,6 +281,9 @@ static void loop(void)
 			    (pid_t)msg != tid)
 				task_del((pid_t)msg); /* a thread that vanished */
 			sigsys_exec(tid);
+			struct task *xt = task_find(tid);
+			if (xt) /* a new address space: no trampoline */
+				xt->tramp = 0, xt->notramp = 0, xt->tramp_sealed = 0;
 			resume(PTRACE_CONT, tid, 0);
 			continue;
 		case PTRACE_EVENT_VFORK_DONE:

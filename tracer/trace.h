@@ -65,6 +65,11 @@ struct task {
 	 * not known which, 0 not looked at yet; and its inode (0: unknown) */
 	int nslevel;
 	ino_t nsino;
+	/* the trampoline page in its address space that puts the program's
+	 * registers back after a tail call (tcaller.c), 0 none yet; notramp:
+	 * none can be made */
+	uintptr_t tramp;
+	int notramp, tramp_sealed;
 	int nosock;    /* cannot reach the supervisor's socket: pipe pidfds */
 	int sock_slot; /* its socket's slot (tpidfd.c) + 1, 0 unknown */
 };
@@ -136,6 +141,9 @@ void leave_to_tracee(struct call *c, int req, long nr, const long args[6]);
 /* Resume C->tid with PTRACE_SYSCALL up to its next syscall stop (signals
  * meanwhile kept in C->pend). 0, or -ESRCH if it died. */
 int to_syscall_stop(struct call *c);
+/* How many arguments NR takes (of the calls finish_with makes; 6 for
+ * the others). */
+int sys_arity(long nr);
 /* C makes NR(A0..A4) as its own call, whose result is the program's. */
 void finish_with(struct call *c, long nr, long a0, long a1, long a2, long a3,
 		 long a4);
@@ -226,6 +234,7 @@ struct tcaller {
 	int nested;         /* the tracee is in a deeper pid namespace */
 	int tailed;         /* tail/last: the call to leave to the tracee */
 	long tail_nr, tail_a[6];
+	size_t tail_bytes;  /* its buffers below the red zone (tc_last) */
 	int res_fd, res_idx; /* the last fd resolved, its watch (-1 none) */
 };
 void tcaller_init(struct tcaller *t, struct call *k);
@@ -233,6 +242,11 @@ void tcaller_init(struct tcaller *t, struct call *k);
 void do_engine(struct call *c);
 /* The exit stop of a deferred waitid peek. */
 void waitid_fixup(pid_t tid, struct task *t);
+/* finish_with(K, NR, A...), the program's argument registers kept:
+ * where NR(A) would leave others, it returns through the tracee's
+ * trampoline, which puts them back (BYTES: what the call's buffers take
+ * below the red zone, left alone). */
+void tail_finish(struct call *k, long nr, const long a[6], size_t bytes);
 
 /* ---- tsigsys.c ---- */
 /* The virtual SIGSYS mask bit goes with every new task, the recorded

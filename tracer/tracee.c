@@ -475,7 +475,7 @@ void finish(struct call *c, long result)
  * tracee, with its credentials; its result is the program's. No stop
  * follows: the call may block (waitid) while we serve the others. */
 /* How many arguments NR takes, of the calls made by finish_with. */
-static int sys_arity(long nr)
+int sys_arity(long nr)
 {
 	switch (nr) {
 	case SF_NR_kill:
