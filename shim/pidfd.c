@@ -151,11 +151,14 @@ static long siginfo_from_user(const struct sf_caller *c, siginfo_t *info,
 }
 
 /* The thread group of FD's thread if FD is an emulated PIDFD_THREAD
- * pidfd of this process's table, else 0. */
+ * pidfd (of this process's table, or the front end's), else 0. */
 static pid_t fd_thread_group(const struct sf_caller *c, int fd)
 {
-	if (c->pidfd)
-		return 0; /* another front end's pidfds: no thread pidfds */
+	if (c->pidfd) { /* another front end's pidfds: its record */
+		struct sf_watch w;
+		return c->watch && c->watch(c, fd, &w) == 0 && w.thread ? w.tgid
+									: 0;
+	}
 	sf_lock();
 	int idx = pidtab_resolve(fd);
 	pid_t tg = 0;
@@ -782,13 +785,16 @@ out:
 	return r;
 }
 
-/* The exit information of the watch behind pidfd FD (zeroed if none, or
- * not this process's table). */
+/* The exit information of the watch behind pidfd FD (zeroed if none,
+ * or another front end's that keeps none). */
 static void fd_exit_info(const struct sf_caller *c, int fd, struct sf_watch *e)
 {
 	memset(e, 0, sizeof *e);
-	if (c->pidfd)
+	if (c->pidfd) {
+		if (c->watch && c->watch(c, fd, e) < 0)
+			memset(e, 0, sizeof *e);
 		return;
+	}
 	sf_lock();
 	int idx = pidtab_resolve(fd);
 	if (idx >= 0)

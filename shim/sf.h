@@ -59,6 +59,7 @@ struct sf_buf {
 	void *p;
 	size_t n;
 };
+struct sf_watch;
 struct sf_caller {
 	/* Copy N bytes from caller address SRC; 0 or -EFAULT. */
 	long (*read)(const struct sf_caller *c, void *dst, uintptr_t src,
@@ -94,6 +95,12 @@ struct sf_caller {
 	/* A wait of the caller consumed the exit of the process of pidfd FD
 	 * (the state part: its watch is reaped). */
 	void (*reaped)(const struct sf_caller *c, int fd);
+	/* The engine's record of the caller's emulated pidfd FD into *W:
+	 * thread and tgid (PIDFD_THREAD, the caller's number of its group)
+	 * and the exit information (exit_known, exit_code, exit_dumped,
+	 * exit_cgroupid); 0, or -EBADF if FD is none. NULL with pidfd set:
+	 * no thread pidfds, no exit known. */
+	long (*watch)(const struct sf_caller *c, int fd, struct sf_watch *w);
 	/* Nonzero: the front end learns of every reap itself (the tracer:
 	 * exit reports, /proc), reaped is not called, and a non-blocking
 	 * wait may be left to the caller (last). */

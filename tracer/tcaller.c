@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -45,13 +46,16 @@ static long tc_write(const struct sf_caller *c, uintptr_t dst, const void *src,
 }
 
 /* The engine's buffers B, copied below the tracee's red zone; A's
- * arguments pointed there. Returns 0 or -EFAULT. */
+ * arguments pointed there; *USED (if not NULL) gets the bytes taken
+ * (scratch(K, *USED) is the lowest). Returns 0 or -EFAULT. */
 static long tc_put_bufs(struct call *k, long a[6], const struct sf_buf *b,
-			int nb)
+			int nb, size_t *used)
 {
 	size_t total = 0;
 	for (int i = 0; i < nb; i++)
 		total += (b[i].n + 15) & ~(size_t)15;
+	if (used)
+		*used = total;
 	uintptr_t s = scratch(k, total);
 	for (int i = 0; i < nb; i++) {
 		a[b[i].arg] = (long)s;
@@ -88,7 +92,7 @@ static long tc_sys(const struct sf_caller *c, long nr, const long args[6],
 	}
 	long a[6];
 	memcpy(a, args, sizeof a);
-	if (tc_put_bufs(k, a, b, nb) < 0)
+	if (tc_put_bufs(k, a, b, nb, NULL) < 0)
 		return -EFAULT;
 	long r = tsys(k, nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	if (k->gone)
@@ -119,7 +123,7 @@ static long tc_last(const struct sf_caller *c, long nr, const long args[6],
 	memcpy(a, args, sizeof a);
 	/* the buffers stay below the red zone until the call has read them:
 	 * the tracee runs no code of its own before it */
-	if (tc_put_bufs(t->call, a, b, nb) < 0)
+	if (tc_put_bufs(t->call, a, b, nb, &t->tail_bytes) < 0)
 		return -EFAULT;
 	return tc_tail(c, nr, a);
 }
@@ -170,6 +174,9 @@ static long tc_pidfd(const struct sf_caller *c, int fd, int procdir,
 	int gone = 0, fl = 1;
 	struct watch *w = resolve_fd(k, fd, procdir ? &ppid : NULL, &gone,
 				     nonblock ? &fl : NULL);
+	struct tcaller *t = (struct tcaller *)c;
+	t->res_fd = fd;
+	t->res_idx = w ? (int)(w - watches) : -1;
 	if (gone)
 		return -ESRCH;
 	if (w) {
@@ -196,6 +203,34 @@ static long tc_pidfd(const struct sf_caller *c, int fd, int procdir,
 	return kernel_pidfd(k->tid, fd, nonblock);
 }
 
+/* The engine's record of pidfd FD (the watch tc_pidfd found for it, or
+ * found now): thread, its group as C's namespace numbers it, the exit. */
+static long tc_watch(const struct sf_caller *c, int fd, struct sf_watch *e)
+{
+	struct tcaller *t = (struct tcaller *)c;
+	struct call *k = t->call;
+	struct watch *w = NULL;
+	if (t->res_fd == fd && t->res_fd >= 0)
+		w = t->res_idx >= 0 ? &watches[t->res_idx] : NULL;
+	else
+		w = resolve_fd(k, fd, NULL, &(int){0}, NULL);
+	if (!w || !w->used)
+		return -EBADF;
+	*e = w->ex;
+	e->thread = w->thread;
+	e->tgid = 0;
+	if (w->thread) {
+		struct watch g = *w;
+		g.pid = w->tgid;
+		g.gpid = w->gtgid;
+		long tg = trace_ns_pid(k, &g);
+		e->tgid = tg > 0 ? (pid_t)tg : 0;
+		if (!e->tgid)
+			e->thread = 0;
+	}
+	return 0;
+}
+
 static long tc_defer_stop_wait(const struct sf_caller *c, pid_t pid,
 			       uintptr_t infop, int options, uintptr_t ru);
 
@@ -208,6 +243,8 @@ void tcaller_init(struct tcaller *t, struct call *k)
 	t->c.tail = tc_tail;
 	t->c.sys = tc_sys;
 	t->c.pidfd = tc_pidfd;
+	t->c.watch = tc_watch;
+	t->res_fd = -1;
 	/* a traced process's exit is reported here before any wait can
 	 * reap it; the others are checked against /proc (watch_reaped) */
 	t->c.reaps_seen = 1;
@@ -220,6 +257,207 @@ void tcaller_init(struct tcaller *t, struct call *k)
 	t->c.self = t->self;
 }
 
+/* ---- the program's registers after a tail call -----------------------
+ * A system call leaves every register but the result (and rcx, r11) as
+ * the program had them; a tail call made with other arguments would
+ * leave its own. As the library's tail (preload/tail.c), the call
+ * returns into a trampoline that puts the program's back, mapped once
+ * per address space (an injected mmap, written by ptrace, sealed where
+ * mseal exists, else checked before each use; inherited by threads and
+ * forks, dropped at exec). Its forms:
+ *  B (only rdi differs) and C (waitid(P_PIDFD, fd) made as waitid(P_PID,
+ *    pid): rdi and rsi): the program's value and the return address
+ *    ride in rcx and r11, which the call clobbers anyway and the kernel
+ *    returns as the tracer set them from a call rewritten in place;
+ *    where the tracee makes the call itself (a restart, which lands on
+ *    the jump before the entry; a call re-run from a signal-delivery or
+ *    exit stop) the trampoline keeps them on its stack meanwhile. No
+ *    memory is written by the tracer.
+ *  A (any other): the tracer writes the program's registers below the
+ *    call's buffers, which the call runs on; a `syscall` first, where a
+ *    restart begins.
+ * No further stop in any form. */
+#ifdef __x86_64__
+#ifndef SF_NR_mseal
+#define SF_NR_mseal 462 /* 6.10 */
+#endif
+__asm__(".pushsection .rodata\n"
+	".p2align 4\n"
+	"sf_trace_tramp:\n"
+	/* A */
+	"	syscall\n"
+	"sf_tramp_a:\n"
+	"	mov (%rsp), %rdi\n"
+	"	mov 8(%rsp), %rsi\n"
+	"	mov 16(%rsp), %rdx\n"
+	"	mov 24(%rsp), %r10\n"
+	"	mov 32(%rsp), %r8\n"
+	"	mov 40(%rsp), %r9\n"
+	"	mov 48(%rsp), %rcx\n" /* as the kernel leaves it: the return */
+	"	mov 56(%rsp), %rsp\n"
+	"	jmp *%rcx\n"
+	/* B: r11 = the program's rdi, rcx = the return */
+	"	jmp sf_tramp_b_own\n"
+	"sf_tramp_b:\n"
+	"	mov %r11, %rdi\n"
+	"	jmp *%rcx\n"
+	"sf_tramp_b_own:\n"
+	"	lea -128(%rsp), %rsp\n"
+	"	push %rcx\n"
+	"	push %r11\n"
+	"	syscall\n"
+	"	pop %rdi\n"
+	"	pop %rcx\n"
+	"	lea 128(%rsp), %rsp\n"
+	"	jmp *%rcx\n"
+	/* C: r11 = the program's rsi, its rdi P_PIDFD */
+	"	jmp sf_tramp_c_own\n"
+	"sf_tramp_c:\n"
+	"	mov %r11, %rsi\n"
+	"	mov $3, %edi\n"
+	"	jmp *%rcx\n"
+	"sf_tramp_c_own:\n"
+	"	lea -128(%rsp), %rsp\n"
+	"	push %rcx\n"
+	"	push %r11\n"
+	"	syscall\n"
+	"	pop %rsi\n"
+	"	mov $3, %edi\n"
+	"	pop %rcx\n"
+	"	lea 128(%rsp), %rsp\n"
+	"	jmp *%rcx\n"
+	"sf_trace_tramp_end:\n"
+	".popsection\n");
+extern const unsigned char sf_trace_tramp[], sf_trace_tramp_end[],
+	sf_tramp_a[], sf_tramp_b[], sf_tramp_b_own[], sf_tramp_c[],
+	sf_tramp_c_own[];
+#define TRAMP_OFF(sym) ((uintptr_t)((sym) - sf_trace_tramp))
+_Static_assert(P_PIDFD == 3, "form C restores rdi = 3");
+
+/* Is the trampoline at AT in TID's address space? */
+static int tramp_at(pid_t tid, uintptr_t at)
+{
+	size_t n = (size_t)(sf_trace_tramp_end - sf_trace_tramp);
+	unsigned char cur[160];
+	return at && n <= sizeof cur && mem_rw(tid, at, cur, n, 0) == 0 &&
+	       !memcmp(cur, sf_trace_tramp, n);
+}
+
+/* The last trampoline made per thread group (threads that were made
+ * before it find it here). */
+static struct {
+	pid_t tgid;
+	uintptr_t at;
+	int sealed;
+} trtab[256];
+
+/* The trampoline in K's tracee, 0 if it has none and none can be made.
+ * Mapped read+exec, never writable (filters such as systemd's
+ * MemoryDenyWriteExecute refuse an executable mprotect), written by
+ * ptrace (which may), then sealed (mseal, 6.10: no munmap, mremap or
+ * MAP_FIXED over it; in its place, a check of its bytes at each use). */
+static uintptr_t tramp_of(struct call *k)
+{
+	struct task *t = task_find(k->tid);
+	if (!t)
+		return 0;
+	if (t->tramp && (t->tramp_sealed || tramp_at(k->tid, t->tramp)))
+		return t->tramp;
+	t->tramp = 0;
+	if (t->notramp)
+		return 0;
+	pid_t tg = tgid_of(k->tid);
+	unsigned h = (unsigned)tg % 256;
+	if (trtab[h].tgid == tg && tramp_at(k->tid, trtab[h].at)) {
+		t->tramp_sealed = trtab[h].sealed;
+		return t->tramp = trtab[h].at;
+	}
+	long p = tsys(k, SF_NR_mmap, 0, 4096, PROT_READ | PROT_EXEC,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (k->gone)
+		return 0;
+	if ((unsigned long)p >= -4095UL) {
+		t->notramp = 1; /* refused (a filter, a memory limit) */
+		return 0;
+	}
+	size_t n = (size_t)(sf_trace_tramp_end - sf_trace_tramp);
+	for (size_t off = 0; off < n; off += sizeof(long)) {
+		long w = 0;
+		memcpy(&w, sf_trace_tramp + off,
+		       n - off < sizeof w ? n - off : sizeof w);
+		if (ptrace(PTRACE_POKEDATA, k->tid, (void *)(p + off),
+			   (void *)w) < 0) {
+			tsys(k, SF_NR_munmap, p, 4096, 0, 0, 0, 0);
+			t->notramp = 1;
+			return 0;
+		}
+	}
+	t->tramp_sealed = tsys(k, SF_NR_mseal, p, 4096, 0, 0, 0, 0) == 0;
+	trtab[h].tgid = tg;
+	trtab[h].at = (uintptr_t)p;
+	trtab[h].sealed = t->tramp_sealed;
+	return t->tramp = (uintptr_t)p;
+}
+
+void tail_finish(struct call *k, long nr, const long a[6], size_t bytes)
+{
+	int n = sys_arity(nr);
+	unsigned diff = 0;
+	for (int i = 0; i < n && i < 6; i++)
+		if (a[i] != sf_pt_arg(&k->orig, i))
+			diff |= 1u << i;
+	uintptr_t tr = diff && !k->gone ? tramp_of(k) : 0;
+	int form = !tr ? 0 : diff == 1 ? 'B'
+		: diff == 3 && nr == SF_NR_waitid && k->orig.rdi == P_PIDFD ? 'C'
+		: 'A';
+	if (form == 'B' || form == 'C') {
+		requeue(k);
+		if (k->gone)
+			return;
+		struct user_regs_struct r = k->orig;
+		long args[6];
+		for (int i = 0; i < 6; i++)
+			args[i] = i < n ? a[i] : sf_pt_arg(&k->orig, i);
+		sf_pt_set_args(&r, args);
+		sf_pt_set_nr(&r, nr);
+		r.rcx = k->orig.rip;
+		r.r11 = form == 'B' ? k->orig.rdi : k->orig.rsi;
+		if (k->at == AT_SECCOMP) {
+			/* rewritten in place: it returns to the loads */
+			r.rip = tr + TRAMP_OFF(form == 'B' ? sf_tramp_b : sf_tramp_c);
+		} else {
+			/* made by the tracee, from the trampoline's own syscall */
+			sf_pt_set_result(&r, nr);
+			r.rip = tr + TRAMP_OFF(form == 'B' ? sf_tramp_b_own
+							   : sf_tramp_c_own);
+		}
+		setregs(k->tid, &r);
+		resume(PTRACE_CONT, k->tid, 0);
+		return;
+	}
+	if (form == 'A') {
+		unsigned long long save[8] = {
+			k->orig.rdi, k->orig.rsi, k->orig.rdx, k->orig.r10,
+			k->orig.r8,  k->orig.r9,  k->orig.rip, k->orig.rsp};
+		uintptr_t s = scratch(k, ((bytes + 15) & ~(size_t)15) + sizeof save);
+		if (mem_rw(k->tid, s, save, sizeof save, 1) == 0) {
+			/* the call returns to the loads (one re-run from a
+			 * signal-delivery or exit stop starts at the syscall
+			 * before them) */
+			k->orig.rip = tr + TRAMP_OFF(sf_tramp_a);
+			k->orig.rsp = s;
+		}
+	}
+	finish_with(k, nr, a[0], a[1], a[2], a[3], a[4]);
+}
+#else
+void tail_finish(struct call *k, long nr, const long a[6], size_t bytes)
+{
+	(void)bytes;
+	finish_with(k, nr, a[0], a[1], a[2], a[3], a[4]);
+}
+#endif
+
 /* Finish C with the engine's answer R. */
 static void tc_finish(struct tcaller *t, long r)
 {
@@ -229,7 +467,7 @@ static void tc_finish(struct tcaller *t, long r)
 	if (!t->tailed)
 		return; /* deferred: the tracee runs on (tc_defer_stop_wait) */
 	long *a = t->tail_a;
-	finish_with(k, t->tail_nr, a[0], a[1], a[2], a[3], a[4]);
+	tail_finish(k, t->tail_nr, a, t->tail_bytes);
 }
 
 void do_engine(struct call *c)

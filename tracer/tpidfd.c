@@ -100,13 +100,24 @@ void watch_free(struct watch *w)
 	nused--;
 }
 
-/* Exit of traced process gpid (reported to us): its pidfds become ready. */
-void watches_exit(pid_t gpid)
+/* Exit of traced task gpid (reported to us with wait STATUS): its
+ * pidfds become ready and keep the exit (the engine's exitinfo rules),
+ * with the cgroup it died in (once reaped, the one seen at pidfd_open). */
+void watches_exit(pid_t gpid, int status)
 {
-	for (int i = 0; i < nwatches; i++)
-		if (watches[i].used && watches[i].traced && !watches[i].exited &&
-		    watches[i].gpid == gpid)
-			watch_fire(&watches[i]);
+	int cg_read = 0;
+	uint64_t cg = 0;
+	for (int i = 0; i < nwatches; i++) {
+		struct watch *w = &watches[i];
+		if (!w->used || !w->traced || w->gpid != gpid)
+			continue;
+		if (!w->ex.exit_known) {
+			if (!cg_read++)
+				cg = sf_cgroup2_id(gpid);
+			exitinfo_note_cg(&w->ex, status, cg);
+		}
+		watch_fire(w);
+	}
 }
 
 /* ---- the supervisor's socket ------------------------------------------
@@ -401,8 +412,13 @@ static long epoll_pidfd(struct call *c, struct tsock *k, struct watch *w)
 		return -ENOMEM;
 	}
 	fcntl(ep, F_SETSIG, SF_TAG_PIDFD);
-	if (w->gpid > 0)
-		fcntl(ep, F_SETOWN, w->gpid); /* 0 for F_GETOWN once reaped */
+	/* 0 for F_GETOWN once reaped; a thread's as the library's (its
+	 * F_GETOWN_EX type tells a thread pidfd of a leader) */
+	struct f_owner_ex own = {F_OWNER_TID, w->gpid};
+	if (w->gpid > 0 && w->thread)
+		fcntl(ep, F_SETOWN_EX, &own);
+	else if (w->gpid > 0)
+		fcntl(ep, F_SETOWN, w->gpid);
 	if (w->nonblock)
 		fcntl(ep, F_SETFL, O_NONBLOCK);
 	long fd = sock_pass(c, k, ep);
@@ -473,6 +489,8 @@ static int parse_stat(const char *buf, char *state, pid_t *pgrp,
 	return 0;
 }
 
+static uint64_t stat_start(const char *path);
+
 static int read_stat_fd(int fd, char *state, pid_t *pgrp, uint64_t *start)
 {
 	char buf[1024];
@@ -501,6 +519,13 @@ int watch_reaped(struct watch *w)
 	if (read_stat_fd(w->statfd, &state, NULL, &st) < 0 ||
 	    st != w->starttime)
 		return 1;
+	/* gVisor: an open stat file of a reaped process still reads, as
+	 * the zombie it was: a zombie's is looked up anew */
+	if (state == 'Z' || state == 'X') {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/stat", (int)w->gpid);
+		return stat_start(path) != w->starttime;
+	}
 	return 0;
 }
 
@@ -517,16 +542,23 @@ void watches_tick(void)
 			watch_free(w);
 			continue;
 		}
-		if (w->exited || w->traced)
+		/* a traced process's exit is reported to us; a thread's too,
+		 * but a leader thread's only with its group's */
+		if (w->exited || (w->traced && !w->thread))
 			continue;
 		/* the engine's rule: a zombie leader whose threads run has not
-		 * exited yet */
+		 * exited yet (a thread pidfd of it has) */
 		char buf[1024];
+		int lz = 0;
 		ssize_t n = pread(w->statfd, buf, sizeof buf - 1, 0);
 		if (n > 0)
 			buf[n] = 0;
-		if (n <= 0 || proc_stat_gone(buf, w->starttime, NULL) != 0)
+		if (n <= 0 || proc_stat_gone(buf, w->starttime, &lz) != 0 ||
+		    (lz && w->thread)) {
+			if (!w->traced)
+				exitinfo_note_proc(&w->ex); /* a zombie's code */
 			watch_fire(w);
+		}
 	}
 	sentry_tick();
 	socks_tick();
@@ -536,9 +568,10 @@ void watches_tick(void)
 
 /* The TW_EPOLL watch of epoll fd FD of C's tracee: natively its fdinfo
  * lists our eventfd's registration with the watch's cookie; gVisor lists
- * none, and there the tags on the file tell (F_GETSIG ours, F_GETOWN the
- * process, 0 once reaped: then *GONE). *NONBLOCK (if not NULL) gets the
- * file's O_NONBLOCK from that fdinfo. */
+ * none, and there the tags on the file tell (F_GETSIG ours, F_GETOWN_EX
+ * the process or thread, 0 once reaped: then the ready event of an
+ * exited watch's eventfd carries its cookie; else *GONE). *NONBLOCK (if
+ * not NULL) gets the file's O_NONBLOCK from that fdinfo. */
 static struct watch *resolve_epoll(struct call *c, int fd, int *gone,
 				   int *nonblock)
 {
@@ -560,14 +593,24 @@ static struct watch *resolve_epoll(struct call *c, int fd, int *gone,
 		return NULL; /* Linux: an epoll that holds nothing */
 	if (tsys(c, SF_NR_fcntl, fd, F_GETSIG, 0, 0, 0, 0) != SF_TAG_PIDFD)
 		return NULL;
-	long own = tsys(c, SF_NR_fcntl, fd, F_GETOWN, 0, 0, 0, 0);
-	if (own == 0 && gone)
-		*gone = 1;
+	struct f_owner_ex own = {0, 0};
+	struct epoll_event ev;
+	uintptr_t s = scratch(c, sizeof own > sizeof ev ? sizeof own : sizeof ev);
+	if (tsys(c, SF_NR_fcntl, fd, F_GETOWN_EX, (long)s, 0, 0, 0) < 0 ||
+	    mem_rw(c->tid, s, &own, sizeof own, 0) < 0)
+		return NULL;
 	struct watch *found = NULL;
-	for (int i = 0; own > 0 && i < nwatches; i++)
+	int thread = own.type == F_OWNER_TID;
+	for (int i = 0; own.pid > 0 && i < nwatches; i++)
 		if (watches[i].used && watches[i].kind == TW_EPOLL &&
-		    watches[i].pid == own)
+		    watches[i].pid == own.pid && watches[i].thread == thread)
 			found = &watches[i]; /* the same process for all */
+	if (own.pid == 0 &&
+	    tsys(c, SF_NR_epoll_pwait, fd, (long)s, 1, 0, 0, 8) == 1 &&
+	    mem_rw(c->tid, s, &ev, sizeof ev, 0) == 0)
+		found = watch_by_cookie(ev.data.u64);
+	if (own.pid == 0 && !found && gone)
+		*gone = 1;
 	return found;
 }
 
@@ -800,12 +843,29 @@ static long pipe_pidfd(struct call *c, struct watch *w)
 	return res;
 }
 
+/* W's process is a zombie whose exit report we took already: its exit
+ * as the library learns it (pidtab.c new_watch): a child's from a
+ * WNOWAIT waitid its parent (C's tracee) makes, another's from /proc. */
+static void zombie_exit_info(struct call *c, struct watch *w)
+{
+	siginfo_t si;
+	uintptr_t s = scratch(c, sizeof si);
+	long r = tsys(c, SF_NR_waitid, P_PID, w->pid, (long)s,
+		      WEXITED | WNOHANG | WNOWAIT | __WALL, 0, 0);
+	if (r == 0 && mem_rw(c->tid, s, &si, sizeof si, 0) == 0 &&
+	    si.si_pid == w->pid)
+		exitinfo_note_cg(&w->ex, sf_wait_status(&si), 0);
+	else
+		exitinfo_note_proc(&w->ex);
+}
+
 long trace_pidfd_new(struct call *c, pid_t pid, unsigned flags)
 {
 	char path[128], buf[2048];
 	/* Our number for it: the same, unless the tracee is in a deeper pid
 	 * namespace (tpidns.c); what cannot be told is no process. */
-	pid_t gpid = trace_ns_to_ours(c, pid);
+	int thread = !!(flags & PIDFD_THREAD);
+	pid_t gpid = trace_ns_to_ours(c, pid, thread);
 	if (gpid < 0) {
 		static int warned;
 		if (!warned++)
@@ -820,13 +880,26 @@ long trace_pidfd_new(struct call *c, pid_t pid, unsigned flags)
 	if (proc_read(path, buf, sizeof buf) <= 0)
 		return -ESRCH;
 	char *t = strstr(buf, "\nTgid:");
-	if (t && strtol(t + 6, NULL, 10) != gpid) {
-		/* A thread, not a process; one that has exited is gone (its
+	pid_t gtgid = t ? (pid_t)strtol(t + 6, NULL, 10) : gpid;
+	if (gtgid != gpid) {
+		/* A thread, not a process (pidfd_prepare: a PIDFD_THREAD
+		 * pidfd may name one); one that has exited is gone (its
 		 * ptrace exit report may still wait for us). */
 		char *sl = strstr(buf, "\nState:");
 		if (sl && (strchr("ZX", sl[8 + strspn(sl + 8, " \t")])))
 			return -ESRCH;
-		return -ENOENT;
+		if (!thread)
+			return -ENOENT;
+	}
+	/* the group as the tracee's namespace numbers it (NStgid) */
+	pid_t tgid = gtgid;
+	int lvl = gtgid != gpid ? trace_ns_level(c) : 0;
+	if (lvl) {
+		uint64_t v[33];
+		int n = proc_status_field(buf, "NStgid", v, 33, 10);
+		if (lvl < 0 || n <= lvl)
+			return -ESRCH; /* cannot be told: refused, not guessed */
+		tgid = (pid_t)v[lvl];
 	}
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)gpid);
 	int sfd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
@@ -846,10 +919,21 @@ long trace_pidfd_new(struct call *c, pid_t pid, unsigned flags)
 	w->used = 1;
 	w->pid = pid;
 	w->gpid = gpid;
+	w->thread = thread;
+	w->tgid = thread ? tgid : pid;
+	w->gtgid = gtgid;
+	/* No exit known yet. The cgroup id is read at the exit report of a
+	 * traced process (a zombie then); the program's (our child, which
+	 * our wait reaps) and an untraced one's (learnt after the reap,
+	 * perhaps) now, as the library does for every pidfd. */
+	w->traced = task_find(gpid) != NULL;
+	w->ex.state = SF_W_LIVE;
+	w->ex.pid = w->traced && gpid != main_pid ? 0 : gpid;
+	exitinfo_reset(&w->ex);
+	w->ex.pid = gpid;
 	trace_ns_mark(c, w);
 	w->starttime = start;
 	w->nonblock = !!(flags & PIDFD_NONBLOCK);
-	w->traced = task_find(gpid) != NULL;
 	w->statfd = -1;
 	w->wfd = -1;
 	struct tsock *k = tracee_sock(c);
@@ -860,14 +944,27 @@ long trace_pidfd_new(struct call *c, pid_t pid, unsigned flags)
 		close(sfd);
 		return res;
 	}
-	if (!w->traced) {
+	if (!w->traced || thread) {
 		w->statfd = sfd;
 		sfd = -1;
 	}
 	/* A traced zombie's exit report is still ours to take: the parent
-	 * can reap it only after that (task_exited fires it). */
-	if (state == 'Z' && !(w->traced && exit_report_pending(gpid)))
+	 * can reap it only after that (task_exited fires it). A zombie
+	 * leader whose threads run has not exited (but as a thread). */
+	int lz = 0;
+	if (state == 'Z') {
+		char sb[1024];
+		ssize_t n = pread(w->statfd >= 0 ? w->statfd : sfd, sb,
+				  sizeof sb - 1, 0);
+		sb[n > 0 ? n : 0] = 0;
+		if (n > 0)
+			proc_stat_gone(sb, 0, &lz);
+	}
+	if (state == 'Z' && (thread || !lz) &&
+	    !(w->traced && exit_report_pending(gpid))) {
+		zombie_exit_info(c, w);
 		watch_fire(w);
+	}
 	if (sfd >= 0)
 		close(sfd);
 	return res;
@@ -877,8 +974,7 @@ void do_pidfd_open(struct call *c)
 {
 	pid_t pid = (pid_t)c->a[0];
 	unsigned flags = (unsigned)c->a[1];
-	/* PIDFD_THREAD (6.9) is not emulated: answer as 5.10-6.8 do. */
-	if ((flags & ~(unsigned)PIDFD_NONBLOCK) || pid <= 0)
+	if ((flags & ~(unsigned)(PIDFD_NONBLOCK | PIDFD_THREAD)) || pid <= 0)
 		return finish(c, -EINVAL);
 	long res = trace_pidfd_new(c, pid, flags);
 	tlog(3, "[%d] pidfd_open(%d, %#x) = %ld", (int)c->tid, (int)pid, flags,

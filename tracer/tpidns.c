@@ -105,10 +105,39 @@ void trace_ns_mark(struct call *c, struct watch *w)
 	w->creator = w->nslevel == 1 ? 0 : tgid_of(c->tid);
 }
 
-/* Our number of the process PID (a thread-group leader, or any task with
- * ANY_TASK) names in tracee C's pid namespace: 0 if there is none, -1 if
- * it cannot be told. */
-pid_t trace_ns_to_ours(struct call *c, pid_t pid)
+/* Is task T (ours) the one PID names in the namespace LVL levels below
+ * ours whose inode is NS? */
+static int ns_names(pid_t t, int lvl, pid_t pid, ino_t ns)
+{
+	long v[33];
+	int n = trace_nspid(t, v, 33);
+	return n > lvl && v[lvl] == pid && pidns_up(t, n - 1 - lvl) == ns;
+}
+
+/* The task of thread group T (ours) that PID names there, 0 if none. */
+static pid_t ns_task_of(pid_t t, int lvl, pid_t pid, ino_t ns)
+{
+	char path[48];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)t);
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	pid_t found = 0;
+	struct dirent *e;
+	while (!found && (e = readdir(d))) {
+		char *end;
+		long x = strtol(e->d_name, &end, 10);
+		if (!*end && x > 0 && ns_names((pid_t)x, lvl, pid, ns))
+			found = (pid_t)x;
+	}
+	closedir(d);
+	return found;
+}
+
+/* Our number of the process PID (a thread-group leader; with THREAD any
+ * task) names in tracee C's pid namespace: 0 if there is none, -1 if it
+ * cannot be told. */
+pid_t trace_ns_to_ours(struct call *c, pid_t pid, int thread)
 {
 	int lvl = trace_ns_level(c);
 	if (lvl == 0)
@@ -126,10 +155,10 @@ pid_t trace_ns_to_ours(struct call *c, pid_t pid)
 		long t = strtol(e->d_name, &end, 10);
 		if (*end || t <= 0)
 			continue;
-		long v[33];
-		int n = trace_nspid((pid_t)t, v, 33);
-		if (n > lvl && v[lvl] == pid && pidns_up((pid_t)t, n - 1 - lvl) == ns)
+		if (ns_names((pid_t)t, lvl, pid, ns))
 			found = (pid_t)t;
+		else if (thread)
+			found = ns_task_of((pid_t)t, lvl, pid, ns);
 	}
 	closedir(d);
 	return found;

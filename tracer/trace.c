@@ -132,7 +132,8 @@ static void do_sigaction_sigsys(struct call *c)
 	uintptr_t s = scratch(c, sizeof k);
 	if (mem_rw(c->tid, s, &k, sizeof k, 1) < 0)
 		return finish(c, -EFAULT);
-	finish_with(c, SF_NR_rt_sigaction, SIGSYS, (long)s, c->a[2], 8, 0);
+	const long a[6] = {SIGSYS, (long)s, c->a[2], 8, 0, 0};
+	tail_finish(c, SF_NR_rt_sigaction, a, sizeof k);
 }
 
 static int clone_pidfd_ignored;
@@ -195,7 +196,7 @@ static void on_seccomp(pid_t tid)
 
 /* ---- the main loop ----------------------------------------------------- */
 
-static pid_t main_pid;
+pid_t main_pid;
 static int main_status = -1;
 static volatile sig_atomic_t tick_due;
 
@@ -219,7 +220,7 @@ void task_exited(pid_t tid, int status)
 {
 	trace_clone_gone(tid);
 	task_del(tid);
-	watches_exit(tid);
+	watches_exit(tid, status);
 	if (tid == main_pid)
 		main_status = status;
 }

@@ -34,6 +34,7 @@
 extern int log_level; /* 0 error, 1 warn, 2 info, 3 debug */
 void tlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 struct call;
+extern pid_t main_pid; /* the program: our child, reaped by our waits */
 /* Serve the stopped call C (one of the emulated or trapped calls). */
 void serve(struct call *c);
 /* A traced task is gone (exit report STATUS). */
@@ -64,6 +65,11 @@ struct task {
 	 * not known which, 0 not looked at yet; and its inode (0: unknown) */
 	int nslevel;
 	ino_t nsino;
+	/* the trampoline page in its address space that puts the program's
+	 * registers back after a tail call (tcaller.c), 0 none yet; notramp:
+	 * none can be made */
+	uintptr_t tramp;
+	int notramp, tramp_sealed;
 	int nosock;    /* cannot reach the supervisor's socket: pipe pidfds */
 	int sock_slot; /* its socket's slot (tpidfd.c) + 1, 0 unknown */
 };
@@ -142,6 +148,9 @@ void leave_to_tracee(struct call *c, int req, long nr, const long args[6]);
 /* Resume C->tid with PTRACE_SYSCALL up to its next syscall stop (signals
  * meanwhile kept in C->pend). 0, or -ESRCH if it died. */
 int to_syscall_stop(struct call *c);
+/* How many arguments NR takes (of the calls finish_with makes; 6 for
+ * the others). */
+int sys_arity(long nr);
 /* C makes NR(A0..A4) as its own call, whose result is the program's. */
 void finish_with(struct call *c, long nr, long a0, long a1, long a2, long a3,
 		 long a4);
@@ -172,14 +181,22 @@ struct watch {
 	int nslevel;
 	ino_t nsino;
 	pid_t creator;     /* the creating tracee's process, our number */
+	/* PIDFD_THREAD (6.9): pid/gpid is one thread, of the thread group
+	 * tgid (as the creator named it) / gtgid (ours) */
+	int thread;
+	pid_t tgid, gtgid;
+	/* what PIDFD_INFO_EXIT reports (the engine's exitinfo_*: its
+	 * exit_known, exit_code, exit_dumped, exit_cgroupid; pid = gpid) */
+	struct sf_watch ex;
 };
 extern struct watch *watches;
 extern int nwatches, nused;
 struct watch *watch_new(void);
 void watch_fire(struct watch *w);
 void watch_free(struct watch *w);
-/* Exit of traced process GPID (reported to us): its pidfds are ready. */
-void watches_exit(pid_t gpid);
+/* Exit of traced task GPID (reported to us with wait status STATUS):
+ * its pidfds are ready, and know its exit. */
+void watches_exit(pid_t gpid, int status);
 /* Is the process behind W gone for good (reaped)? */
 int watch_reaped(struct watch *w);
 /* Periodic: exits of untraced processes; drop pidfds nobody holds. */
@@ -204,9 +221,10 @@ void do_pidfd_open(struct call *c);
 int trace_nspid(pid_t pid, long *v, int n);
 /* C's tracee's pid namespace: levels below ours (0: ours), -1 unknown. */
 int trace_ns_level(struct call *c);
-/* Our number for the process PID names in C's tracee's namespace: 0 if
- * none, -1 if it cannot be told (never a guess). */
-pid_t trace_ns_to_ours(struct call *c, pid_t pid);
+/* Our number for the process (THREAD: the task) PID names in C's
+ * tracee's namespace: 0 if none, -1 if it cannot be told (never a
+ * guess). */
+pid_t trace_ns_to_ours(struct call *c, pid_t pid, int thread);
 /* Record in W the namespace C's tracee named its process in. */
 void trace_ns_mark(struct call *c, struct watch *w);
 /* The number C's tracee's namespace has for W's process, -EREMOTE if it
@@ -223,12 +241,19 @@ struct tcaller {
 	int nested;         /* the tracee is in a deeper pid namespace */
 	int tailed;         /* tail/last: the call to leave to the tracee */
 	long tail_nr, tail_a[6];
+	size_t tail_bytes;  /* its buffers below the red zone (tc_last) */
+	int res_fd, res_idx; /* the last fd resolved, its watch (-1 none) */
 };
 void tcaller_init(struct tcaller *t, struct call *k);
 /* pidfd_send_signal, waitid(P_PIDFD), pidfd_getfd, ioctl: the engine's. */
 void do_engine(struct call *c);
 /* The exit stop of a deferred waitid peek. */
 void waitid_fixup(pid_t tid, struct task *t);
+/* finish_with(K, NR, A...), the program's argument registers kept:
+ * where NR(A) would leave others, it returns through the tracee's
+ * trampoline, which puts them back (BYTES: what the call's buffers take
+ * below the red zone, left alone). */
+void tail_finish(struct call *k, long nr, const long a[6], size_t bytes);
 
 /* ---- tsigsys.c ---- */
 /* The virtual SIGSYS mask bit goes with every new task, the recorded

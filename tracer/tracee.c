@@ -319,8 +319,11 @@ void exec_event(pid_t tid)
 		task_del((pid_t)msg); /* a thread that vanished */
 	trace_clone_gone(tid);
 	struct task *t = task_find(tid);
-	if (t)
+	if (t) {
 		t->fix = 0; /* a deferred waitid of the old leader */
+		/* a new address space: no trampoline page */
+		t->tramp = 0, t->notramp = 0, t->tramp_sealed = 0;
+	}
 	sigsys_exec(tid);
 	/* its vfork parent runs again already, and may signal it (python's
 	 * Popen + kill) */
@@ -531,7 +534,7 @@ void finish(struct call *c, long result)
  * tracee, with its credentials; its result is the program's. No stop
  * follows: the call may block (waitid) while we serve the others. */
 /* How many arguments NR takes, of the calls made by finish_with. */
-static int sys_arity(long nr)
+int sys_arity(long nr)
 {
 	switch (nr) {
 	case SF_NR_kill:

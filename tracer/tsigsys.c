@@ -72,8 +72,13 @@ void sigsys_inherit(pid_t parent, pid_t child, int clone)
 {
 	/* the new task's mask is its creator's: the virtual SIGSYS bit too */
 	struct task *pt = task_find(parent), *ct = task_find(child);
-	if (pt && ct)
+	if (pt && ct) {
 		ct->sigsys_blocked = pt->sigsys_blocked;
+		/* the same or a copied address space: its trampoline too */
+		ct->tramp = pt->tramp;
+		ct->notramp = pt->notramp;
+		ct->tramp_sealed = pt->tramp_sealed;
+	}
 	struct task *p = sigsys_owner(parent), *c;
 	if (!p || !p->sigsys_set)
 		return;
