@@ -45,6 +45,18 @@ static void forged(siginfo_t *si, int nr, void *addr)
 	si->si_arch = AUDIT_ARCH_X86_64_;
 }
 
+/* The forged si_call_addr. si_call_addr shares its bytes with si_pid and
+ * si_uid: a kill() from us shows them there (sender_alias), so the forged
+ * value must be none of those (its high half is no uid of ours; with 0x1234
+ * a run whose pid happened to be 4660 printed "given" for kill()). */
+#define FORGED_ADDR ((void *)0xdead00001234UL)
+
+static void *sender_alias(void)
+{
+	return (void *)(uintptr_t)((uint32_t)getpid() |
+				   (uint64_t)getuid() << 32);
+}
+
 static void report(const char *step, long r)
 {
 	if (r < 0)
@@ -52,7 +64,9 @@ static void report(const char *step, long r)
 	else
 		out("%s: send = %ld handler_calls=%d si_code=%d si_errno=%x si_syscall=%d si_arch=%x addr=%s",
 		    step, r, got, got_code, got_errno, got_nr, got_arch,
-		    got_addr == (void *)0x1234 ? "given" : got_addr ? "other" : "0");
+		    got_addr == FORGED_ADDR ? "given"
+		    : got_addr == sender_alias() ? "sender"
+		    : got_addr ? "other" : "0");
 	got = 0;
 	got_code = got_errno = got_nr = 0;
 	got_arch = 0;
@@ -90,7 +104,7 @@ static void child_disposition(const char *step, void (*disp)(int))
 	if (p == 0) {
 		signal(SIGSYS, disp);
 		siginfo_t si;
-		forged(&si, NR_pidfd_open, (void *)0x1234);
+		forged(&si, NR_pidfd_open, FORGED_ADDR);
 		long r = syscall(SYS_rt_sigqueueinfo, getpid(), SIGSYS, &si);
 		_exit(r == 0 ? 7 : 8);
 	}
@@ -268,19 +282,19 @@ int main(void)
 	report("sigqueue", sigqueue(getpid(), SIGSYS, v));
 
 	siginfo_t si;
-	forged(&si, NR_pidfd_open, (void *)0x1234);
+	forged(&si, NR_pidfd_open, FORGED_ADDR);
 	report("forged-rt_sigqueueinfo-pidfd_open",
 	       syscall(SYS_rt_sigqueueinfo, getpid(), SIGSYS, &si));
-	forged(&si, NR_pidfd_send_signal, (void *)0x1234);
+	forged(&si, NR_pidfd_send_signal, FORGED_ADDR);
 	report("forged-rt_tgsigqueueinfo-pidfd_send_signal",
 	       syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid), SIGSYS, &si));
-	forged(&si, SYS_rt_sigprocmask, (void *)0x1234);
+	forged(&si, SYS_rt_sigprocmask, FORGED_ADDR);
 	report("forged-rt_sigqueueinfo-rt_sigprocmask",
 	       syscall(SYS_rt_sigqueueinfo, getpid(), SIGSYS, &si));
-	forged(&si, SYS_rt_sigaction, (void *)0x1234);
+	forged(&si, SYS_rt_sigaction, FORGED_ADDR);
 	report("forged-rt_sigqueueinfo-rt_sigaction",
 	       syscall(SYS_rt_sigqueueinfo, getpid(), SIGSYS, &si));
-	forged(&si, 435 /* clone3 */, (void *)0x1234);
+	forged(&si, 435 /* clone3 */, FORGED_ADDR);
 	report("forged-rt_sigqueueinfo-clone3",
 	       syscall(SYS_rt_sigqueueinfo, getpid(), SIGSYS, &si));
 	report("forged-matching-address", queue_matching());
@@ -290,7 +304,7 @@ int main(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGSYS);
 	sigprocmask(SIG_BLOCK, &set, &old);
-	forged(&si, NR_pidfd_open, (void *)0x1234);
+	forged(&si, NR_pidfd_open, FORGED_ADDR);
 	long r = syscall(SYS_rt_sigqueueinfo, getpid(), SIGSYS, &si);
 	sigset_t pend;
 	sigpending(&pend);
@@ -303,7 +317,7 @@ int main(void)
 	pid_t parent = getpid();
 	pid_t p = track(fork());
 	if (p == 0) {
-		forged(&si, NR_pidfd_open, (void *)0x1234);
+		forged(&si, NR_pidfd_open, FORGED_ADDR);
 		long e = syscall(SYS_rt_sigqueueinfo, parent, SIGSYS, &si);
 		_exit(e < 0 && errno == EPERM ? 0 : 1);
 	}
