@@ -30,6 +30,7 @@
 #   --markdown  also print the per-mode table as markdown (for the README)
 set -u
 cd "$(dirname "$0")/.." || exit 1
+. tests/when.sh
 ROOT=$PWD
 SELF=$ROOT/tests/suite-kselftest.sh
 LIB=$ROOT/build/libsysfill.so
@@ -337,19 +338,13 @@ verdict() {
 	}' | sort -t$'\t' -k1,1 -k2,2n
 }
 
-# when_seen OUTPUT: the KNOWN lines on stdin, less those whose text starts
-# 'when "TEXT": ' where OUTPUT (the run's stdout and stderr) lacks TEXT: an
-# entry for a failure that sysfill itself reports when it happens (a
-# warning) covers it only in a run that printed that warning.
+# when_seen OUTPUT: the KNOWN lines on stdin, less the conditional ones
+# (tests/when.sh) whose TEXT OUTPUT (the run's stdout and stderr) lacks.
 when_seen() {
-	local list keys text cond
+	local list keys text
 	while IFS=$'\t' read -r list keys text; do
 		[ -n "$list" ] || continue
-		if [[ $text == 'when "'* ]]; then
-			cond=${text#when \"}
-			cond=${cond%%\"*}
-			grep -qF -- "$cond" "$1" 2>/dev/null || continue
-		fi
+		when_holds "$text" "$1" || continue
 		printf '%s\t%s\t%s\n' "$list" "$keys" "$text"
 	done
 }
